@@ -1,0 +1,5 @@
+"""``python -m glassline`` runs the command line."""
+
+from glassline.cli import main
+
+main()

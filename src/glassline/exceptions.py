@@ -1,0 +1,52 @@
+"""The errors glassline raises.
+
+Every class is also a built-in error, so callers that only know Python's own exceptions still catch
+them (``except ValueError`` catches a :class:`SpecError`). A message says where the problem is (file,
+row, column or field), what was expected, what came in, and, for names, the closest valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "DataError",
+    "DesignError",
+    "GlasslineError",
+    "SpecError",
+    "did_you_mean",
+]
+
+
+class GlasslineError(Exception):
+    """Base class of every error glassline raises on purpose."""
+
+
+class SpecError(GlasslineError, ValueError):
+    """A study file (or an in-memory study) is invalid."""
+
+
+class DataError(GlasslineError, ValueError):
+    """A data file or table (design, raw line data, dataset) is invalid."""
+
+
+class DesignError(GlasslineError, ValueError):
+    """A design cannot be built or evaluated as requested."""
+
+
+def did_you_mean(name: str, valid: Iterable[str], *, n: int = 3) -> str:
+    """Return a " Did you mean ...?" hint for *name* among *valid*, or "" when nothing is close.
+
+    >>> did_you_mean("porosty", ["porosity", "mass_loading"])
+    " Did you mean 'porosity'?"
+    """
+    choices = list(valid)
+    matches = difflib.get_close_matches(name, choices, n=n, cutoff=0.6)
+    if not matches:
+        lowered = {c.lower(): c for c in choices}
+        matches = [lowered[m] for m in difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=0.6)]
+    if not matches:
+        return ""
+    quoted = ", ".join(repr(m) for m in matches)
+    return f" Did you mean {quoted}?"

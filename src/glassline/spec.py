@@ -1,0 +1,417 @@
+"""The study file: what a study varies, measures and models, validated by pydantic.
+
+A study file is TOML. :func:`load_study` reads one and returns a :class:`Study`; every problem is a
+:class:`~glassline.exceptions.SpecError` that names the file, the field path (``factors[1].low``),
+what was expected and what came, with did-you-mean hints for names.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from glassline.exceptions import SpecError, did_you_mean
+
+__all__ = [
+    "KNOWN_FAMILIES",
+    "Cleaning",
+    "DataSettings",
+    "Factor",
+    "LinearConstraint",
+    "Measured",
+    "Models",
+    "Response",
+    "Split",
+    "Study",
+    "load_study",
+    "study_from_dict",
+]
+
+#: Model families the study file may name (the model registry owns their definitions).
+KNOWN_FAMILIES: tuple[str, ...] = ("mlr", "poly2", "svr", "rf", "xgb")
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="a column name: letters, digits and underscores, not starting with a digit",
+    ),
+]
+Direction = Literal["increasing", "decreasing"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Factor(_Strict):
+    """A factor the experiment sets: continuous with a range, or categorical with levels."""
+
+    name: Name
+    label: str = ""
+    unit: str = ""
+    kind: Literal["continuous", "categorical"] = "continuous"
+    low: float | None = None
+    high: float | None = None
+    levels: list[str] | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Factor:
+        if self.kind == "continuous":
+            if self.low is None or self.high is None:
+                raise ValueError("a continuous factor needs both 'low' and 'high'")
+            if not (math.isfinite(self.low) and math.isfinite(self.high)):
+                raise ValueError(f"'low' and 'high' must be finite numbers, got {self.low} and {self.high}")
+            if not self.low < self.high:
+                raise ValueError(f"'low' must be below 'high', got low={self.low} and high={self.high}")
+            if self.levels is not None:
+                raise ValueError("'levels' is only for kind = \"categorical\"")
+        else:
+            if not self.levels or len(self.levels) < 2:
+                raise ValueError("a categorical factor needs 'levels' with at least two entries")
+            if len(set(self.levels)) != len(self.levels):
+                raise ValueError(f"'levels' has duplicates: {self.levels}")
+            if self.low is not None or self.high is not None:
+                raise ValueError("'low'/'high' are only for continuous factors; use 'levels'")
+        return self
+
+    @property
+    def display(self) -> str:
+        """The label (or the name) with the unit, e.g. ``Active mass loading [mg/cm²]``."""
+        text = self.label or self.name
+        return f"{text} [{self.unit}]" if self.unit else text
+
+
+class Measured(_Strict):
+    """An input measured on the line (process or intermediate-product value), not set by the design."""
+
+    name: Name
+    label: str = ""
+    unit: str = ""
+    description: str = ""
+
+    @property
+    def display(self) -> str:
+        text = self.label or self.name
+        return f"{text} [{self.unit}]" if self.unit else text
+
+
+class Response(_Strict):
+    """A quality property the study models.
+
+    ``expect`` holds expert expectations, input name → ``"increasing"``/``"decreasing"``;
+    ``scenarios`` restricts the response to some scenarios (default: all); ``level`` names the table
+    the response is measured in (responses of one level share one dataset, e.g. ``"cell"``).
+    """
+
+    name: Name
+    label: str = ""
+    unit: str = ""
+    expect: dict[str, Direction] = Field(default_factory=dict)
+    scenarios: list[str] | None = None
+    level: str | None = None
+    description: str = ""
+
+    @property
+    def display(self) -> str:
+        text = self.label or self.name
+        return f"{text} [{self.unit}]" if self.unit else text
+
+
+class LinearConstraint(_Strict):
+    """``lower ≤ Σ coefficients[f]·f ≤ upper`` over factors, in real units."""
+
+    coefficients: dict[str, float]
+    lower: float | None = None
+    upper: float | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> LinearConstraint:
+        if not self.coefficients:
+            raise ValueError("'coefficients' must name at least one factor")
+        if self.lower is None and self.upper is None:
+            raise ValueError("give 'lower', 'upper' or both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"'lower' ({self.lower}) is above 'upper' ({self.upper})")
+        return self
+
+
+class DataSettings(_Strict):
+    """How rows relate: ``group`` is the column whose value replicates of one configuration share."""
+
+    group: Name | None = None
+
+
+class Split(_Strict):
+    """The paper's shared random test split and the grouped repeated cross-validation."""
+
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    cv_folds: int = Field(5, ge=2, le=100)
+    cv_repeats: int = Field(5, ge=1, le=1000)
+
+
+class Models(_Strict):
+    """Which model families to compare."""
+
+    families: list[str] = Field(default_factory=lambda: list(KNOWN_FAMILIES), min_length=1)
+
+    @field_validator("families")
+    @classmethod
+    def _known(cls, families: list[str]) -> list[str]:
+        for family in families:
+            if family not in KNOWN_FAMILIES:
+                raise ValueError(
+                    f"unknown model family {family!r}; expected one of {list(KNOWN_FAMILIES)}."
+                    + did_you_mean(family, KNOWN_FAMILIES)
+                )
+        if len(set(families)) != len(families):
+            raise ValueError(f"families listed twice: {families}")
+        return families
+
+
+class Cleaning(_Strict):
+    """Outlier rules per group: ±k·SD around the mean (the paper's k = 1.5) or ±k·MAD around the median."""
+
+    outlier_rule: Literal["sd", "mad"] = "sd"
+    outlier_sd: float = Field(1.5, ge=0.0)
+    outlier_mad: float = Field(3.5, ge=0.0)
+
+
+class Study(_Strict):
+    """A whole study: factors, measured inputs, responses, scenarios and the settings of each stage."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    factors: list[Factor] = Field(min_length=1)
+    measured: list[Measured] = Field(default_factory=list)
+    responses: list[Response] = Field(min_length=1)
+    scenarios: dict[str, list[Name]] = Field(default_factory=dict)
+    constraints: list[LinearConstraint] = Field(default_factory=list)
+    data: DataSettings = Field(default_factory=DataSettings)
+    split: Split = Field(default_factory=Split)
+    models: Models = Field(default_factory=Models)
+    cleaning: Cleaning = Field(default_factory=Cleaning)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Study:
+        names: dict[str, str] = {}
+        for kind, items in (("factors", self.factors), ("measured", self.measured),
+                            ("responses", self.responses)):
+            for i, item in enumerate(items):
+                if item.name in names:
+                    raise _FieldError(
+                        f"{kind}[{i}].name",
+                        f"the name {item.name!r} is already used in {names[item.name]}; "
+                        "every column name must be unique",
+                    )
+                names[item.name] = kind
+        if self.data.group is not None and self.data.group in names:
+            raise _FieldError("data.group", f"the group column {self.data.group!r} is also a {names[self.data.group]} name")
+        if not self.scenarios:
+            object.__setattr__(self, "scenarios", {"factors": [f.name for f in self.factors]})
+        inputs = self.input_names
+        for scenario, columns in self.scenarios.items():
+            if not columns:
+                raise _FieldError(f"scenarios.{scenario}", "a scenario needs at least one input")
+            if len(set(columns)) != len(columns):
+                raise _FieldError(f"scenarios.{scenario}", f"an input is listed twice: {columns}")
+            for j, column in enumerate(columns):
+                if column not in inputs:
+                    raise _FieldError(
+                        f"scenarios.{scenario}[{j}]",
+                        f"{column!r} is neither a factor nor a measured column"
+                        + (" (it is a response)" if column in names else "")
+                        + f"; inputs are {inputs}." + did_you_mean(column, inputs),
+                    )
+        for i, response in enumerate(self.responses):
+            for column in response.expect:
+                if column not in inputs:
+                    raise _FieldError(
+                        f"responses[{i}].expect.{column}",
+                        f"{column!r} is neither a factor nor a measured column; inputs are {inputs}."
+                        + did_you_mean(column, inputs),
+                    )
+            for j, scenario in enumerate(response.scenarios or []):
+                if scenario not in self.scenarios:
+                    raise _FieldError(
+                        f"responses[{i}].scenarios[{j}]",
+                        f"no scenario named {scenario!r}; scenarios are {list(self.scenarios)}."
+                        + did_you_mean(scenario, self.scenarios),
+                    )
+        factor_names = [f.name for f in self.factors]
+        for i, constraint in enumerate(self.constraints):
+            for column in constraint.coefficients:
+                factor = next((f for f in self.factors if f.name == column), None)
+                if factor is None or factor.kind != "continuous":
+                    raise _FieldError(
+                        f"constraints[{i}].coefficients.{column}",
+                        f"{column!r} is not a continuous factor; factors are {factor_names}."
+                        + did_you_mean(column, factor_names),
+                    )
+        return self
+
+    # ----------------------------------------------------------------- convenience views
+    @property
+    def input_names(self) -> list[str]:
+        """Factor names, then measured-column names."""
+        return [f.name for f in self.factors] + [m.name for m in self.measured]
+
+    @property
+    def factor_names(self) -> list[str]:
+        return [f.name for f in self.factors]
+
+    @property
+    def response_names(self) -> list[str]:
+        return [r.name for r in self.responses]
+
+    def factor(self, name: str) -> Factor:
+        """The factor called *name* (SpecError with a did-you-mean otherwise)."""
+        for factor in self.factors:
+            if factor.name == name:
+                return factor
+        raise SpecError(f"no factor named {name!r}; factors are {self.factor_names}." + did_you_mean(name, self.factor_names))
+
+    def response(self, name: str) -> Response:
+        """The response called *name* (SpecError with a did-you-mean otherwise)."""
+        for response in self.responses:
+            if response.name == name:
+                return response
+        raise SpecError(
+            f"no response named {name!r}; responses are {self.response_names}." + did_you_mean(name, self.response_names)
+        )
+
+    def column(self, name: str) -> Factor | Measured | Response:
+        """The factor, measured column or response called *name*."""
+        for item in (*self.factors, *self.measured, *self.responses):
+            if item.name == name:
+                return item
+        every = self.input_names + self.response_names
+        raise SpecError(f"no column named {name!r} in the study; columns are {every}." + did_you_mean(name, every))
+
+    def scenarios_for(self, response: str) -> dict[str, list[str]]:
+        """The scenarios (name → inputs) that apply to *response*."""
+        allowed = self.response(response).scenarios
+        return {k: v for k, v in self.scenarios.items() if allowed is None or k in allowed}
+
+    def units(self) -> dict[str, str]:
+        """Column name → unit for every factor, measured column and response."""
+        return {item.name: item.unit for item in (*self.factors, *self.measured, *self.responses)}
+
+
+class _FieldError(ValueError):
+    """Raised inside validators to point at a field path other than the current one."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _location(loc: Iterable[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _describe(error: dict[str, Any], raw: Any) -> tuple[str, str]:
+    """Field path and message for one pydantic error, with did-you-mean for unknown keys."""
+    loc = list(error.get("loc", ()))
+    kind = error.get("type", "")
+    if kind == "extra_forbidden" and loc:
+        key = str(loc[-1])
+        parent = loc[:-1]
+        allowed = _allowed_keys(parent, raw)
+        hint = did_you_mean(key, allowed) if allowed else ""
+        where = _location(parent)
+        return where, f"unknown field {key!r}; allowed fields are {sorted(allowed)}.{hint}"
+    if kind == "missing":
+        return _location(loc), "this field is required but missing"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    # model_validator errors carry the _FieldError path in ctx
+    ctx = error.get("ctx") or {}
+    original = ctx.get("error")
+    if isinstance(original, _FieldError):
+        return original.path, original.message
+    if kind not in {"value_error", "assertion_error"} and "input" in error:
+        message += f" (got {error['input']!r})"
+    return _location(loc), message
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "factors": Factor,
+    "measured": Measured,
+    "responses": Response,
+    "constraints": LinearConstraint,
+    "data": DataSettings,
+    "split": Split,
+    "models": Models,
+    "cleaning": Cleaning,
+}
+
+
+def _allowed_keys(parent: list[Any], raw: Any) -> list[str]:
+    names = [p for p in parent if isinstance(p, str)]
+    if not names:
+        return list(Study.model_fields)
+    model = _MODELS.get(names[0])
+    if model is None or len(names) > 1:
+        return []
+    return list(model.model_fields)
+
+
+def study_from_dict(raw: dict[str, Any], *, source: str = "<study>") -> Study:
+    """Validate a study given as a mapping (the parsed TOML); *source* names it in errors."""
+    try:
+        return Study.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            where, message = _describe(dict(error), raw)
+            lines.append(f"{source}: {where}: {message}")
+        shown = lines[:5]
+        more = f"\n… and {len(lines) - 5} more problems" if len(lines) > 5 else ""
+        raise SpecError("\n".join(shown) + more) from None
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (TOML).
+
+    Raises :class:`~glassline.exceptions.SpecError` naming the file, the field path and what was
+    expected; a missing file raises ``SpecError`` too (it is also a ``ValueError``).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: no such study file")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder; expected a study file (TOML)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    return study_from_dict(raw, source=str(path))
