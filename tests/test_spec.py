@@ -116,9 +116,15 @@ def test_shipped_electrode_study(electrode_study_path: Path) -> None:
     assert {"product", "process", "combined"} <= set(study.scenarios)
     names = set(study.response_names)
     assert {
-        "electrode_mass_loading", "electrode_thickness", "adhesion_strength", "ionic_resistance",
-        "tortuosity", "discharge_capacity_0_1c", "discharge_capacity_5c",
-        "gravimetric_capacity_0_1c", "gravimetric_capacity_5c",
+        "electrode_mass_loading",
+        "electrode_thickness",
+        "adhesion_strength",
+        "ionic_resistance",
+        "tortuosity",
+        "discharge_capacity_0_1c",
+        "discharge_capacity_5c",
+        "gravimetric_capacity_0_1c",
+        "gravimetric_capacity_5c",
     } <= names
     assert set(study.scenarios_for("adhesion_strength")) == {"product", "process", "combined"}
     assert set(study.scenarios_for("electrode_thickness")) == {"inline", "inline_gap"}
@@ -126,8 +132,9 @@ def test_shipped_electrode_study(electrode_study_path: Path) -> None:
 
 def test_categorical_factor() -> None:
     study = study_from_dict(
-        minimal(factors=[{"name": "lot", "kind": "categorical", "levels": ["A", "B"]},
-                         {"name": "x", "low": 0, "high": 1}])
+        minimal(
+            factors=[{"name": "lot", "kind": "categorical", "levels": ["A", "B"]}, {"name": "x", "low": 0, "high": 1}]
+        )
     )
     assert study.factor("lot").levels == ["A", "B"]
 

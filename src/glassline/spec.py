@@ -204,26 +204,31 @@ class Study(_Strict):
     responses: list[Response] = Field(min_length=1)
     scenarios: dict[str, list[Name]] = Field(default_factory=dict)
     constraints: list[LinearConstraint] = Field(default_factory=list)
-    data: DataSettings = Field(default_factory=DataSettings)
-    split: Split = Field(default_factory=Split)
-    models: Models = Field(default_factory=Models)
-    cleaning: Cleaning = Field(default_factory=Cleaning)
+    data: DataSettings = Field(default_factory=lambda: DataSettings())
+    split: Split = Field(default_factory=lambda: Split())
+    models: Models = Field(default_factory=lambda: Models())
+    cleaning: Cleaning = Field(default_factory=lambda: Cleaning())
 
     @model_validator(mode="after")
     def _cross_check(self) -> Study:
         names: dict[str, str] = {}
-        for kind, items in (("factors", self.factors), ("measured", self.measured),
-                            ("responses", self.responses)):
-            for i, item in enumerate(items):
-                if item.name in names:
-                    raise _FieldError(
-                        f"{kind}[{i}].name",
-                        f"the name {item.name!r} is already used in {names[item.name]}; "
-                        "every column name must be unique",
-                    )
-                names[item.name] = kind
+        kinds = {Factor: "factors", Measured: "measured", Response: "responses"}
+        counters = dict.fromkeys(kinds.values(), 0)
+        for item in self.columns():
+            kind = kinds[type(item)]
+            i = counters[kind]
+            counters[kind] += 1
+            if item.name in names:
+                raise _FieldError(
+                    f"{kind}[{i}].name",
+                    f"the name {item.name!r} is already used in {names[item.name]}; "
+                    "every column name must be unique",
+                )
+            names[item.name] = kind
         if self.data.group is not None and self.data.group in names:
-            raise _FieldError("data.group", f"the group column {self.data.group!r} is also a {names[self.data.group]} name")
+            raise _FieldError(
+                "data.group", f"the group column {self.data.group!r} is also a {names[self.data.group]} name"
+            )
         if not self.scenarios:
             object.__setattr__(self, "scenarios", {"factors": [f.name for f in self.factors]})
         inputs = self.input_names
@@ -238,7 +243,8 @@ class Study(_Strict):
                         f"scenarios.{scenario}[{j}]",
                         f"{column!r} is neither a factor nor a measured column"
                         + (" (it is a response)" if column in names else "")
-                        + f"; inputs are {inputs}." + did_you_mean(column, inputs),
+                        + f"; inputs are {inputs}."
+                        + did_you_mean(column, inputs),
                     )
         for i, response in enumerate(self.responses):
             for column in response.expect:
@@ -286,7 +292,9 @@ class Study(_Strict):
         for factor in self.factors:
             if factor.name == name:
                 return factor
-        raise SpecError(f"no factor named {name!r}; factors are {self.factor_names}." + did_you_mean(name, self.factor_names))
+        raise SpecError(
+            f"no factor named {name!r}; factors are {self.factor_names}." + did_you_mean(name, self.factor_names)
+        )
 
     def response(self, name: str) -> Response:
         """The response called *name* (SpecError with a did-you-mean otherwise)."""
@@ -294,12 +302,17 @@ class Study(_Strict):
             if response.name == name:
                 return response
         raise SpecError(
-            f"no response named {name!r}; responses are {self.response_names}." + did_you_mean(name, self.response_names)
+            f"no response named {name!r}; responses are {self.response_names}."
+            + did_you_mean(name, self.response_names)
         )
+
+    def columns(self) -> list[Factor | Measured | Response]:
+        """Every column the study names: factors, measured inputs, responses."""
+        return [*self.factors, *self.measured, *self.responses]
 
     def column(self, name: str) -> Factor | Measured | Response:
         """The factor, measured column or response called *name*."""
-        for item in (*self.factors, *self.measured, *self.responses):
+        for item in self.columns():
             if item.name == name:
                 return item
         every = self.input_names + self.response_names
@@ -312,7 +325,7 @@ class Study(_Strict):
 
     def units(self) -> dict[str, str]:
         """Column name → unit for every factor, measured column and response."""
-        return {item.name: item.unit for item in (*self.factors, *self.measured, *self.responses)}
+        return {item.name: item.unit for item in self.columns()}
 
 
 class _FieldError(ValueError):

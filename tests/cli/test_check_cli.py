@@ -28,8 +28,10 @@ def test_check_electrode_study(electrode_study_path: Path, capsys: pytest.Captur
 
 def test_check_bad_file_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('name = "x"\n[[factors]]\nname = "a"\nlow = 1\nhigh = 2\n[[responses]]\nname = "y"\n'
-                   '[scenarios]\ns = ["b"]\n', encoding="utf-8")
+    bad.write_text(
+        'name = "x"\n[[factors]]\nname = "a"\nlow = 1\nhigh = 2\n[[responses]]\nname = "y"\n[scenarios]\ns = ["b"]\n',
+        encoding="utf-8",
+    )
     assert run(["check", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "error:" in err
@@ -45,9 +47,7 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
 
 
 def test_help_lists_commands() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "glassline", "--help"], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([sys.executable, "-m", "glassline", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "check" in result.stdout
 

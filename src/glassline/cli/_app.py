@@ -43,9 +43,7 @@ state = _State()
 
 @app.callback()
 def _root(
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the full traceback when a command fails.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when a command fails.")] = False,
 ) -> None:
     state.debug = debug
 
@@ -73,8 +71,7 @@ def progress(description: str, *, quiet: bool = False) -> Iterator[Callable[...,
     task = bar.add_task(description, total=None)
 
     def update(label: str, done: int, total: int) -> None:
-        bar.update(task, description=f"{description}: {label}" if label else description,
-                   completed=done, total=total)
+        bar.update(task, description=f"{description}: {label}" if label else description, completed=done, total=total)
 
     with bar:
         yield update

@@ -1,0 +1,66 @@
+"""Run every benchmark module and rewrite benchmarks/RESULTS.md.
+
+Each ``benchmarks/bench_*.py`` defines ``run() -> str``, returning one Markdown section with the
+figures it measured against its named peer in the same run, as ratios. ``make bench`` calls this.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import platform
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PACKAGES = ("glassline", "numpy", "scipy", "pandas", "scikit-learn", "impedance", "pyoptex", "pyDOE3")
+
+
+def _versions() -> str:
+    rows = []
+    for name in PACKAGES:
+        try:
+            rows.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(rows)
+
+
+def main(selected: list[str]) -> int:
+    modules = sorted(HERE.glob("bench_*.py"))
+    if selected:
+        modules = [m for m in modules if any(s in m.stem for s in selected)]
+    sections = []
+    for path in modules:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        if spec is None or spec.loader is None:
+            continue
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        start = time.perf_counter()
+        print(f"running {path.name} …", flush=True)
+        section = module.run()
+        print(section, flush=True)
+        sections.append(f"{section.rstrip()}\n\n_{path.name} took {time.perf_counter() - start:.1f} s._\n")
+    header = (
+        "# Benchmark results\n\n"
+        f"Written by `make bench` on {dt.date.today().isoformat()}; Python {platform.python_version()} on "
+        f"{platform.machine()}, {_cpu_count()} cores.\n\nVersions: {_versions()}.\n\n"
+        "Every figure below was measured in the same run as its peer; ratios > 1 favour glassline "
+        "unless a column says otherwise.\n\n"
+    )
+    (HERE / "RESULTS.md").write_text(header + "\n".join(sections), encoding="utf-8")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

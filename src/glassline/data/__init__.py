@@ -1,0 +1,23 @@
+"""Line data in: table readers with validation, sensor alignment, outlier rules and the cleaning log."""
+
+from glassline.data._align import LagEstimate, Segment, align_to_coil, coil_position, estimate_lag, segment_means
+from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, remove_outliers
+from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "CleaningLog",
+    "LagEstimate",
+    "OutlierRule",
+    "Segment",
+    "align_to_coil",
+    "coil_position",
+    "estimate_lag",
+    "flag_outliers",
+    "read_table",
+    "remove_outliers",
+    "require_columns",
+    "require_numeric",
+    "segment_means",
+    "user_row",
+]

@@ -1,0 +1,157 @@
+"""Outlier rules per group and the cleaning log that records every row dropped or changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from glassline.exceptions import DataError
+
+__all__ = ["CleaningLog", "OutlierRule", "flag_outliers", "remove_outliers"]
+
+LOG_COLUMNS = ["file", "row", "column", "group", "rule", "value", "reason", "action"]
+
+
+@dataclass(frozen=True)
+class OutlierRule:
+    """Drop values outside ``center ± k·spread`` within each group.
+
+    ``method="sd"``: mean ± k·standard deviation (sample SD, ddof=1), the paper's rule with k = 1.5.
+    ``method="mad"``: median ± k·1.4826·MAD, robust to the outliers it looks for. ``k = 0`` disables.
+    Groups with fewer than ``min_group`` values are left alone (a spread from two values means little).
+    """
+
+    method: Literal["sd", "mad"] = "sd"
+    k: float = 1.5
+    min_group: int = 3
+
+    def __post_init__(self) -> None:
+        if self.method not in ("sd", "mad"):
+            raise DataError(f"outlier rule: method must be 'sd' or 'mad', got {self.method!r}")
+        if not np.isfinite(self.k) or self.k < 0:
+            raise DataError(f"outlier rule: k must be a finite number ≥ 0, got {self.k}")
+        if self.min_group < 2:
+            raise DataError(f"outlier rule: min_group must be ≥ 2, got {self.min_group}")
+
+    @property
+    def name(self) -> str:
+        return f"±{self.k:g}·{'SD' if self.method == 'sd' else 'MAD'} per group"
+
+    def bounds(self, values: np.ndarray) -> tuple[float, float]:
+        """The (low, high) band for one group's *values* (NaNs ignored)."""
+        values = values[~np.isnan(values)]
+        if self.method == "sd":
+            center = float(values.mean())
+            spread = float(values.std(ddof=1))
+        else:
+            center = float(np.median(values))
+            spread = 1.4826 * float(np.median(np.abs(values - center)))
+        return center - self.k * spread, center + self.k * spread
+
+
+@dataclass
+class CleaningLog:
+    """Every row a preparation step dropped or changed: file, row, column, group, rule, value, reason."""
+
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+    def add(
+        self,
+        *,
+        file: str,
+        row: int | None,
+        rule: str,
+        reason: str,
+        column: str = "",
+        group: object = "",
+        value: object = None,
+        action: str = "dropped",
+    ) -> None:
+        self.rows.append(
+            {
+                "file": file,
+                "row": row,
+                "column": column,
+                "group": group,
+                "rule": rule,
+                "value": value,
+                "reason": reason,
+                "action": action,
+            }
+        )
+
+    def extend(self, other: CleaningLog) -> None:
+        self.rows.extend(other.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=LOG_COLUMNS)
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.to_frame().to_csv(path, index=False)
+        return path
+
+    def counts(self) -> dict[str, int]:
+        """Number of logged rows per rule."""
+        frame = self.to_frame()
+        return {str(k): int(v) for k, v in frame.groupby("rule").size().items()} if len(frame) else {}
+
+
+def flag_outliers(frame: pd.DataFrame, column: str, *, group: str | None, rule: OutlierRule) -> pd.Series:
+    """Boolean Series, True where *column* is outside the rule's band within its group."""
+    if column not in frame.columns:
+        raise DataError(f"outlier rule: no column {column!r} in the table")
+    flags = pd.Series(False, index=frame.index)
+    if rule.k == 0:
+        return flags
+    values = frame[column].to_numpy(dtype=float)
+    keys = frame[group].to_numpy() if group is not None else np.zeros(len(frame))
+    for key in pd.unique(keys):
+        members = np.flatnonzero(keys == key)
+        chunk = values[members]
+        if np.count_nonzero(~np.isnan(chunk)) < rule.min_group:
+            continue
+        low, high = rule.bounds(chunk)
+        outside = (chunk < low) | (chunk > high)
+        flags.iloc[members[outside]] = True
+    return flags
+
+
+def remove_outliers(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    group: str | None,
+    rule: OutlierRule,
+    log: CleaningLog,
+    file: str,
+    row_column: str | None = None,
+) -> pd.DataFrame:
+    """Drop the rows whose *column* is an outlier within its *group*, logging each one.
+
+    ``row_column`` names a column holding the source row number (as a spreadsheet shows it); without
+    it the frame's index + 2 is logged.
+    """
+    flags = flag_outliers(frame, column, group=group, rule=rule)
+    for index in frame.index[flags.to_numpy()]:
+        record = frame.loc[index]
+        low, high = rule.bounds(
+            frame.loc[(frame[group] == record[group]) if group else slice(None), column].to_numpy(dtype=float)
+        )
+        log.add(
+            file=file,
+            row=int(record[row_column]) if row_column else int(index) + 2,
+            column=column,
+            group=record[group] if group else "",
+            rule=rule.name,
+            value=float(record[column]),
+            reason=f"outside [{low:.4g}, {high:.4g}]",
+        )
+    return frame.loc[~flags.to_numpy()].copy()

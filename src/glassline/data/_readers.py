@@ -1,0 +1,120 @@
+"""Read tables (CSV, Parquet, Excel) and check them against a study, with errors that say where."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from glassline.exceptions import DataError, did_you_mean
+
+__all__ = ["TABLE_SUFFIXES", "read_table", "require_columns", "require_numeric", "user_row"]
+
+#: File suffixes :func:`read_table` understands.
+TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+
+
+def user_row(index: int) -> int:
+    """The row number a person sees in a spreadsheet for 0-based data row *index* (row 1 is the header)."""
+    return int(index) + 2
+
+
+def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a CSV, Parquet or Excel table into a DataFrame with a fresh 0-based index.
+
+    Raises :class:`~glassline.exceptions.DataError` naming the file for a missing or unreadable file
+    or an unknown suffix, and for a table with no rows.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a table file ({', '.join(TABLE_SUFFIXES)})")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xlsm", ".xls"):
+            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet)
+        else:
+            raise DataError(f"{path}: unknown table format {suffix!r}; expected one of {', '.join(TABLE_SUFFIXES)}")
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, KeyError) as exc:
+        raise DataError(f"{path}: could not be read as a {suffix.lstrip('.')} table: {exc}") from None
+    if frame.empty:
+        raise DataError(f"{path}: the table has no data rows")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.reset_index(drop=True)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, source: str) -> None:
+    """Raise a DataError naming *source* and the first missing column, with a did-you-mean hint."""
+    present = [str(c) for c in frame.columns]
+    for column in columns:
+        if column not in present:
+            raise DataError(
+                f"{source}: missing column {column!r}; the file has columns {present}." + did_you_mean(column, present)
+            )
+
+
+def require_numeric(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    *,
+    source: str,
+    ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
+    units: Mapping[str, str] | None = None,
+    allow_missing: bool = False,
+) -> pd.DataFrame:
+    """Return *frame* with *columns* converted to float, or raise a DataError for the first bad cell.
+
+    A cell that is not a number, is NaN (unless *allow_missing*) or infinite, or lies outside
+    ``ranges[column]`` (inclusive, either bound may be None) gets one message naming *source*, the
+    row as a spreadsheet shows it, the column, what was expected and what was found.
+    """
+    out = frame.copy()
+    for column in columns:
+        unit = f" [{units[column]}]" if units and units.get(column) else ""
+        raw = out[column]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{source}: row {user_row(i)}, column {column!r}: expected a number{unit}, found {raw.iloc[i]!r}"
+            )
+        array = values.to_numpy(dtype=float)
+        if not allow_missing and np.isnan(array).any():
+            i = int(np.flatnonzero(np.isnan(array))[0])
+            raise DataError(
+                f"{source}: row {user_row(i)}, column {column!r}: expected a number{unit}, found an empty cell"
+            )
+        if np.isinf(array).any():
+            i = int(np.flatnonzero(np.isinf(array))[0])
+            raise DataError(
+                f"{source}: row {user_row(i)}, column {column!r}: expected a finite number{unit}, found {array[i]}"
+            )
+        if ranges and column in ranges:
+            low, high = ranges[column]
+            outside = np.zeros(array.shape, dtype=bool)
+            if low is not None:
+                outside |= array < low
+            if high is not None:
+                outside |= array > high
+            outside &= ~np.isnan(array)
+            if outside.any():
+                i = int(np.flatnonzero(outside)[0])
+                span = f"{'-∞' if low is None else f'{low:g}'} … {'∞' if high is None else f'{high:g}'}"
+                raise DataError(
+                    f"{source}: row {user_row(i)}, column {column!r}: expected a value in {span}{unit}, "
+                    f"found {array[i]:g} ({int(outside.sum())} rows outside)"
+                )
+        out[column] = array
+    return out

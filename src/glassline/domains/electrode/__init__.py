@@ -1,0 +1,1 @@
+"""The electrode reference case: constants, physics and the simulated pilot line."""
