@@ -166,9 +166,7 @@ def test_pull_off_parameters_are_those_of_table_4() -> None:
     ],
     ids=["anode", "cathode"],
 )
-def test_disc_areas_are_computed_from_diameters(
-    area: c.Sourced, diameter: c.Sourced, expected_cm2: float
-) -> None:
+def test_disc_areas_are_computed_from_diameters(area: c.Sourced, diameter: c.Sourced, expected_cm2: float) -> None:
     radius_cm = float(diameter) / 20.0
     assert float(area) == pytest.approx(math.pi * radius_cm**2, rel=1e-15)
     assert float(area) == pytest.approx(physics.disc_area_cm2(float(diameter)), rel=1e-15)

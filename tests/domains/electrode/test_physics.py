@@ -141,9 +141,7 @@ def test_porosity_thickness_round_trip(loading: float, eps: float, rho: float, w
 
 
 @given(positives, st.floats(0.1, 10.0), st.floats(1e-5, 1e-1), porosities, thicknesses)
-def test_tortuosity_ionic_resistance_round_trip(
-    r_ion: float, area: float, kappa: float, eps: float, d: float
-) -> None:
+def test_tortuosity_ionic_resistance_round_trip(r_ion: float, area: float, kappa: float, eps: float, d: float) -> None:
     tau = p.tortuosity(r_ion, area, kappa, eps, d)
     assert p.ionic_resistance(tau, area, kappa, eps, d) == pytest.approx(r_ion, rel=1e-12)
     assert p.macmullin_number(r_ion, area, kappa, eps, d) == pytest.approx(tau / eps, rel=1e-12)
@@ -199,14 +197,10 @@ def test_rate_capability_limits() -> None:
 
 
 @given(thicknesses, porosities, st.floats(1.0, 10.0))
-def test_characteristic_time_grows_with_thickness_and_falls_with_porosity(
-    d: float, eps: float, tau: float
-) -> None:
+def test_characteristic_time_grows_with_thickness_and_falls_with_porosity(d: float, eps: float, tau: float) -> None:
     t = p.characteristic_time_h(np.array([d, 2 * d]), eps, tau, 3e-6)
     assert t[1] == pytest.approx(4 * t[0])
-    assert p.characteristic_time_h(d, min(eps * 1.1, 0.95), tau, 3e-6) < p.characteristic_time_h(
-        d, eps, tau, 3e-6
-    )
+    assert p.characteristic_time_h(d, min(eps * 1.1, 0.95), tau, 3e-6) < p.characteristic_time_h(d, eps, tau, 3e-6)
 
 
 # --- Transmission-line impedance ------------------------------------------------------------------
@@ -319,38 +313,74 @@ BAD_INPUTS: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (p.porosity, {"areal_mass_mg_cm2": -1.0, "thickness_um": 80.0, "density_g_cm3": RHO}, "areal_mass"),
     (p.porosity, {"areal_mass_mg_cm2": 10.0, "thickness_um": 80.0, "density_g_cm3": 0.0}, "density_g_cm3"),
     (p.porosity, {"areal_mass_mg_cm2": 20.0, "thickness_um": 80.0, "density_g_cm3": RHO}, "theoretical"),
-    (p.thickness_from_loading, {"active_loading_mg_cm2": 8.2, "porosity": 1.0, "density_g_cm3": RHO,
-                                "active_fraction": W_AM}, "'porosity'"),
-    (p.thickness_from_loading, {"active_loading_mg_cm2": 8.2, "porosity": [0.3, -0.1], "density_g_cm3": RHO,
-                                "active_fraction": W_AM}, "'porosity'"),
-    (p.thickness_from_loading, {"active_loading_mg_cm2": 8.2, "porosity": 0.3, "density_g_cm3": RHO,
-                                "active_fraction": 94.0}, "active_fraction"),
-    (p.thickness_from_loading, {"active_loading_mg_cm2": np.inf, "porosity": 0.3, "density_g_cm3": RHO,
-                                "active_fraction": W_AM}, "active_loading_mg_cm2"),
+    (
+        p.thickness_from_loading,
+        {"active_loading_mg_cm2": 8.2, "porosity": 1.0, "density_g_cm3": RHO, "active_fraction": W_AM},
+        "'porosity'",
+    ),
+    (
+        p.thickness_from_loading,
+        {"active_loading_mg_cm2": 8.2, "porosity": [0.3, -0.1], "density_g_cm3": RHO, "active_fraction": W_AM},
+        "'porosity'",
+    ),
+    (
+        p.thickness_from_loading,
+        {"active_loading_mg_cm2": 8.2, "porosity": 0.3, "density_g_cm3": RHO, "active_fraction": 94.0},
+        "active_fraction",
+    ),
+    (
+        p.thickness_from_loading,
+        {"active_loading_mg_cm2": np.inf, "porosity": 0.3, "density_g_cm3": RHO, "active_fraction": W_AM},
+        "active_loading_mg_cm2",
+    ),
     (p.compaction_rate, {"thickness_calendered_um": -5.0, "thickness_uncalendered_um": 80.0}, "calendered"),
-    (p.compaction_rate_from_porosity, {"porosity_uncalendered": 40.0, "porosity_calendered": 0.3},
-     "porosity_uncalendered"),
-    (p.tortuosity, {"r_ion_ohm": 0.0, "area_cm2": AREA, "conductivity_s_cm": KAPPA, "porosity": 0.3,
-                    "thickness_um": 70.0}, "r_ion_ohm"),
-    (p.tortuosity, {"r_ion_ohm": 249.0, "area_cm2": AREA, "conductivity_s_cm": KAPPA, "porosity": 30.0,
-                    "thickness_um": 70.0}, "'porosity'"),
-    (p.ionic_resistance, {"tortuosity": 3.0, "area_cm2": -1.0, "conductivity_s_cm": KAPPA, "porosity": 0.3,
-                          "thickness_um": 70.0}, "area_cm2"),
-    (p.macmullin_number, {"r_ion_ohm": 249.0, "area_cm2": AREA, "conductivity_s_cm": 0.0, "porosity": 0.3,
-                          "thickness_um": 70.0}, "conductivity_s_cm"),
+    (
+        p.compaction_rate_from_porosity,
+        {"porosity_uncalendered": 40.0, "porosity_calendered": 0.3},
+        "porosity_uncalendered",
+    ),
+    (
+        p.tortuosity,
+        {"r_ion_ohm": 0.0, "area_cm2": AREA, "conductivity_s_cm": KAPPA, "porosity": 0.3, "thickness_um": 70.0},
+        "r_ion_ohm",
+    ),
+    (
+        p.tortuosity,
+        {"r_ion_ohm": 249.0, "area_cm2": AREA, "conductivity_s_cm": KAPPA, "porosity": 30.0, "thickness_um": 70.0},
+        "'porosity'",
+    ),
+    (
+        p.ionic_resistance,
+        {"tortuosity": 3.0, "area_cm2": -1.0, "conductivity_s_cm": KAPPA, "porosity": 0.3, "thickness_um": 70.0},
+        "area_cm2",
+    ),
+    (
+        p.macmullin_number,
+        {"r_ion_ohm": 249.0, "area_cm2": AREA, "conductivity_s_cm": 0.0, "porosity": 0.3, "thickness_um": 70.0},
+        "conductivity_s_cm",
+    ),
     (p.bruggeman, {"porosity": 0.0}, "'porosity'"),
     (p.modified_bruggeman, {"porosity": 0.3, "prefactor": -2.3}, "prefactor"),
     (p.disc_area_cm2, {"diameter_mm": 0.0}, "diameter_mm"),
     (p.areal_capacity, {"active_loading_mg_cm2": -8.2}, "active_loading_mg_cm2"),
     (p.gravimetric_capacity, {"capacity_mah": 5.0, "active_mass_mg": 0.0}, "active_mass_mg"),
-    (p.characteristic_time_h, {"thickness_um": 70.0, "porosity": 0.3, "tortuosity": 3.0,
-                               "diffusivity_cm2_s": 0.0}, "diffusivity_cm2_s"),
+    (
+        p.characteristic_time_h,
+        {"thickness_um": 70.0, "porosity": 0.3, "tortuosity": 3.0, "diffusivity_cm2_s": 0.0},
+        "diffusivity_cm2_s",
+    ),
     (p.rate_capability, {"c_rate": -1.0, "capacity_max": 1.0, "characteristic_time_h": 1.0, "n": 1.0}, "c_rate"),
     (p.rate_capability, {"c_rate": 1.0, "capacity_max": 1.0, "characteristic_time_h": 1.0, "n": 0.0}, "'n'"),
-    (p.transmission_line_impedance, {"frequency_hz": [1.0, 0.0], "r_sep_ohm": 10.0, "r_ion_ohm": 100.0,
-                                     "q": 1e-3, "gamma": 0.9}, "frequency_hz"),
-    (p.transmission_line_impedance, {"frequency_hz": 1.0, "r_sep_ohm": 10.0, "r_ion_ohm": 100.0,
-                                     "q": 1e-3, "gamma": 1.5}, "gamma"),
+    (
+        p.transmission_line_impedance,
+        {"frequency_hz": [1.0, 0.0], "r_sep_ohm": 10.0, "r_ion_ohm": 100.0, "q": 1e-3, "gamma": 0.9},
+        "frequency_hz",
+    ),
+    (
+        p.transmission_line_impedance,
+        {"frequency_hz": 1.0, "r_sep_ohm": 10.0, "r_ion_ohm": 100.0, "q": 1e-3, "gamma": 1.5},
+        "gamma",
+    ),
     (p.porosity, {"areal_mass_mg_cm2": "ten", "thickness_um": 80.0, "density_g_cm3": RHO}, "areal_mass"),
 ]
 

@@ -66,8 +66,7 @@ def _check(function: str, name: str, value: npt.ArrayLike, rule: str) -> npt.NDA
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise DataError(
-            f"The {name!r} parameter of {function} must be a number or an array of numbers. "
-            f"Got {value!r} instead."
+            f"The {name!r} parameter of {function} must be a number or an array of numbers. Got {value!r} instead."
         ) from error
     with np.errstate(invalid="ignore"):
         if rule == _POSITIVE:
@@ -97,7 +96,9 @@ def _out(array: npt.NDArray[np.float64]) -> FloatOrArray:
 # --- Geometry and calendering ---------------------------------------------------------------------
 
 
-def porosity(areal_mass_mg_cm2: npt.ArrayLike, thickness_um: npt.ArrayLike, density_g_cm3: npt.ArrayLike) -> FloatOrArray:
+def porosity(
+    areal_mass_mg_cm2: npt.ArrayLike, thickness_um: npt.ArrayLike, density_g_cm3: npt.ArrayLike
+) -> FloatOrArray:
     """Porosity of a coating from its areal mass, thickness and theoretical density (Eq. 1).
 
     ε = 1 − ρ_bulk/ρ_theor = 1 − m_coating/(A_coating·d_coating·ρ_theor); with the mass per area m in
@@ -247,8 +248,9 @@ def macmullin_number(
 
     Same arguments as :func:`tortuosity`; *porosity* is checked although it cancels.
     """
-    _check("macmullin_number", "porosity", porosity, _OPEN_UNIT)
-    return _out(_macmullin("macmullin_number", r_ion_ohm, area_cm2, conductivity_s_cm, thickness_um))
+    eps = _check("macmullin_number", "porosity", porosity, _OPEN_UNIT)
+    n_m = _macmullin("macmullin_number", r_ion_ohm, area_cm2, conductivity_s_cm, thickness_um)
+    return _out(n_m * np.ones_like(eps))
 
 
 def modified_bruggeman(
@@ -316,15 +318,13 @@ def fit_bruggeman(porosity: npt.ArrayLike, tortuosity: npt.ArrayLike) -> Bruggem
     if eps.size < 3:
         raise DataError(f"{fn} needs at least 3 (porosity, tortuosity) points. Got {eps.size} instead.")
     if np.unique(eps).size < 2:
-        raise DataError(
-            f"The 'porosity' parameter of {fn} must hold at least 2 distinct values. Got only {eps[0]!r}."
-        )
+        raise DataError(f"The 'porosity' parameter of {fn} must hold at least 2 distinct values. Got only {eps[0]!r}.")
 
     log_eps, log_tau = np.log(eps), np.log(tau)
     slope, intercept = np.polyfit(log_eps, log_tau, 1)
 
     def residuals(params: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.exp(params[0] - params[1] * log_eps) - tau
+        return np.asarray(np.exp(params[0] - params[1] * log_eps) - tau, dtype=np.float64)
 
     result = optimize.least_squares(
         residuals, x0=np.array([intercept, -slope]), method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15
@@ -351,7 +351,7 @@ def fit_bruggeman(porosity: npt.ArrayLike, tortuosity: npt.ArrayLike) -> Bruggem
 def _coth(x: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
     """coth for complex x with Re x > 0, without overflow: (1 + e^−2x)/(1 − e^−2x)."""
     e = np.exp(-2.0 * x)
-    return (1.0 + e) / -np.expm1(-2.0 * x)
+    return np.asarray((1.0 + e) / -np.expm1(-2.0 * x), dtype=np.complex128)
 
 
 def transmission_line_impedance(
@@ -417,9 +417,9 @@ def characteristic_time_h(
 ) -> FloatOrArray:
     """Characteristic time of ion diffusion through the electrode's pores, in hours.
 
-    τ_c = L²·τ/(ε·D), the electrolyte-diffusion term of Tian et al., Nat. Commun. 10 (2019) 1933
-    (there written L²/(D·P^(3/2)), i.e. Bruggeman's τ = ε^−1/2; here with the tortuosity τ explicit,
-    so D_eff = D·ε/τ). Assumptions: rate limited by diffusion in the electrolyte-filled pores only
+    τ_c = L²·τ/(ε·D), the diffusion-time form of the electrolyte-in-pores term of Tian et al.,
+    Nat. Commun. 10 (2019) 1933 (there with Bruggeman's ε^−3/2 in place of τ/ε; here the tortuosity τ
+    is explicit, so D_eff = D·ε/τ). Assumptions: rate limited by diffusion in the electrolyte-filled pores only
     (electronic transport, solid-state diffusion and reaction kinetics, Tian's other terms, are
     neglected); L is the coating thickness and D the electrolyte's bulk diffusivity in cm²/s.
     """
@@ -440,8 +440,9 @@ def rate_capability(
     """Capacity at a C-rate by the semi-empirical model of Tian et al., Nat. Commun. 10 (2019) 1933.
 
     Q(R) = Q_M·[1 − (R·τ_c)^n·(1 − exp(−(R·τ_c)^−n))], R the C-rate in 1/h, τ_c the characteristic
-    time in h (see :func:`characteristic_time_h`), n > 0 an exponent (≈ 0.5 for diffusion-limited,
-    ≈ 1 for electrically limited electrodes, per Tian et al.). Q is in the unit of *capacity_max*,
+    time in h (see :func:`characteristic_time_h`), n > 0 the exponent of the high-rate fall-off (a fit
+    parameter in Tian et al.; at R = 1/τ_c, Q has fallen to Q_M/e whatever n). Q is in the
+    unit of *capacity_max*,
     tends to Q_M as R → 0 and to 0 as R → ∞, and falls monotonically in between.
     """
     fn = "rate_capability"
