@@ -2,18 +2,32 @@
 
 from glassline.data._align import LagEstimate, Segment, align_to_coil, coil_position, estimate_lag, segment_means
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, remove_outliers
+from glassline.data._prepare import (
+    DEFAULT_LEVEL,
+    LevelTable,
+    PreparedDataset,
+    level_columns,
+    load_dataset,
+    prepare,
+)
 from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
 
 __all__ = [
+    "DEFAULT_LEVEL",
     "TABLE_SUFFIXES",
     "CleaningLog",
     "LagEstimate",
+    "LevelTable",
     "OutlierRule",
+    "PreparedDataset",
     "Segment",
     "align_to_coil",
     "coil_position",
     "estimate_lag",
     "flag_outliers",
+    "level_columns",
+    "load_dataset",
+    "prepare",
     "read_table",
     "remove_outliers",
     "require_columns",

@@ -1,0 +1,320 @@
+"""``prepare``: raw files → one tidy, validated, cleaned table per response level.
+
+Two kinds of raw folder are understood:
+
+* a **tables** folder: one table per response level, named ``<level>.csv`` (or ``.parquet``,
+  ``.xlsx``), holding the group column, the inputs and the responses of that level. Responses
+  without a level live in ``data.*``. This is the layout any line can export.
+* a **line** folder with a ``manifest.json`` whose ``"layout"`` names a Python module (for instance
+  ``glassline.domains.electrode.prepare``) that turns that line's raw files into the same per-level
+  tables; a domain pack brings such a module, the core knows nothing of any domain.
+
+Either way the tables are checked against the study (columns, units in headers, numbers, ranges,
+duplicates), the outlier rule of the study runs per group on every response, and everything removed
+or changed lands in ``cleaning_log.csv``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers
+from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+from glassline.exceptions import DataError, did_you_mean
+from glassline.spec import Study
+
+__all__ = [
+    "DEFAULT_LEVEL",
+    "LevelTable",
+    "PreparedDataset",
+    "level_columns",
+    "load_dataset",
+    "prepare",
+]
+
+#: The level of responses whose study entry names none.
+DEFAULT_LEVEL = "data"
+#: A factor value further outside its range than this share of the span is an error, not a note.
+RANGE_SLACK = 0.25
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class LevelTable:
+    """One level's table as a layout hands it over, with where each row came from."""
+
+    frame: pd.DataFrame
+    source: str
+    #: per row, the source row number as a person sees it (for the cleaning log)
+    rows: list[int] | None = None
+    #: True when the layout already applied the study's outlier rule to the responses
+    cleaned: bool = False
+    #: extra column units (derived quantities) beyond those the study declares
+    units: dict[str, str] = field(default_factory=dict)
+
+
+class LineLayout(Protocol):
+    def __call__(
+        self, raw_dir: Path, study: Study, log: CleaningLog, progress: ProgressCallback | None
+    ) -> tuple[dict[str, LevelTable], dict[str, Any]]: ...
+
+
+@dataclass
+class PreparedDataset:
+    """What :func:`prepare` wrote: tables per level, the cleaning log and metadata."""
+
+    out_dir: Path
+    tables: dict[str, pd.DataFrame]
+    log: CleaningLog
+    metadata: dict[str, Any]
+
+    def summary(self) -> dict[str, int]:
+        """Rows per level."""
+        return {level: len(frame) for level, frame in self.tables.items()}
+
+
+def level_columns(study: Study) -> dict[str, tuple[list[str], list[str]]]:
+    """Per level: (inputs any of its responses' scenarios needs, its responses)."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for response in study.responses:
+        level = response.level or DEFAULT_LEVEL
+        inputs, responses = out.setdefault(level, ([], []))
+        responses.append(response.name)
+        for columns in study.scenarios_for(response.name).values():
+            inputs.extend(c for c in columns if c not in inputs)
+    return out
+
+
+_UNIT_HEADER = re.compile(r"^\s*(?P<name>[^\[\(]+?)\s*[\[\(](?P<unit>[^\]\)]*)[\]\)]\s*$")
+
+
+def _split_unit_headers(frame: pd.DataFrame, study: Study, source: str) -> pd.DataFrame:
+    """Turn headers like ``porosity [%]`` into ``porosity``, checking the unit against the study."""
+    units = study.units()
+    renamed: dict[str, str] = {}
+    for column in frame.columns:
+        match = _UNIT_HEADER.match(str(column))
+        if not match:
+            continue
+        name, unit = match.group("name").strip(), match.group("unit").strip()
+        if name in units:
+            expected = units[name]
+            if expected and unit != expected:
+                raise DataError(
+                    f"{source}: column {column!r}: the study gives {name!r} in {expected!r}, the file in {unit!r}; "
+                    "convert the column or fix the header"
+                )
+            renamed[str(column)] = name
+    return frame.rename(columns=renamed)
+
+
+def _find_level_file(raw_dir: Path, level: str) -> Path:
+    for suffix in TABLE_SUFFIXES:
+        candidate = raw_dir / f"{level}{suffix}"
+        if candidate.exists():
+            return candidate
+    present = sorted(p.name for p in raw_dir.iterdir() if p.suffix.lower() in TABLE_SUFFIXES)
+    stems = [Path(p).stem for p in present]
+    raise DataError(
+        f"{raw_dir}: no table for the response level {level!r}; expected {level}.csv (or .parquet/.xlsx) "
+        f"holding its responses; found {present or 'no tables'}." + did_you_mean(level, stems)
+    )
+
+
+def _tables_layout(
+    raw_dir: Path, study: Study, log: CleaningLog, progress: ProgressCallback | None
+) -> tuple[dict[str, LevelTable], dict[str, Any]]:
+    levels = level_columns(study)
+    tables: dict[str, LevelTable] = {}
+    for i, level in enumerate(levels):
+        path = _find_level_file(raw_dir, level)
+        tables[level] = LevelTable(read_table(path), source=path.name)
+        if progress:
+            progress(f"read {path.name}", i + 1, len(levels))
+    return tables, {"layout": "tables"}
+
+
+def _load_layout(raw_dir: Path) -> tuple[LineLayout, dict[str, Any]]:
+    manifest_path = raw_dir / "manifest.json"
+    if not manifest_path.exists():
+        return _tables_layout, {}
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{manifest_path}: not valid JSON: {exc}") from None
+    layout = manifest.get("layout") if isinstance(manifest, dict) else None
+    if not isinstance(layout, str) or not layout:
+        raise DataError(f'{manifest_path}: expected a "layout" entry naming the module that reads this folder')
+    try:
+        module = importlib.import_module(layout)
+    except ImportError as exc:
+        raise DataError(f"{manifest_path}: layout {layout!r} cannot be imported ({exc})") from None
+    reader = getattr(module, "prepare_raw", None)
+    if not callable(reader):
+        raise DataError(f"{manifest_path}: layout module {layout!r} has no prepare_raw() function")
+    return reader, manifest
+
+
+def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog) -> pd.DataFrame:
+    """Validate one level's table against the study and clean it; returns the tidy frame."""
+    inputs, responses = level_columns(study)[level]
+    group = study.data.group
+    source = table.source
+    frame = _split_unit_headers(table.frame, study, source)
+    rows = table.rows if table.rows is not None else [user_row(i) for i in range(len(frame))]
+    frame = frame.reset_index(drop=True)
+    frame["_row"] = rows
+    required = ([group] if group else []) + inputs + responses
+    require_columns(frame, required, source=source)
+    units = study.units()
+    # inputs must be complete numbers; responses may be missing (the row is dropped and logged)
+    frame = require_numeric(frame, inputs, source=source, units=units)
+    frame = require_numeric(frame, responses, source=source, units=units, allow_missing=True)
+    if group and frame[group].isna().any():
+        i = int(np.flatnonzero(frame[group].isna().to_numpy())[0])
+        raise DataError(
+            f"{source}: row {frame['_row'].iloc[i]}, column {group!r}: expected a group id, found an empty cell"
+        )
+    _check_ranges(frame, study, source, log)
+    duplicated = frame.drop(columns="_row").duplicated(keep="first")
+    for i in np.flatnonzero(duplicated.to_numpy()):
+        log.add(file=source, row=int(frame["_row"].iloc[i]), rule="duplicate row", reason="identical to an earlier row")
+    frame = frame.loc[~duplicated.to_numpy()].reset_index(drop=True)
+    missing = frame[responses].isna().all(axis=1)
+    for i in np.flatnonzero(missing.to_numpy()):
+        log.add(file=source, row=int(frame["_row"].iloc[i]), rule="missing response", reason="every response is empty")
+    frame = frame.loc[~missing.to_numpy()].reset_index(drop=True)
+    if not table.cleaned:
+        frame = _apply_outlier_rule(frame, responses, study, source, log)
+    keep = ([group] if group else []) + inputs + responses
+    extra = [c for c in frame.columns if c not in keep and c != "_row"]
+    return frame[keep + extra]
+
+
+def _check_ranges(frame: pd.DataFrame, study: Study, source: str, log: CleaningLog) -> None:
+    for factor in study.factors:
+        if factor.low is None or factor.high is None or factor.name not in frame.columns:
+            continue  # categorical factors have levels, not a range
+        span = factor.high - factor.low
+        values = frame[factor.name].to_numpy(dtype=float)
+        far = (values < factor.low - RANGE_SLACK * span) | (values > factor.high + RANGE_SLACK * span)
+        if far.any():
+            i = int(np.flatnonzero(far)[0])
+            raise DataError(
+                f"{source}: row {frame['_row'].iloc[i]}, column {factor.name!r}: expected a value near the study "
+                f"range {factor.low:g} … {factor.high:g} {factor.unit}, found {values[i]:g} (wrong unit?)"
+            )
+        outside = (values < factor.low) | (values > factor.high)
+        for i in np.flatnonzero(outside):
+            log.add(
+                file=source,
+                row=int(frame["_row"].iloc[i]),
+                column=factor.name,
+                rule="design range",
+                value=float(values[i]),
+                reason=f"outside {factor.low:g} … {factor.high:g} {factor.unit}",
+                action="kept",
+            )
+
+
+def _apply_outlier_rule(
+    frame: pd.DataFrame, responses: list[str], study: Study, source: str, log: CleaningLog
+) -> pd.DataFrame:
+    cleaning = study.cleaning
+    rule = OutlierRule(
+        cleaning.outlier_rule, cleaning.outlier_sd if cleaning.outlier_rule == "sd" else cleaning.outlier_mad
+    )
+    if rule.k == 0:
+        return frame
+    group = study.data.group
+    frame = frame.copy()
+    for response in responses:
+        flags = flag_outliers(frame, response, group=group, rule=rule).to_numpy()
+        for i in np.flatnonzero(flags):
+            log.add(
+                file=source,
+                row=int(frame["_row"].iloc[i]),
+                column=response,
+                group=frame[group].iloc[i] if group else "",
+                rule=rule.name,
+                value=float(frame[response].iloc[i]),
+                reason="outlier within its group",
+                action="set missing" if len(responses) > 1 else "dropped",
+            )
+        frame.loc[flags, response] = np.nan
+    empty = frame[responses].isna().all(axis=1).to_numpy()
+    return frame.loc[~empty].reset_index(drop=True)
+
+
+def prepare(
+    study: Study,
+    raw_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: ProgressCallback | None = None,
+) -> PreparedDataset:
+    """Turn a raw folder into one tidy table per response level; write Parquet + CSV + cleaning log.
+
+    Writes ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and
+    ``metadata.json`` (units of every column, counts, sources, the layout used) into *out_dir*.
+    """
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise DataError(f"{raw_dir}: no such folder of raw data")
+    out_dir = Path(out_dir)
+    log = CleaningLog()
+    layout, manifest = _load_layout(raw_dir)
+    level_tables, layout_meta = layout(raw_dir, study, log, progress)
+    expected = level_columns(study)
+    missing = [level for level in expected if level not in level_tables]
+    if missing:
+        raise DataError(f"{raw_dir}: the raw data hold no table for the response level(s) {missing}")
+    tables: dict[str, pd.DataFrame] = {}
+    units = study.units()
+    for level, table in level_tables.items():
+        if level in expected:
+            tables[level] = _check_level(level, table, study, log)
+        else:  # extra tables a layout offers (e.g. uncalendered electrodes): written as they are
+            tables[level] = table.frame.reset_index(drop=True)
+        units.update(table.units)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for level, frame in tables.items():
+        frame.to_parquet(out_dir / f"{level}.parquet", index=False)
+        frame.to_csv(out_dir / f"{level}.csv", index=False)
+    log.write(out_dir / "cleaning_log.csv")
+    metadata: dict[str, Any] = {
+        "study": study.name,
+        "raw_dir": raw_dir.name,
+        "layout": manifest.get("layout", "tables"),
+        "levels": {
+            level: {
+                "rows": len(frame),
+                "groups": int(frame[study.data.group].nunique()) if study.data.group in frame else None,
+                "columns": {c: units.get(c, "") for c in frame.columns},
+                "responses": expected.get(level, ([], []))[1],
+            }
+            for level, frame in tables.items()
+        },
+        "cleaning": {"rows": len(log), "by_rule": log.counts()},
+        **{k: v for k, v in layout_meta.items() if k != "layout"},
+    }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
+    return PreparedDataset(out_dir=out_dir, tables=tables, log=log, metadata=metadata)
+
+
+def load_dataset(path: str | Path) -> dict[str, pd.DataFrame]:
+    """Read a folder written by :func:`prepare`: level → table."""
+    path = Path(path)
+    if not (path / "metadata.json").exists():
+        raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
+    metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+    return {level: pd.read_parquet(path / f"{level}.parquet") for level in metadata["levels"]}
