@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
 from glassline import study_from_dict
 from glassline.cli import main
@@ -76,9 +77,6 @@ def test_prepare_tables_folder(rng: np.random.Generator, tmp_path: Path) -> None
 
 
 def test_prepare_cli(rng: np.random.Generator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = tmp_path / "study.json"
-    import tomli_w
-
     spec = tmp_path / "study.toml"
     spec.write_text(tomli_w.dumps(STUDY), encoding="utf-8")
     raw = toy_tables(rng, tmp_path)
