@@ -17,6 +17,6 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20231)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def electrode_study_path() -> Path:
     return ELECTRODE_STUDY

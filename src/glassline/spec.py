@@ -25,7 +25,7 @@ from pydantic import (
 from glassline.exceptions import SpecError, did_you_mean
 
 __all__ = [
-    "KNOWN_FAMILIES",
+    "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
     "Cleaning",
     "DataSettings",
     "Factor",
@@ -39,8 +39,22 @@ __all__ = [
     "study_from_dict",
 ]
 
-#: Model families the study file may name (the model registry owns their definitions).
-KNOWN_FAMILIES: tuple[str, ...] = ("mlr", "poly2", "svr", "rf", "xgb")
+
+def _family_names() -> tuple[str, ...]:
+    """The families a study file may name: the model registry's (``glassline.models.FAMILIES``).
+
+    Imported on first use, not with this module: the registry imports scikit-learn and xgboost.
+    """
+    from glassline.models._registry import family_names
+
+    return family_names()
+
+
+def __getattr__(name: str) -> Any:
+    # KNOWN_FAMILIES: the registry's names, read when asked for (see _family_names).
+    if name == "KNOWN_FAMILIES":
+        return _family_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 Name = Annotated[
     str,
@@ -169,16 +183,16 @@ class Split(_Strict):
 class Models(_Strict):
     """Which model families to compare."""
 
-    families: list[str] = Field(default_factory=lambda: list(KNOWN_FAMILIES), min_length=1)
+    families: list[str] = Field(default_factory=lambda: list(_family_names()), min_length=1)
 
     @field_validator("families")
     @classmethod
     def _known(cls, families: list[str]) -> list[str]:
+        known = _family_names()
         for family in families:
-            if family not in KNOWN_FAMILIES:
+            if family not in known:
                 raise ValueError(
-                    f"unknown model family {family!r}; expected one of {list(KNOWN_FAMILIES)}."
-                    + did_you_mean(family, KNOWN_FAMILIES)
+                    f"unknown model family {family!r}; expected one of {list(known)}." + did_you_mean(family, known)
                 )
         if len(set(families)) != len(families):
             raise ValueError(f"families listed twice: {families}")
@@ -190,6 +204,8 @@ class Cleaning(_Strict):
 
     outlier_rule: Literal["sd", "mad"] = "sd"
     outlier_sd: float = Field(1.5, ge=0.0)
+    #: 0: population SD (numpy, scipy.stats.zscore); 1: sample SD. See glassline.data.OutlierRule.
+    outlier_ddof: Literal[0, 1] = 0
     outlier_mad: float = Field(3.5, ge=0.0)
 
 

@@ -19,12 +19,23 @@ def test_sd_rule_by_hand() -> None:
     # group B: 10, 10, 10, 11, 20 → mean 12.2, SD 4.382; band [5.63, 18.77]: 20 is out
     frame = pd.DataFrame({"g": list("AAAABBBBB"), "y": [10, 11, 12, 30, 10, 10, 10, 11, 20]}, dtype=object)
     frame["y"] = frame["y"].astype(float)
-    flags = flag_outliers(frame, "y", group="g", rule=OutlierRule("sd", 1.5))
+    flags = flag_outliers(frame, "y", group="g", rule=OutlierRule("sd", 1.5, ddof=1))
     assert flags.tolist() == [False] * 8 + [True]
     sd = np.std([10, 10, 10, 11, 20], ddof=1)
-    assert OutlierRule("sd", 1.5).bounds(np.array([10, 10, 10, 11, 20.0])) == pytest.approx(
+    assert OutlierRule("sd", 1.5, ddof=1).bounds(np.array([10, 10, 10, 11, 20.0])) == pytest.approx(
         (12.2 - 1.5 * sd, 12.2 + 1.5 * sd)
     )
+
+
+def test_population_sd_matches_scipy_zscore() -> None:
+    from scipy.stats import zscore
+
+    values = np.array([10.0, 11.0, 12.0, 30.0])  # four specimens, as in the paper
+    expected = np.abs(zscore(values)) > 1.5
+    flags = flag_outliers(pd.DataFrame({"y": values}), "y", group=None, rule=OutlierRule("sd", 1.5))
+    assert flags.tolist() == expected.tolist() == [False, False, False, True]
+    # with the sample SD no value of four can leave ±1.5 SD: (n − 1)/√n = 1.5
+    assert not flag_outliers(pd.DataFrame({"y": values}), "y", group=None, rule=OutlierRule("sd", 1.5, ddof=1)).any()
 
 
 def test_mad_rule_is_robust() -> None:

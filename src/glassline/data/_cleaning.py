@@ -20,7 +20,10 @@ LOG_COLUMNS = ["file", "row", "column", "group", "rule", "value", "reason", "act
 class OutlierRule:
     """Drop values outside ``center ± k·spread`` within each group.
 
-    ``method="sd"``: mean ± k·standard deviation (sample SD, ddof=1), the paper's rule with k = 1.5.
+    ``method="sd"``: mean ± k·standard deviation, the paper's rule with k = 1.5. ``ddof=0`` (the
+    default) is the population SD that numpy and ``scipy.stats.zscore`` compute; with ``ddof=1`` and
+    n values no point can lie further than (n − 1)/√n SD from the mean, so with four specimens per
+    group (the paper's case) the ±1.5·SD rule could never remove anything.
     ``method="mad"``: median ± k·1.4826·MAD, robust to the outliers it looks for. ``k = 0`` disables.
     Groups with fewer than ``min_group`` values are left alone (a spread from two values means little).
     """
@@ -28,12 +31,15 @@ class OutlierRule:
     method: Literal["sd", "mad"] = "sd"
     k: float = 1.5
     min_group: int = 3
+    ddof: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in ("sd", "mad"):
             raise DataError(f"outlier rule: method must be 'sd' or 'mad', got {self.method!r}")
         if not np.isfinite(self.k) or self.k < 0:
             raise DataError(f"outlier rule: k must be a finite number ≥ 0, got {self.k}")
+        if self.ddof not in (0, 1):
+            raise DataError(f"outlier rule: ddof must be 0 or 1, got {self.ddof}")
         if self.min_group < 2:
             raise DataError(f"outlier rule: min_group must be ≥ 2, got {self.min_group}")
 
@@ -46,7 +52,7 @@ class OutlierRule:
         values = values[~np.isnan(values)]
         if self.method == "sd":
             center = float(values.mean())
-            spread = float(values.std(ddof=1))
+            spread = float(values.std(ddof=self.ddof))
         else:
             center = float(np.median(values))
             spread = 1.4826 * float(np.median(np.abs(values - center)))

@@ -39,6 +39,7 @@ __all__ = [
     "level_columns",
     "load_dataset",
     "prepare",
+    "study_outlier_rule",
 ]
 
 #: The level of responses whose study entry names none.
@@ -164,7 +165,7 @@ def _load_layout(raw_dir: Path) -> tuple[LineLayout, dict[str, Any]]:
     return reader, manifest
 
 
-def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog) -> pd.DataFrame:
+def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]) -> pd.DataFrame:
     """Validate one level's table against the study and clean it; returns the tidy frame."""
     inputs, responses = level_columns(study)[level]
     group = study.data.group
@@ -184,7 +185,7 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog) 
         raise DataError(
             f"{source}: row {frame['_row'].iloc[i]}, column {group!r}: expected a group id, found an empty cell"
         )
-    _check_ranges(frame, study, source, log)
+    _check_ranges(frame, study, source, notes)
     duplicated = frame.drop(columns="_row").duplicated(keep="first")
     for i in np.flatnonzero(duplicated.to_numpy()):
         log.add(file=source, row=int(frame["_row"].iloc[i]), rule="duplicate row", reason="identical to an earlier row")
@@ -200,7 +201,8 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog) 
     return frame[keep + extra]
 
 
-def _check_ranges(frame: pd.DataFrame, study: Study, source: str, log: CleaningLog) -> None:
+def _check_ranges(frame: pd.DataFrame, study: Study, source: str, notes: dict[str, int]) -> None:
+    """Raise for values far outside a factor's range (a wrong unit); count the rows slightly outside."""
     for factor in study.factors:
         if factor.low is None or factor.high is None or factor.name not in frame.columns:
             continue  # categorical factors have levels, not a range
@@ -214,25 +216,14 @@ def _check_ranges(frame: pd.DataFrame, study: Study, source: str, log: CleaningL
                 f"range {factor.low:g} … {factor.high:g} {factor.unit}, found {values[i]:g} (wrong unit?)"
             )
         outside = (values < factor.low) | (values > factor.high)
-        for i in np.flatnonzero(outside):
-            log.add(
-                file=source,
-                row=int(frame["_row"].iloc[i]),
-                column=factor.name,
-                rule="design range",
-                value=float(values[i]),
-                reason=f"outside {factor.low:g} … {factor.high:g} {factor.unit}",
-                action="kept",
-            )
+        if outside.any():
+            notes[factor.name] = int(outside.sum())
 
 
 def _apply_outlier_rule(
     frame: pd.DataFrame, responses: list[str], study: Study, source: str, log: CleaningLog
 ) -> pd.DataFrame:
-    cleaning = study.cleaning
-    rule = OutlierRule(
-        cleaning.outlier_rule, cleaning.outlier_sd if cleaning.outlier_rule == "sd" else cleaning.outlier_mad
-    )
+    rule = study_outlier_rule(study)
     if rule.k == 0:
         return frame
     group = study.data.group
@@ -253,6 +244,13 @@ def _apply_outlier_rule(
         frame.loc[flags, response] = np.nan
     empty = frame[responses].isna().all(axis=1).to_numpy()
     return frame.loc[~empty].reset_index(drop=True)
+
+
+def study_outlier_rule(study: Study) -> OutlierRule:
+    """The outlier rule the study's ``[cleaning]`` table asks for."""
+    cleaning = study.cleaning
+    k = cleaning.outlier_sd if cleaning.outlier_rule == "sd" else cleaning.outlier_mad
+    return OutlierRule(cleaning.outlier_rule, k, ddof=cleaning.outlier_ddof)
 
 
 def prepare(
@@ -279,10 +277,11 @@ def prepare(
     if missing:
         raise DataError(f"{raw_dir}: the raw data hold no table for the response level(s) {missing}")
     tables: dict[str, pd.DataFrame] = {}
+    outside: dict[str, dict[str, int]] = {}
     units = study.units()
     for level, table in level_tables.items():
         if level in expected:
-            tables[level] = _check_level(level, table, study, log)
+            tables[level] = _check_level(level, table, study, log, outside.setdefault(level, {}))
         else:  # extra tables a layout offers (e.g. uncalendered electrodes): written as they are
             tables[level] = table.frame.reset_index(drop=True)
         units.update(table.units)
@@ -301,6 +300,7 @@ def prepare(
                 "groups": int(frame[study.data.group].nunique()) if study.data.group in frame else None,
                 "columns": {c: units.get(c, "") for c in frame.columns},
                 "responses": expected.get(level, ([], []))[1],
+                "rows_outside_design_range": outside.get(level, {}),
             }
             for level, frame in tables.items()
         },
