@@ -55,14 +55,6 @@ __all__ = ["INLINE_TRIM_M", "prepare_raw"]
 INLINE_TRIM_M = 0.5
 ProgressCallback = Callable[[str, int, int], None]
 
-_GAP = "coating_gap_um"
-_SENSORS = {
-    "coating_gap_left_um": "coating_gap",
-    "coating_gap_right_um": "coating_gap",
-    "wet_mass_loading_mg_cm2": "wet_mass_loading",
-    "dry_mass_loading_mg_cm2": "dry_mass_loading",
-}
-
 
 def _read_json(path: Path) -> dict[str, Any]:
     if not path.exists():
