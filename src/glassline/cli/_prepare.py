@@ -34,6 +34,12 @@ def prepare(
             f"{level}.parquet", str(info["rows"]), str(info["groups"] or "–"), ", ".join(info["responses"]) or "(extra)"
         )
     console.print(table)
+    for sensor, lag in dataset.metadata.get("alignment_lags", {}).items():
+        console.print(
+            f"alignment check {sensor}: cross-correlation lag {lag['estimated_m']:.2f} m "
+            f"({lag['estimated_samples']:.0f} samples) vs sensor distance {lag['expected_m']:.2f} m "
+            f"({lag['expected_samples']:.0f} samples)"
+        )
     counts = dataset.log.counts()
     detail = ", ".join(f"{n} × {rule}" for rule, n in counts.items()) or "nothing"
     console.print(f"cleaning log: {len(dataset.log)} rows ({detail}) → {out / 'cleaning_log.csv'}")

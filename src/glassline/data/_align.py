@@ -105,11 +105,7 @@ def segment_means(
     """
     if pieces < 1:
         raise DataError(f"segment means: pieces must be ≥ 1, got {pieces}")
-    rows: list[dict[str, object]] = []
-    prepared = {
-        column: (aligned[coord].to_numpy(dtype=float), aligned[column].to_numpy(dtype=float))
-        for column, coord in columns.items()
-    }
+    starts, ends, ids, piece_numbers = [], [], [], []
     for segment in segments:
         start, end = segment.start_m + trim_m, segment.end_m - trim_m
         if end <= start:
@@ -118,20 +114,30 @@ def segment_means(
                 f"of {trim_m:g} m"
             )
         edges = np.linspace(start, end, pieces + 1)
-        for piece in range(pieces):
-            row: dict[str, object] = {
-                "segment": segment.id,
-                "piece": piece + 1,
-                "start_m": edges[piece],
-                "end_m": edges[piece + 1],
-            }
-            for column, (coordinate, values) in prepared.items():
-                inside = (coordinate >= edges[piece]) & (coordinate < edges[piece + 1]) & ~np.isnan(values)
-                count = int(inside.sum())
-                row[column] = float(values[inside].mean()) if count >= min_samples else np.nan
-                row[f"n_{column}"] = count
-            rows.append(row)
-    return pd.DataFrame(rows)
+        starts.extend(edges[:-1])
+        ends.extend(edges[1:])
+        ids.extend([segment.id] * pieces)
+        piece_numbers.extend(range(1, pieces + 1))
+    lower, upper = np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+    out = pd.DataFrame({"segment": ids, "piece": piece_numbers, "start_m": lower, "end_m": upper})
+    for column, coord in columns.items():
+        # sort once by coordinate; window sums from cumulative sums: O(n log n + pieces), not O(n·pieces)
+        coordinate = aligned[coord].to_numpy(dtype=float)
+        values = aligned[column].to_numpy(dtype=float)
+        order = np.argsort(coordinate, kind="stable")  # NaN coordinates sort last
+        coordinate, values = coordinate[order], values[order]
+        valid = ~np.isnan(values) & ~np.isnan(coordinate)
+        sums = np.concatenate([[0.0], np.cumsum(np.where(valid, values, 0.0))])
+        counts = np.concatenate([[0], np.cumsum(valid)])
+        finite = int(np.count_nonzero(~np.isnan(coordinate)))
+        i = np.searchsorted(coordinate[:finite], lower, side="left")
+        j = np.searchsorted(coordinate[:finite], upper, side="left")
+        n = counts[j] - counts[i]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (sums[j] - sums[i]) / n
+        out[column] = np.where(n >= min_samples, means, np.nan)
+        out[f"n_{column}"] = n
+    return out
 
 
 @dataclass(frozen=True)
