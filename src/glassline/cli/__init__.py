@@ -1,6 +1,14 @@
 """The ``glassline`` command line: one module per command group, all registered on one typer app."""
 
-from glassline.cli import _prepare, _study  # noqa: F401  (registers commands)
+from glassline.cli import (  # noqa: F401  (registers commands)
+    _demo,
+    _design,
+    _eis,
+    _fit,
+    _prepare,
+    _simulate,
+    _study,
+)
 from glassline.cli._app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,28 @@
+"""``glassline demo``: the paper's study on the simulated line, end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from glassline.cli._app import app, console, progress
+from glassline.demo import run_demo
+
+__all__ = ["demo"]
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("demo-out"),
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for design, line and splits (default: the study's).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run the paper's study on the simulated pilot line: design → line → dataset."""
+    with progress("demo", quiet=quiet) as update:
+        result = run_demo(out, seed=seed, progress=update)
+    for line in result.summary_lines():
+        console.print(line, highlight=False, soft_wrap=True)
