@@ -27,6 +27,12 @@ def test_round_trip(tmp_path: Path, suffix: str) -> None:
     pd.testing.assert_frame_equal(back, FRAME, check_dtype=False)
 
 
+def test_one_column_csv(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("file\nsym_C01_cal_01.csv\nsym_C02_cal_01.csv\n", encoding="utf-8")
+    assert read_table(path)["file"].tolist() == ["sym_C01_cal_01.csv", "sym_C02_cal_01.csv"]
+
+
 def test_semicolon_csv_is_sniffed(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("a;b\n1;2\n3;4\n", encoding="utf-8")

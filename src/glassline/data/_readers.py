@@ -21,6 +21,18 @@ def user_row(index: int) -> int:
     return int(index) + 2
 
 
+def _delimiter(path: Path) -> str:
+    """The field separator of a text table: one of , ; tab | (a one-column file reads as ",")."""
+    import csv
+
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        sample = handle.read(65536)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel table into a DataFrame with a fresh 0-based index.
 
@@ -35,7 +47,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=_delimiter(path), encoding="utf-8-sig")
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         elif suffix in (".xlsx", ".xlsm", ".xls"):

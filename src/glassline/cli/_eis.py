@@ -1,0 +1,102 @@
+"""``glassline eis fit``: ionic resistance from impedance spectra (blocking transmission-line fit)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from glassline.cli._app import app, console, progress
+
+__all__ = ["eis_app", "fit"]
+
+eis_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich")
+app.add_typer(
+    eis_app,
+    name="eis",
+    help="Impedance spectra: fit R_sep + blocking transmission line (impedance.py R0-TLMQ0) to get R_ion.",
+)
+
+_SHOWN_FLAGS = 10
+
+
+@eis_app.command("fit")
+def fit(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="A spectrum file (.csv, .mpt, .mpr, .DTA, .z, …) or a folder of them (with an optional index.csv).",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The table to write (CSV), e.g. rion.csv.")],
+    fmin: Annotated[
+        float | None,
+        typer.Option("--fmin", help="Lowest frequency fitted [Hz], for every file."),
+    ] = None,
+    fmax: Annotated[
+        float | None,
+        typer.Option("--fmax", help="Highest frequency fitted [Hz], for every file."),
+    ] = None,
+    plots: Annotated[
+        Path | None, typer.Option("--plots", help="Folder for one Nyquist plot (PNG) per spectrum.")
+    ] = None,
+    processes: Annotated[
+        int | None, typer.Option("--processes", "-j", min=1, help="Worker processes (default: all cores).")
+    ] = None,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            help="Flag a spectrum when weighted and unweighted R_ion differ by more than this fraction.",
+        ),
+    ] = 0.05,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Fit every spectrum (unweighted and modulus-weighted); write R_ion, R_sep, Q, γ, residual and flag.
+
+    Windows: the folder's index.csv (file, fmin_hz, fmax_hz); --fmin/--fmax override them for every file.
+    Flagged spectra stay in the table with their reasons; a bad file stops with one error.
+    """
+    from glassline.eis import fit_folder
+
+    exclude = [out] if input_path.is_dir() else []
+    with progress("fitting spectra", quiet=quiet) as update:
+        table = fit_folder(
+            input_path,
+            fmin=fmin,
+            fmax=fmax,
+            processes=processes,
+            progress=update,
+            tolerance=tolerance,
+            plots=plots,
+            exclude=exclude,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    flagged = table[table["flag"].fillna("") != ""]
+    if len(flagged):
+        shown = Table(title=f"flagged spectra ({len(flagged)})", title_justify="left")
+        shown.add_column("file", no_wrap=True)
+        shown.add_column("R_ion [Ω]", justify="right")
+        shown.add_column("reason")
+        for _, row in flagged.head(_SHOWN_FLAGS).iterrows():
+            r_ion = float(row["r_ion"])
+            shown.add_row(str(row["file"]), f"{r_ion:.4g}" if math.isfinite(r_ion) else "–", str(row["flag"]))
+        if len(flagged) > _SHOWN_FLAGS:
+            shown.caption = f"… and {len(flagged) - _SHOWN_FLAGS} more in {out}"
+        console.print(shown)
+    median = table["residual"].median()
+    median_text = f"{100 * median:.2f} %" if math.isfinite(median) else "–"
+    plots_text = f"; Nyquist plots in {plots}" if plots is not None else ""
+    noun = "spectrum" if len(table) == 1 else "spectra"
+    console.print(
+        f"[green]ok[/] fitted {len(table)} {noun}: {len(flagged)} flagged, median relative residual "
+        f"{median_text}; wrote {out}{plots_text}",
+        highlight=False,
+        soft_wrap=True,
+    )
