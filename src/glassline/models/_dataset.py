@@ -1,0 +1,163 @@
+"""Find the rows a target is modelled on: its table in DATA, its scenarios' inputs, its groups.
+
+DATA is either the prepare stage's folder (one tidy table per response level, ``<level>.parquet``
+or ``<level>.csv``, beside ``cleaning_log.csv`` and ``metadata.json``), one CSV/Parquet/Excel table
+holding every column, or a DataFrame. Every problem is a :class:`~glassline.exceptions.DataError`
+naming the file and the column, with did-you-mean hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from glassline.data import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+from glassline.exceptions import DataError, did_you_mean
+from glassline.spec import Study
+
+__all__ = ["DataSource", "TargetData", "load_target"]
+
+#: Files of a prepared dataset folder that are not response tables.
+_NOT_TABLES = frozenset({"cleaning_log"})
+
+
+@dataclass(frozen=True)
+class TargetData:
+    """The usable rows of one target: every input of its scenarios and the target, no missing values.
+
+    ``frame`` is indexed by row id (the 0-based row of the source table; a spreadsheet shows it as
+    row id + 2); ``groups`` holds the group label of each row as text, or None without a group column.
+    """
+
+    target: str
+    scenarios: dict[str, tuple[str, ...]]
+    frame: pd.DataFrame
+    groups: npt.NDArray[np.str_] | None
+    group_column: str | None
+    source: str
+    dropped: int
+
+    @property
+    def n_groups(self) -> int:
+        return len(np.unique(self.groups)) if self.groups is not None else len(self.frame)
+
+
+class DataSource:
+    """Where tables come from, read once each: a dataset folder, one table file, or a DataFrame."""
+
+    def __init__(self, data: str | Path | pd.DataFrame) -> None:
+        self._cache: dict[Path, pd.DataFrame] = {}
+        if isinstance(data, pd.DataFrame):
+            self.frame: pd.DataFrame | None = data.reset_index(drop=True)
+            self.path: Path | None = None
+            return
+        self.frame = None
+        self.path = Path(data)
+        if not self.path.exists():
+            raise DataError(f"{self.path}: no such data file or folder")
+
+    @property
+    def name(self) -> str:
+        return "<DataFrame>" if self.path is None else str(self.path)
+
+    def _read(self, path: Path) -> pd.DataFrame:
+        if path not in self._cache:
+            self._cache[path] = read_table(path)
+        return self._cache[path]
+
+    @staticmethod
+    def _folder_tables(folder: Path) -> dict[str, Path]:
+        """Level name → table file in a dataset folder (Parquet preferred over CSV)."""
+        tables: dict[str, Path] = {}
+        for suffix in (".parquet", ".pq", *TABLE_SUFFIXES):
+            for path in sorted(folder.glob(f"*{suffix}")):
+                if path.stem not in _NOT_TABLES and path.stem not in tables and path.is_file():
+                    tables[path.stem] = path
+        return tables
+
+    def table_for(self, study: Study, response: str) -> tuple[pd.DataFrame, str]:
+        """The table holding *response*, and its name for error messages."""
+        if self.path is None:
+            return self.frame if self.frame is not None else pd.DataFrame(), self.name
+        if not self.path.is_dir():
+            return self._read(self.path), self.name
+        tables = self._folder_tables(self.path)
+        if not tables:
+            raise DataError(
+                f"{self.path}: the folder holds no tables; expected one per response level "
+                f"(e.g. <level>.parquet or <level>.csv), or give one table file"
+            )
+        level = study.response(response).level
+        if level is not None:
+            if level not in tables:
+                raise DataError(
+                    f"{self.path}: no table for level {level!r} of response {response!r} "
+                    f"(expected {level}.parquet or {level}.csv); the folder has {sorted(tables)}."
+                    + did_you_mean(level, tables)
+                )
+            path = tables[level]
+            return self._read(path), str(path)
+        holding = [p for p in tables.values() if response in self._read(p).columns]
+        if len(holding) == 1:
+            return self._read(holding[0]), str(holding[0])
+        if not holding:
+            every = sorted({str(c) for p in tables.values() for c in self._read(p).columns})
+            raise DataError(
+                f"{self.path}: no table has a column {response!r}; tables are {sorted(tables)}."
+                + did_you_mean(response, every)
+            )
+        raise DataError(
+            f"{self.path}: {len(holding)} tables have a column {response!r} ({[p.name for p in holding]}); "
+            f"set 'level' of response {response!r} in the study file to say which one"
+        )
+
+
+def load_target(study: Study, source: DataSource, target: str, scenarios: Sequence[str]) -> TargetData:
+    """The usable rows of *target* for *scenarios*, checked: columns present, numbers numeric, groups set."""
+    frame, where = source.table_for(study, target)
+    inputs: list[str] = []
+    by_scenario: dict[str, tuple[str, ...]] = {}
+    for scenario in scenarios:
+        columns = study.scenarios[scenario]
+        by_scenario[scenario] = tuple(columns)
+        inputs.extend(c for c in columns if c not in inputs)
+    for column in inputs:
+        spec = study.column(column)
+        if getattr(spec, "kind", "continuous") == "categorical":
+            raise DataError(
+                f"{where}: input {column!r} is a categorical factor; the model comparison needs numeric inputs "
+                "(encode its levels as numbers in a measured column and use that in the scenario)"
+            )
+    group = study.data.group
+    require_columns(frame, [target, *inputs, *([group] if group else [])], source=where)
+    numeric = require_numeric(frame, [*inputs, target], source=where, units=study.units(), allow_missing=True)
+    table = numeric.loc[:, [*inputs, target]]
+    keep = table.notna().all(axis=1).to_numpy()
+    groups: npt.NDArray[np.str_] | None = None
+    if group:
+        raw = frame[group]
+        empty = raw.isna() | (raw.astype(str).str.strip() == "")
+        bad = np.flatnonzero((empty & keep).to_numpy())
+        if bad.size:
+            raise DataError(
+                f"{where}: row {user_row(int(bad[0]))}, column {group!r}: expected a group label, found an empty cell"
+            )
+        groups = raw.astype(str).str.strip().to_numpy()[keep].astype(np.str_)
+    usable = table.loc[keep]
+    usable.index = pd.Index(np.flatnonzero(keep), name="row_id")
+    if usable.empty:
+        raise DataError(f"{where}: no row has {target!r} and all of its inputs {inputs} filled in")
+    return TargetData(
+        target=target,
+        scenarios=by_scenario,
+        frame=usable,
+        groups=groups,
+        group_column=group,
+        source=where,
+        dropped=int((~keep).sum()),
+    )

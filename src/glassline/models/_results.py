@@ -1,0 +1,346 @@
+"""What a comparison produces, how it is written to RESULTS_DIR, and how it is loaded back in one call.
+
+RESULTS_DIR holds ``results.csv`` (one row per target × scenario × family), ``results.md`` (the same
+as a Table-5-style table), ``predictions.parquet`` (every prediction of every split), ``tuning.csv``
+(the hyperparameters chosen in every outer split), ``collinearity.csv``, ``run.json`` (settings and
+notes), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
+on the paper's training rows, with their training and test rows. :func:`load_fits` reads them back.
+
+``predictions.parquet`` has one row per prediction: ``row_id`` (0-based row of the source table),
+``group``, ``target``, ``scenario``, ``family``, ``split`` (``train``/``test`` of the paper's split, or
+``cv``), ``repeat`` and ``fold`` of the cross-validation (−1 for the paper's split), ``y_true``, ``y_pred``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from glassline.exceptions import DataError, did_you_mean
+from glassline.models._registry import FAMILIES, ExplainerKind
+
+__all__ = ["RESULT_COLUMNS", "Comparison", "Fit", "FitKey", "Fits", "load_fits", "results_markdown"]
+
+FitKey = tuple[str, str, str]
+"""(target, scenario, family)."""
+
+#: The columns of results.csv, in order.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "target",
+    "scenario",
+    "family",
+    "best",
+    "n_train",
+    "n_test",
+    "r2_train",
+    "r2_test",
+    "rmse_train",
+    "rmse_test",
+    "mse_ratio",
+    "cv_r2_mean",
+    "cv_r2_std",
+    "cv_r2_pooled",
+    "cv_rmse_mean",
+    "cv_rmse_std",
+    "optimism",
+    "explainable",
+    "max_vif",
+    "max_abs_r",
+    "cv_scheme",
+    "cv_splits",
+    "n_rows",
+    "n_groups",
+    "inputs",
+    "params",
+    "n_fits",
+    "fit_seconds",
+)
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One fitted pipeline: a family on a target × scenario, refit on the paper's training rows.
+
+    ``X_train``/``X_test`` (inputs only) and ``y_train``/``y_test`` are indexed by row id, so the
+    explanation stage has its background and the rows to explain at hand.
+    """
+
+    target: str
+    scenario: str
+    family: str
+    inputs: tuple[str, ...]
+    pipeline: Pipeline
+    params: dict[str, Any]
+    explainer: ExplainerKind
+    explainable: bool
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+
+    @property
+    def key(self) -> FitKey:
+        return (self.target, self.scenario, self.family)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Predictions for the rows of *X* (extra columns are ignored)."""
+        return np.asarray(self.pipeline.predict(X.loc[:, list(self.inputs)]), dtype=float)
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "target": self.target,
+            "scenario": self.scenario,
+            "family": self.family,
+            "inputs": list(self.inputs),
+            "pipeline": self.pipeline,
+            "params": self.params,
+            "explainer": self.explainer,
+            "explainable": self.explainable,
+            "X_train": self.X_train,
+            "y_train": self.y_train,
+            "X_test": self.X_test,
+            "y_test": self.y_test,
+        }
+
+    @classmethod
+    def _from_payload(cls, payload: Mapping[str, Any], path: Path) -> Fit:
+        if not isinstance(payload, Mapping) or payload.get("format") != _FORMAT:
+            raise DataError(f"{path}: not a glassline fit (format {_FORMAT})")
+        return cls(
+            target=payload["target"],
+            scenario=payload["scenario"],
+            family=payload["family"],
+            inputs=tuple(payload["inputs"]),
+            pipeline=payload["pipeline"],
+            params=dict(payload["params"]),
+            explainer=payload["explainer"],
+            explainable=bool(payload["explainable"]),
+            X_train=payload["X_train"],
+            y_train=payload["y_train"],
+            X_test=payload["X_test"],
+            y_test=payload["y_test"],
+        )
+
+
+def _model_path(folder: Path, key: FitKey) -> Path:
+    target, scenario, family = key
+    return folder / "models" / target / scenario / f"{family}.joblib"
+
+
+class Fits(Mapping[FitKey, Fit]):
+    """Fitted pipelines keyed by (target, scenario, family), with the results table beside them.
+
+    Pipelines loaded from a results folder are read from disk on first access.
+    """
+
+    def __init__(
+        self,
+        results: pd.DataFrame,
+        fits: Mapping[FitKey, Fit] | None = None,
+        *,
+        folder: Path | None = None,
+    ) -> None:
+        self.results = results
+        self.folder = folder
+        self._fits: dict[FitKey, Fit] = dict(fits or {})
+        columns = results.loc[:, ["target", "scenario", "family"]]
+        self._keys: list[FitKey] = [(str(t), str(s), str(f)) for t, s, f in columns.itertuples(index=False)]
+
+    def __getitem__(self, key: FitKey) -> Fit:
+        key = tuple(key)  # type: ignore[assignment]
+        if key not in self._fits:
+            if self.folder is None or key not in self._keys:
+                every = [" / ".join(k) for k in self._keys]
+                raise KeyError(f"no fit for {key!r}." + did_you_mean(" / ".join(map(str, key)), every))
+            path = _model_path(self.folder, key)
+            if not path.exists():
+                raise DataError(f"{path}: missing; results.csv lists {key} but its saved pipeline is gone")
+            self._fits[key] = Fit._from_payload(joblib.load(path), path)
+        return self._fits[key]
+
+    def __iter__(self) -> Iterator[FitKey]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def best(self, target: str, scenario: str) -> Fit:
+        """The family chosen by grouped cross-validation for *target* × *scenario*."""
+        rows = self.results[(self.results["target"] == target) & (self.results["scenario"] == scenario)]
+        if rows.empty:
+            pairs = sorted({f"{t} / {s}" for t, s, _ in self._keys})
+            raise KeyError(f"no fits for {target} / {scenario}." + did_you_mean(f"{target} / {scenario}", pairs))
+        chosen = rows[rows["best"].astype(bool)]
+        family = str((chosen if not chosen.empty else rows).iloc[0]["family"])
+        return self[(target, scenario, family)]
+
+    def select(self, *, target: str | None = None, scenario: str | None = None, family: str | None = None) -> list[Fit]:
+        """Every fit matching the given target, scenario and family (None: any)."""
+        wanted = (target, scenario, family)
+        return [self[k] for k in self._keys if all(w is None or w == part for w, part in zip(wanted, k, strict=True))]
+
+
+@dataclass
+class Comparison:
+    """The outcome of :func:`~glassline.models.compare`: tables, predictions, fitted pipelines and notes."""
+
+    study_name: str
+    results: pd.DataFrame
+    predictions: pd.DataFrame
+    tuning: pd.DataFrame
+    collinearity: pd.DataFrame
+    fits: Fits
+    notes: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def best(self) -> pd.DataFrame:
+        """One row per target × scenario: the family chosen by grouped cross-validation."""
+        return self.results[self.results["best"].astype(bool)].reset_index(drop=True)
+
+    def write(self, out: str | Path, *, plots: bool = True) -> list[Path]:
+        """Write every output to folder *out* (created if needed); returns the files written."""
+        from glassline.models._parity import write_parity_plots
+
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise DataError(f"{folder}: exists and is not a folder; give a folder for the results")
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "results.csv", folder / "results.md", folder / "predictions.parquet"]
+        self.results.to_csv(written[0], index=False)
+        written[1].write_text(results_markdown(self), encoding="utf-8")
+        self.predictions.to_parquet(written[2], index=False)
+        for name, table in (("tuning.csv", self.tuning), ("collinearity.csv", self.collinearity)):
+            table.to_csv(folder / name, index=False)
+            written.append(folder / name)
+        run = {"study": self.study_name, "notes": self.notes, **self.settings}
+        (folder / "run.json").write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
+        written.append(folder / "run.json")
+        for key in self.fits:
+            path = _model_path(folder, key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            joblib.dump(self.fits[key]._payload(), path)
+            written.append(path)
+        if plots:
+            written.extend(write_parity_plots(self, folder / "parity"))
+        return written
+
+
+def load_fits(results_dir: str | Path) -> Fits:
+    """The fitted pipelines of a results folder written by ``glassline fit`` or :meth:`Comparison.write`.
+
+    >>> fits = load_fits("results")                                 # doctest: +SKIP
+    >>> fits.best("adhesion_strength", "product").predict(new_rows)  # doctest: +SKIP
+    """
+    folder = Path(results_dir)
+    table = folder / "results.csv"
+    if not table.exists():
+        raise DataError(f"{folder}: no results.csv; expected a folder written by 'glassline fit'")
+    results = pd.read_csv(table)
+    missing = [c for c in ("target", "scenario", "family", "best") if c not in results.columns]
+    if missing:
+        raise DataError(f"{table}: missing column {missing[0]!r}; was it written by 'glassline fit'?")
+    return Fits(results, folder=folder)
+
+
+# ----------------------------------------------------------------------------- Markdown
+def _num(value: Any, spec: str) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(number):
+        return "–"
+    if math.isinf(number):
+        return "∞"
+    return format(number, spec)
+
+
+class _Row:
+    """Attribute access to one results record."""
+
+    def __init__(self, record: Mapping[Any, Any]) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+def _short_params(text: Any) -> str:
+    if not isinstance(text, str) or not text or text == "{}":
+        return "none tuned"
+    params = json.loads(text)
+    return ", ".join(f"{k.rsplit('__', 1)[-1]}={v}" for k, v in params.items())
+
+
+def results_markdown(comparison: Comparison) -> str:
+    """results.md: Table 5 of the paper, with the honest grouped-CV columns beside it."""
+    s = comparison.settings
+    labels: dict[str, str] = s.get("labels", {})
+    lines = [
+        f"# Model comparison: {comparison.study_name}",
+        "",
+        f"- **Paper protocol** (Haghi et al. 2023, Table 5): one random split, {s.get('test_fraction', 0.2):.0%} test "
+        f"rows (seed {s.get('seed')}), the same test rows for every family of a target.",
+        f"- **Honest protocol**: {s.get('cv_description', 'cross-validation')}; hyperparameters tuned by inner "
+        "cross-validation on training rows only.",
+        "- ★ marks the best family per target × scenario, chosen by pooled cross-validated R² (never by the "
+        "random split). *Optimism* = R²_test − CV R² (pooled): how much the random split flatters the model.",
+        "- *Explainable*: the scenario's inputs pass the multicollinearity limits "
+        f"(max VIF ≤ {s.get('vif_limit', 5):g}, max |r| ≤ {s.get('r_limit', 0.3):g}); otherwise later stages "
+        "skip or flag its explanations.",
+        "",
+        "| Target variable | Input variables | Model | R²_training | R²_test | RMSE_training | RMSE_test "
+        "| MSE_training/MSE_test | CV R² (pooled) | CV R² mean ± SD | CV RMSE mean ± SD | Optimism | Explainable "
+        "| Hyperparameters |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|---|",
+    ]
+    previous: tuple[str, str] | None = None
+    for record in comparison.results.to_dict("records"):
+        row = _Row(record)
+        target, scenario, name = str(row.target), str(row.scenario), str(row.family)
+        target_cell = labels.get(target, target) if previous is None or previous[0] != target else ""
+        inputs_cell = (
+            f"{scenario}: " + ", ".join(labels.get(c, c) for c in str(row.inputs).split(","))
+            if previous != (target, scenario)
+            else ""
+        )
+        previous = (target, scenario)
+        family = FAMILIES[name].label if name in FAMILIES else name
+        star = f"**{family}** ★" if row.best else family
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    target_cell,
+                    inputs_cell,
+                    star,
+                    _num(row.r2_train, ".2f"),
+                    _num(row.r2_test, ".2f"),
+                    _num(row.rmse_train, ".3g"),
+                    _num(row.rmse_test, ".3g"),
+                    _num(row.mse_ratio, ".2f"),
+                    _num(row.cv_r2_pooled, ".2f"),
+                    f"{_num(row.cv_r2_mean, '.2f')} ± {_num(row.cv_r2_std, '.2f')}",
+                    f"{_num(row.cv_rmse_mean, '.3g')} ± {_num(row.cv_rmse_std, '.2g')}",
+                    _num(row.optimism, "+.2f"),
+                    "yes" if row.explainable else "**no**",
+                    _short_params(row.params),
+                ]
+            )
+            + " |"
+        )
+    if comparison.notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in comparison.notes]
+    return "\n".join(lines) + "\n"
