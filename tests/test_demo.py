@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_python(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "demo", seed=7)
+    result = run_demo(tmp_path / "demo", seed=7, families=["mlr", "poly2"], targets=["adhesion_strength", "tortuosity"])
     assert result.i_criterion <= 0.3222
     assert "17 runs instead of 64" in result.design_line
     design = pd.read_csv(tmp_path / "demo" / "design.csv")
@@ -26,13 +26,18 @@ def test_demo_python(tmp_path: Path) -> None:
     assert result.dataset_rows["full_cell"] == 51
     assert result.dataset_rows["symmetric_cell"] >= 70
     assert (tmp_path / "demo" / "fds.png").stat().st_size > 1000
-    assert len(result.summary_lines()) == 5
+    assert len(result.summary_lines()) == 6
+    results = pd.read_csv(tmp_path / "demo" / "results" / "results.csv")
+    assert set(results["family"]) == {"mlr", "poly2"}
+    assert set(results["target"]) == {"adhesion_strength", "tortuosity"}
+    assert "adhesion_strength / product: best" in result.summary_lines()[4]
 
 
 def test_demo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["demo", "--out", str(tmp_path / "d"), "--quiet"])
+        main(["demo", "--out", str(tmp_path / "d"), "--quiet", "-f", "mlr", "-t", "tortuosity", "-j", "1"])
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "17 runs instead of 64" in out
     assert "Prepared tables" in out
+    assert "best mlr by grouped CV" in out

@@ -45,8 +45,21 @@ class DemoResult:
     paths: dict[str, Path] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def _models_line(self) -> str:
+        best = self.extra.get("best_models")
+        if best is None or len(best) == 0:
+            return "Models: none compared"
+        optimism = (best["r2_test"] - best["cv_r2_pooled"]).mean()
+        pick = best[(best["target"] == "adhesion_strength") & (best["scenario"] == "product")]
+        row = pick.iloc[0] if len(pick) else best.iloc[0]
+        return (
+            f"Models: {len(best)} target × scenario pairs; e.g. {row['target']} / {row['scenario']}: best "
+            f"{row['family']} by grouped CV (R² {row['cv_r2_pooled']:.2f}; random split says {row['r2_test']:.2f}); "
+            f"random-split R² minus grouped-CV R²: {optimism:+.2f} on average"
+        )
+
     def summary_lines(self) -> list[str]:
-        """Five lines a person reads first."""
+        """Six lines a person reads first."""
         raw = ", ".join(f"{k} {v}" for k, v in self.raw_rows.items() if k in ("inline_log.csv", "eis/index.csv"))
         tables = ", ".join(f"{k} {v}" for k, v in self.dataset_rows.items() if not k.startswith(("eis", "align")))
         return [
@@ -55,7 +68,8 @@ class DemoResult:
             f"max |r| {self.max_abs_correlation:.2f}",
             f"Simulated line: {raw} rows, ground truth in {self.paths['raw'] / 'truth.json'}",
             f"Prepared tables: {tables}; {self.cleaning_rows} rows in the cleaning log",
-            f"Everything is in {self.out_dir}",
+            self._models_line(),
+            f"Everything is in {self.out_dir} (start with {self.paths['results'] / 'results.md'})",
         ]
 
 
@@ -64,23 +78,28 @@ def run_demo(
     *,
     seed: int | None = None,
     study: Study | None = None,
+    families: list[str] | None = None,
+    targets: list[str] | None = None,
+    n_jobs: int = 2,
     progress: ProgressCallback | None = None,
 ) -> DemoResult:
-    """Design → simulated line → prepared dataset for the shipped electrode study.
+    """Design → simulated line → prepared dataset → model comparison for the shipped electrode study.
 
     Writes ``design.csv`` (run sheet, real units, randomized order), ``design.xlsx``,
-    ``design_diagnostics.json``, ``fds.png``, ``raw/`` (the simulated line's files) and ``dataset/``
-    (tidy tables per response level, cleaning log) into *out_dir*. *seed* defaults to the study's.
+    ``design_diagnostics.json``, ``fds.png``, ``raw/`` (the simulated line's files), ``dataset/``
+    (tidy tables per response level, cleaning log) and ``results/`` (the model comparison) into
+    *out_dir*. *seed* defaults to the study's; *families* and *targets* narrow the comparison.
     """
     from glassline.data import prepare
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
     from glassline.domains.electrode.simulator import simulate_line
+    from glassline.models import compare
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     study = study or load_study(electrode_study_path())
     seed = study.seed if seed is None else seed
-    total = 4
+    total = 5
 
     def step(label: str, done: int) -> None:
         if progress:
@@ -101,6 +120,16 @@ def run_demo(
     simulated = simulate_line(runs[["configuration", *factor_columns]], out / "raw", seed=seed)
     step("prepare", 2)
     dataset = prepare(study, out / "raw", out / "dataset")
+    step("model comparison", 3)
+
+    def fit_progress(label: str, done: int, of: int) -> None:
+        if progress:
+            progress(f"model comparison: {label}", 3, total)
+
+    comparison = compare(
+        study, out / "dataset", families=families, targets=targets, n_jobs=n_jobs, progress=fit_progress
+    )
+    comparison.write(out / "results")
     step("done", total)
     return DemoResult(
         out_dir=out,
@@ -112,9 +141,15 @@ def run_demo(
         raw_rows=dict(simulated.rows),
         dataset_rows=dataset.summary(),
         cleaning_rows=len(dataset.log),
-        paths={"design": out / "design.csv", "raw": out / "raw", "dataset": out / "dataset"},
+        paths={
+            "design": out / "design.csv",
+            "raw": out / "raw",
+            "dataset": out / "dataset",
+            "results": out / "results",
+        },
         extra={
             "configurations": len(runs),
+            "best_models": comparison.best(),
             "distinct_points": int(pd.Series(map(tuple, sheet[factor_columns].to_numpy())).nunique()),
         },
     )

@@ -19,10 +19,15 @@ def demo(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for design, line and splits (default: the study's).")
     ] = None,
+    families: Annotated[
+        list[str] | None, typer.Option("--family", "-f", help="Only these model families (repeat the option).")
+    ] = None,
+    targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeat).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the model comparison.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Run the paper's study on the simulated pilot line: design → line → dataset."""
+    """Run the paper's study on the simulated pilot line: design → line → dataset → models."""
     with progress("demo", quiet=quiet) as update:
-        result = run_demo(out, seed=seed, progress=update)
+        result = run_demo(out, seed=seed, families=families, targets=targets, n_jobs=jobs, progress=update)
     for line in result.summary_lines():
         console.print(line, highlight=False, soft_wrap=True)
