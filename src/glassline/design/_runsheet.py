@@ -1,0 +1,131 @@
+"""Run sheets (what the line runs, in real units and random order) and reading designs back.
+
+A run sheet has one row per run: ``run`` (the order to run them, randomized with a seed),
+``std_order`` (the row in the design), ``configuration`` (C01, C02, …: replicates of one setting
+share it, the grouping key for honest cross-validation later), ``role`` and one column per factor
+in real units. CSV or Excel (with a second sheet describing the factors).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from glassline.data import read_table, require_columns, require_numeric, user_row
+from glassline.design._space import FEASIBILITY_TOL, DesignSpace
+from glassline.exceptions import DataError, DesignError, did_you_mean
+
+if TYPE_CHECKING:
+    from glassline.design._design import Design
+
+__all__ = ["coded_points", "configuration_ids", "read_design", "run_sheet", "write_run_sheet"]
+
+#: Columns a run sheet adds before the factors.
+SHEET_COLUMNS = ("run", "std_order", "configuration", "role")
+
+
+def configuration_ids(points: np.ndarray) -> list[str]:
+    """``C01``, ``C02``, … numbered by first appearance; identical runs share an id."""
+    keys = [tuple(row) for row in np.round(points, 9)]
+    first: dict[tuple[float, ...], int] = {}
+    for key in keys:
+        first.setdefault(key, len(first) + 1)
+    width = max(2, len(str(len(first))))
+    return [f"C{first[key]:0{width}d}" for key in keys]
+
+
+def _decimals(low: float, high: float) -> int:
+    """Decimals that resolve 1/1000 of the range (e.g. 3 for 8.2–11.2, 2 for 50–65)."""
+    return max(0, 3 - math.floor(math.log10(high - low)))
+
+
+def run_sheet(design: Design, seed: int | None = 0) -> pd.DataFrame:
+    """The runs in real units with configuration ids, shuffled by *seed* (None: standard order)."""
+    real = design.real
+    for f in design.space.factors:
+        if f.kind == "continuous":
+            real[f.name] = real[f.name].round(_decimals(float(f.low), float(f.high)))  # type: ignore[arg-type]
+    n = len(design)
+    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    sheet = pd.DataFrame({
+        "run": np.arange(1, n + 1),
+        "std_order": order + 1,
+        "configuration": np.array(configuration_ids(design.points))[order],
+        "role": np.array(design.roles, dtype=object)[order],
+    })
+    for column in real.columns:
+        sheet[column] = real[column].to_numpy()[order]
+    return sheet
+
+
+def write_run_sheet(sheet: pd.DataFrame, path: str | Path, *, space: DesignSpace | None = None) -> Path:
+    """Write a run sheet as CSV or Excel (``.xlsx``: sheet "runs", plus "factors" when *space*)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".csv":
+        sheet.to_csv(path, index=False, encoding="utf-8")
+    elif suffix == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            sheet.to_excel(writer, sheet_name="runs", index=False)
+            if space is not None:
+                pd.DataFrame([
+                    {"name": f.name, "label": f.label, "unit": f.unit, "kind": f.kind,
+                     "low": f.low, "high": f.high, "levels": ", ".join(f.levels or ())}
+                    for f in space.factors
+                ]).to_excel(writer, sheet_name="factors", index=False)
+    else:
+        raise DesignError(f"{path}: write a run sheet as .csv or .xlsx, not {suffix or 'no suffix'!r}")
+    return path
+
+
+def read_design(path: str | Path, space: DesignSpace) -> pd.DataFrame:
+    """Read a design (CSV/Excel/Parquet, real units; extra columns ignored) and validate every run.
+
+    Raises :class:`~glassline.exceptions.DataError` naming the file, the row as a spreadsheet shows
+    it, the column, what was expected and what was found.
+    """
+    table = read_table(path)
+    coded_points(table, space, source=str(path))
+    return table
+
+
+def coded_points(table: pd.DataFrame, space: DesignSpace, *, source: str) -> np.ndarray:
+    """Validate a real-unit table of runs against *space* and return coded points."""
+    require_columns(table, space.names, source=source)
+    cont = [space.factors[j] for j in space.continuous]
+    cont_names = {f.name for f in cont}
+    checked = require_numeric(
+        table, [f.name for f in cont], source=source,
+        ranges={f.name: (float(f.low), float(f.high)) for f in cont},  # type: ignore[arg-type]
+        units={f.name: f.unit for f in cont},
+    ) if cont else table.copy()
+    for j in space.categorical:
+        f = space.factors[j]
+        levels = list(f.levels or ())
+        values = checked[f.name].astype(str).str.strip()
+        for i, value in enumerate(values):
+            if value not in levels:
+                raise DataError(
+                    f"{source}: row {user_row(i)}, column {f.name!r}: expected one of the levels {levels}, "
+                    f"found {table[f.name].iloc[i]!r}." + did_you_mean(value, levels)
+                )
+        checked[f.name] = values
+    points = space.encode(checked)
+    points[:, space.continuous] = np.clip(points[:, space.continuous], -1.0, 1.0)
+    if not space.is_box:
+        violating = np.flatnonzero(np.any(points @ space.G.T > space.h + 1e-7 + FEASIBILITY_TOL, axis=1))
+        if len(violating):
+            i = int(violating[0])
+            row = {name: float(checked[name].iloc[i]) for name in space.names if name in cont_names}
+            why = space.describe_violation(row) or "a constraint"
+            raise DataError(
+                f"{source}: row {user_row(i)}: the run violates {why} ({len(violating)} rows outside the space)"
+            )
+    if len(points) == 0:
+        raise DataError(f"{source}: the table has no runs")
+    return points
