@@ -105,7 +105,10 @@ def segment_means(
     """
     if pieces < 1:
         raise DataError(f"segment means: pieces must be ≥ 1, got {pieces}")
-    starts, ends, ids, piece_numbers = [], [], [], []
+    starts: list[float] = []
+    ends: list[float] = []
+    ids: list[str] = []
+    piece_numbers: list[int] = []
     for segment in segments:
         start, end = segment.start_m + trim_m, segment.end_m - trim_m
         if end <= start:
@@ -114,11 +117,11 @@ def segment_means(
                 f"of {trim_m:g} m"
             )
         edges = np.linspace(start, end, pieces + 1)
-        starts.extend(edges[:-1])
-        ends.extend(edges[1:])
+        starts.extend(edges[:-1].tolist())
+        ends.extend(edges[1:].tolist())
         ids.extend([segment.id] * pieces)
         piece_numbers.extend(range(1, pieces + 1))
-    lower, upper = np.asarray(starts, dtype=float), np.asarray(ends, dtype=float)
+    lower, upper = np.array(starts), np.array(ends)
     out = pd.DataFrame({"segment": ids, "piece": piece_numbers, "start_m": lower, "end_m": upper})
     for column, coord in columns.items():
         # sort once by coordinate; window sums from cumulative sums: O(n log n + pieces), not O(n·pieces)

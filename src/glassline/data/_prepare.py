@@ -187,12 +187,12 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, 
         )
     _check_ranges(frame, study, source, notes)
     duplicated = frame.drop(columns="_row").duplicated(keep="first")
-    for i in np.flatnonzero(duplicated.to_numpy()):
-        log.add(file=source, row=int(frame["_row"].iloc[i]), rule="duplicate row", reason="identical to an earlier row")
+    for d in np.flatnonzero(duplicated.to_numpy()):
+        log.add(file=source, row=int(frame["_row"].iloc[d]), rule="duplicate row", reason="identical to an earlier row")
     frame = frame.loc[~duplicated.to_numpy()].reset_index(drop=True)
     missing = frame[responses].isna().all(axis=1)
-    for i in np.flatnonzero(missing.to_numpy()):
-        log.add(file=source, row=int(frame["_row"].iloc[i]), rule="missing response", reason="every response is empty")
+    for m in np.flatnonzero(missing.to_numpy()):
+        log.add(file=source, row=int(frame["_row"].iloc[m]), rule="missing response", reason="every response is empty")
     frame = frame.loc[~missing.to_numpy()].reset_index(drop=True)
     if not table.cleaned:
         frame = _apply_outlier_rule(frame, responses, study, source, log)
