@@ -4,7 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.glassline-installed
 
-.PHONY: demo test test-fast bench lint setup clean
+.PHONY: demo test test-fast bench lint setup system-deps clean
+
+# Debian packages the tests use: chromium (report pages in headless Chromium via Playwright).
+DEBIAN_PACKAGES := chromium
 
 setup: $(STAMP)
 
@@ -18,7 +21,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/glassline demo --out demo-out
 
-test: $(STAMP)
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
+
+test: $(STAMP) system-deps
 	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)

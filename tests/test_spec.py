@@ -207,3 +207,11 @@ def test_study_is_immutable() -> None:
     study = study_from_dict(minimal())
     with pytest.raises(ValueError, match="frozen"):
         study.seed = 3  # type: ignore[misc]
+
+
+def test_write_study_round_trip(tmp_path: Path, electrode_study_path: Path) -> None:
+    from glassline.spec import write_study
+
+    study = load_study(electrode_study_path)
+    again = load_study(write_study(study, tmp_path / "copy.toml"))
+    assert again == study

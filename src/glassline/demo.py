@@ -9,6 +9,7 @@ folder; :class:`DemoResult` says where and gives a short summary.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -17,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from glassline.spec import Study, load_study
+from glassline.spec import Study, load_study, write_study
 
 __all__ = ["DemoResult", "electrode_study_path", "run_demo"]
 
@@ -69,7 +70,7 @@ class DemoResult:
             f"Simulated line: {raw} rows, ground truth in {self.paths['raw'] / 'truth.json'}",
             f"Prepared tables: {tables}; {self.cleaning_rows} rows in the cleaning log",
             self._models_line(),
-            f"Everything is in {self.out_dir} (start with {self.paths['results'] / 'results.md'})",
+            f"Report: {self.paths['report']} (everything else is in {self.out_dir})",
         ]
 
 
@@ -94,12 +95,17 @@ def run_demo(
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
     from glassline.domains.electrode.simulator import simulate_line
     from glassline.models import compare
+    from glassline.report import build_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    study = study or load_study(electrode_study_path())
+    if study is None:
+        study = load_study(electrode_study_path())
+        shutil.copyfile(electrode_study_path(), out / "study.toml")
+    else:
+        write_study(study, out / "study.toml")
     seed = study.seed if seed is None else seed
-    total = 5
+    total = 6
 
     def step(label: str, done: int) -> None:
         if progress:
@@ -130,6 +136,8 @@ def run_demo(
         study, out / "dataset", families=families, targets=targets, n_jobs=n_jobs, progress=fit_progress
     )
     comparison.write(out / "results")
+    step("report", 4)
+    report = build_report(out, study=study)
     step("done", total)
     return DemoResult(
         out_dir=out,
@@ -146,6 +154,7 @@ def run_demo(
             "raw": out / "raw",
             "dataset": out / "dataset",
             "results": out / "results",
+            "report": report,
         },
         extra={
             "configurations": len(runs),

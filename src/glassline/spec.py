@@ -37,6 +37,7 @@ __all__ = [
     "Study",
     "load_study",
     "study_from_dict",
+    "write_study",
 ]
 
 
@@ -444,3 +445,12 @@ def load_study(path: str | Path) -> Study:
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
     return study_from_dict(raw, source=str(path))
+
+
+def write_study(study: Study, path: str | Path) -> Path:
+    """Write *study* as a TOML study file that :func:`load_study` reads back to an equal study."""
+    import tomli_w
+
+    path = Path(path)
+    path.write_text(tomli_w.dumps(study.model_dump(exclude_none=True)), encoding="utf-8")
+    return path

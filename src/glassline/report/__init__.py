@@ -1,0 +1,16 @@
+"""The report: one self-contained HTML file, model cards, a datasheet and the AI-Act evidence map."""
+
+from glassline.report._build import build_report, find_study_folder
+from glassline.report._cards import StudyFolder, datasheet, model_card, write_cards
+from glassline.report._evidence import evidence_map, evidence_markdown
+
+__all__ = [
+    "StudyFolder",
+    "build_report",
+    "datasheet",
+    "evidence_map",
+    "evidence_markdown",
+    "find_study_folder",
+    "model_card",
+    "write_cards",
+]

@@ -1,0 +1,441 @@
+"""Assemble the self-contained HTML report of a study folder."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+
+from glassline.exceptions import DataError
+from glassline.report._cards import StudyFolder, datasheet, model_card, write_cards
+from glassline.report._evidence import evidence_map, evidence_markdown
+from glassline.report._figures import design_pairs, lag_check, nyquist_examples
+from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
+from glassline.spec import Study, load_study
+
+__all__ = ["build_report", "find_study_folder"]
+
+CAPTIONS: tuple[tuple[str, str], ...] = (
+    (
+        "beeswarm",
+        "Each dot is one row: its position is that input's SHAP contribution to the prediction (in the "
+        "response's unit), its colour the input's value (red high, blue low). Inputs are ordered by mean |SHAP|; a "
+        "red cloud on the left means high values lower the response.",
+    ),
+    (
+        "bar",
+        "Mean |SHAP| per input: how far each input moves the prediction on average; the longest bar drives the "
+        "response most.",
+    ),
+    (
+        "mdi",
+        "Mean decrease in impurity of the tree model: how much each input's splits reduce the error. It ranks "
+        "inputs but has no direction.",
+    ),
+    (
+        "coef",
+        "Euclidean-normalized coefficients of the linear model (as in the paper): sign is the direction, length "
+        "the weight in standardized units.",
+    ),
+    (
+        "dependence",
+        "SHAP dependence: the input's contribution against its value; the slope is the direction, the "
+        "spread shows interactions.",
+    ),
+    (
+        "contour",
+        "Predicted response over two factors, the others held at mid-range; dots are the design points. "
+        "Where drawn, the outlined region is the process window where every requirement is met.",
+    ),
+    ("surface", "Predicted response over two factors, the others held at mid-range; dots are the design points."),
+    ("window", "Process window: the settings where the models, with their intervals, meet every requirement."),
+    (
+        "physics",
+        "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's "
+        "predicted curve; a large gap means the model departs from the physics there.",
+    ),
+    (
+        "bruggeman",
+        "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's predicted curve.",
+    ),
+    (
+        "agreement",
+        "Agreement of the feature rankings between methods and families (Kendall τ); low τ next to a poor "
+        "model is the paper's MLR-on-ionic-resistance case.",
+    ),
+    (
+        "uncertainty",
+        "Bootstrap intervals of each input's importance: overlapping intervals mean the ranking is not "
+        "settled by these data.",
+    ),
+    ("influen", "Influential rows: removing them changes the fit most; check their labels and measurements first."),
+    (
+        "waterfall",
+        "One prediction taken apart: from the average prediction (base value) each input's contribution "
+        "adds up to this row's prediction.",
+    ),
+)
+
+
+def _caption(name: str) -> str:
+    lowered = name.lower()
+    for key, caption in CAPTIONS:
+        if key in lowered:
+            return caption
+    return "Figure from the explanation stage."
+
+
+def find_study_folder(path: str | Path) -> Path:
+    """The study folder for *path*: the folder itself, or the parent of a ``results`` folder."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"{path}: no such folder; expected a study folder (from `glassline study` or the demo)")
+    if (path / "results.csv").exists() and path.name == "results":
+        return path.parent
+    if (path / "results" / "results.csv").exists() or (path / "study.toml").exists():
+        return path
+    raise DataError(
+        f"{path}: not a study folder; expected results/results.csv (from `glassline fit`) or study.toml in it"
+    )
+
+
+def _load_study(root: Path, study: Study | None) -> Study:
+    if study is not None:
+        return study
+    if (root / "study.toml").exists():
+        return load_study(root / "study.toml")
+    raise DataError(f"{root}: no study.toml; pass the study file (--study) or run `glassline study`, which copies it")
+
+
+def _study_section(folder: StudyFolder, figures: Path) -> Section:
+    study = folder.study
+    factors = pd.DataFrame(
+        [
+            {
+                "factor": f.label or f.name,
+                "column": f.name,
+                "unit": f.unit,
+                "range": f"{f.low:g} – {f.high:g}" if f.kind == "continuous" else ", ".join(f.levels or []),
+            }
+            for f in study.factors
+        ]
+    )
+    parts = [
+        f"<p>{len(study.factors)} factors set by the experiment, {len(study.measured)} inputs measured on the "
+        f"line, {len(study.responses)} responses.</p>",
+        df_table(factors, left=("factor", "column", "range")),
+    ]
+    subsections = []
+    diag_path = folder.root / "design_diagnostics.json"
+    design_path = folder.root / "design.csv"
+    if diag_path.exists():
+        diag = json.loads(diag_path.read_text(encoding="utf-8"))
+        line = diag.get("comparison", {}).get("line", "")
+        body = [
+            f'<p class="note"><strong>{line}</strong>. I-criterion (average prediction variance, coded units) '
+            f"{diag['i_criterion']:.4f}; D-efficiency {diag['d_efficiency']:.1f} %; max VIF {diag['max_vif']:.2f}; "
+            f"max |r| between factors {diag['max_abs_correlation']:.2f} (the paper requires below 0.3).</p>"
+        ]
+        vif = pd.DataFrame({"model term": list(diag.get("vif", {})), "VIF": list(diag.get("vif", {}).values())})
+        body.append("<h4>Variance inflation per model term</h4>" + df_table(vif, left=("model term",)))
+        corr = pd.DataFrame(diag.get("correlation", {}))
+        if not corr.empty:
+            body.append(
+                "<h4>Correlation of the factor columns</h4>"
+                + df_table(corr.reset_index(names="factor"), left=("factor",))
+            )
+        if design_path.exists():
+            pairs = design_pairs(pd.read_csv(design_path), study, figures / "design_pairs.png")
+            if pairs:
+                body.append(
+                    figure_html(
+                        Figure(
+                            pairs,
+                            "Design points in real units; a bigger dot is a replicated "
+                            "point. Corners, face centres and the centre cover the box evenly.",
+                            "Design",
+                        )
+                    )
+                )
+        body.append(
+            figure_html(
+                Figure(
+                    folder.root / "fds.png",
+                    "Fraction of design space: the share of the box "
+                    "(x) whose prediction variance is at most y. A flat, low curve means the design "
+                    "predicts evenly well; the right end shows the worst corners.",
+                    "FDS",
+                )
+            )
+        )
+        subsections.append(Section("design", "Design", "".join(body)))
+    return Section("study", "The study", "".join(parts), subsections)
+
+
+def _data_section(folder: StudyFolder, figures: Path) -> Section:
+    meta = folder.dataset_metadata()
+    levels = meta.get("levels", {}) if isinstance(meta, dict) else {}
+    if not levels:
+        return Section("data", "The data", '<p class="muted">No prepared dataset in this folder.</p>')
+    counts = pd.DataFrame(
+        [
+            {
+                "table": k,
+                "rows": v.get("rows"),
+                "groups": v.get("groups"),
+                "responses": ", ".join(v.get("responses", [])),
+            }
+            for k, v in levels.items()
+        ]  # type: ignore[union-attr]
+    )
+    body = [
+        "<p>Rows per table after reading, alignment and cleaning.</p>",
+        df_table(counts, left=("table", "responses")),
+    ]
+    log_path = folder.dataset / "cleaning_log.csv"
+    if log_path.exists():
+        log = pd.read_csv(log_path)
+        summary = log.groupby(["file", "rule", "action"]).size().reset_index(name="rows") if len(log) else log
+        body.append(
+            f"<h4>Cleaning log ({len(log)} rows)</h4><p>Every row removed or changed, with file and row, is in "
+            "<code>dataset/cleaning_log.csv</code>.</p>" + df_table(summary, left=("file", "rule", "action"))
+        )
+    lags = meta.get("alignment_lags") if isinstance(meta, dict) else None
+    if isinstance(lags, dict) and lags:
+        table = pd.DataFrame([{"sensor": k, **v} for k, v in lags.items()])
+        body.append("<h4>Sensor alignment check</h4>" + df_table(table, left=("sensor",)))
+        lag_png = lag_check(folder.dataset, figures)
+        if lag_png:
+            body.append(
+                figure_html(
+                    Figure(
+                        lag_png,
+                        "Cross-correlation of each mass sensor with the coating gap along "
+                        "the coil; the peak (dotted) should sit at the sensor's distance from the "
+                        "blade.",
+                        "Alignment",
+                    )
+                )
+            )
+    for path, caption in nyquist_examples(folder.dataset, folder.root / "raw", figures):
+        body.append(
+            figure_html(
+                Figure(
+                    path,
+                    caption + " Filled points were fitted; lines are the weighted and "
+                    "unweighted fits of R_sep + blocking transmission line.",
+                    "Nyquist",
+                )
+            )
+        )
+    return Section("data", "The data", "".join(body))
+
+
+def _models_section(folder: StudyFolder) -> Section:
+    results = folder.results_table()
+    if results.empty:
+        return Section("models", "Models", '<p class="muted">No model comparison in this folder.</p>')
+    run = folder.run()
+    columns = [
+        "target",
+        "scenario",
+        "family",
+        "n_train",
+        "n_test",
+        "r2_train",
+        "r2_test",
+        "rmse_train",
+        "rmse_test",
+        "mse_ratio",
+        "cv_r2_pooled",
+        "cv_r2_mean",
+        "cv_r2_std",
+        "cv_rmse_mean",
+        "explainable",
+        "best",
+    ]
+    table = results[[c for c in columns if c in results.columns]]
+    body = [
+        f"<p>Left: the paper's protocol (one random {int(float(run.get('test_fraction', 0.2)) * 100)} % test split, "
+        f"the same test rows for every family). Right: {run.get('cv_description', 'grouped cross-validation')}. The "
+        "best family per target and scenario (highlighted) is chosen by the grouped figure, never by the random "
+        "split.</p>",
+        df_table(table, left=("target", "scenario", "family"), highlight="best"),
+    ]
+    for note in run.get("notes", []) if isinstance(run.get("notes"), list) else []:
+        body.append(f'<p class="muted">{note}</p>')
+    sub = []
+    for png in sorted((folder.results / "parity").glob("*.png")):
+        sub.append(
+            figure_html(
+                Figure(
+                    png,
+                    "Parity: measured (x) against predicted (y), training and test rows, one "
+                    "panel per scenario and family; points on the diagonal are perfect.",
+                    png.stem.replace("_", " "),
+                )
+            )
+        )
+    return Section("models", "Models (Table 5)", "".join(body), [Section("parity", "Parity plots", "".join(sub))])
+
+
+def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]:
+    root = folder.explanations
+    if not root.is_dir():
+        return Section("explanations", "Explanations", '<p class="muted">No explanations in this folder.</p>'), None
+    body = []
+    for name, title in (
+        ("importance.csv", "Importance"),
+        ("agreement.csv", "Agreement between methods"),
+        ("expectations.csv", "Expert expectations"),
+        ("physics_check.csv", "Physics check"),
+        ("influential.csv", "Influential points"),
+        ("process_window.csv", "Process window"),
+    ):
+        path = root / name
+        if path.exists():
+            frame = pd.read_csv(path)
+            body.append(
+                f"<h4>{title}</h4>"
+                + df_table(frame, left=tuple(c for c in frame.columns if frame[c].dtype == object), max_rows=60)
+            )
+    figures = []
+    for png in sorted(root.rglob("*.png")):
+        figures.append(figure_html(Figure(png, _caption(png.stem), png.stem.replace("_", " "))))
+    section = Section(
+        "explanations",
+        "Explanations",
+        "".join(body),
+        [Section("explanation-figures", "Explanation figures", "".join(figures))] if figures else [],
+    )
+    narratives = None
+    md = root / "narratives.md"
+    if md.exists():
+        narratives = Section("narratives", "What the models say, per role", markdown_html(md.read_text("utf-8")))
+    return section, narratives
+
+
+def _limitations(folder: StudyFolder) -> Section:
+    study = folder.study
+    results = folder.results_table()
+    items = [
+        "Every statement holds inside the studied ranges only: "
+        + "; ".join(
+            f"{f.label or f.name} {f.low:g}–{f.high:g} {f.unit}" for f in study.factors if f.kind == "continuous"
+        )
+        + ".",
+        "Small data: a designed experiment has a few configurations with replicates; the grouped cross-validation "
+        "figures are the honest ones, and rankings with overlapping intervals are not settled.",
+    ]
+    if not results.empty and "explainable" in results:
+        bad = sorted({f"{r.target} / {r.scenario}" for r in results.itertuples() if not bool(r.explainable)})
+        if bad:
+            items.append(
+                "Not explainable (correlated inputs, no per-input explanation offered): " + ", ".join(bad) + "."
+            )
+    return Section("limitations", "Limitations", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
+
+
+def _summary(folder: StudyFolder) -> Section:
+    results = folder.results_table()
+    parts = []
+    manager = folder.explanations / "narratives.json"
+    if manager.exists():
+        data = json.loads(manager.read_text(encoding="utf-8"))
+        text = data.get("manager") if isinstance(data, dict) else None
+        if isinstance(text, str):
+            parts.append(f"<p>{text}</p>")
+    if not results.empty:
+        best = results[results["best"].astype(bool)]
+        lines = [
+            f"<li>{folder.study.response(r.target).label or r.target} ({r.scenario}): {r.family}, grouped-CV R² "
+            f"{r.cv_r2_pooled:.2f} (random split: {r.r2_test:.2f})</li>"
+            for r in best.itertuples()
+        ]
+        parts.append(
+            "<p>Best model per response and input scenario, judged by grouped cross-validation:</p><ul>"
+            + "".join(lines)
+            + "</ul>"
+        )
+    return Section("summary", "Summary", "".join(parts) or '<p class="muted">Nothing to summarise yet.</p>')
+
+
+def build_report(path: str | Path, out: str | Path | None = None, *, study: Study | None = None) -> Path:
+    """Write the self-contained HTML report of a study folder (default: ``<folder>/report.html``).
+
+    Also writes the model cards, the datasheet (``cards/``) and the AI-Act evidence map
+    (``ai_act_evidence.md``) it shows.
+    """
+    root = find_study_folder(path)
+    folder = StudyFolder(root, _load_study(root, study))
+    target = Path(out) if out is not None else root / "report.html"
+    figures = root / "report_figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    cards = write_cards(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    evidence = evidence_map(root, writing=(target.name,) if target.parent == root else ())
+    (root / "ai_act_evidence.md").write_text(evidence_markdown(evidence), encoding="utf-8")
+    explanations, narratives = _explanations_section(folder)
+    results = folder.results_table()
+    card_html = (
+        "".join(
+            f"<details><summary>{key}</summary>{markdown_html(model_card(folder, row))}</details>"
+            for key, row in (
+                (f"{r['target']} / {r['scenario']}", r) for _, r in results[results["best"].astype(bool)].iterrows()
+            )
+        )
+        if not results.empty
+        else ""
+    )
+    sections = [
+        _summary(folder),
+        *([narratives] if narratives else []),
+        _study_section(folder, figures),
+        _data_section(folder, figures),
+        _models_section(folder),
+        explanations,
+        _limitations(folder),
+        Section(
+            "cards",
+            "Model cards and datasheet",
+            f"<p>{len(cards) - 1} model cards (best family per target and scenario) and one datasheet, also "
+            f"as Markdown in <code>cards/</code>.</p>{card_html}"
+            f"<details><summary>Datasheet</summary>{markdown_html(datasheet(folder))}</details>",
+        ),
+        Section(
+            "ai-act",
+            "EU AI Act: evidence map",
+            "<p>Evidence for, not a statement of compliance: a process-quality regressor is usually not a "
+            "high-risk system.</p>" + df_table(evidence, left=tuple(evidence.columns)),
+        ),
+        Section("reproduce", "Reproducibility", _reproducibility(folder)),
+    ]
+    target.write_text(
+        page(
+            f"{folder.study.name}: study report",
+            f"glassline {_version('glassline')} · {date.today().isoformat()}",
+            sections,
+        ),
+        encoding="utf-8",
+    )
+    return target
+
+
+def _version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _reproducibility(folder: StudyFolder) -> str:
+    packages = ["glassline", "numpy", "pandas", "scikit-learn", "xgboost", "shap", "impedance"]
+    rows = pd.DataFrame([{"package": p, "version": _version(p)} for p in packages])
+    return (
+        f"<p>Seed {folder.study.seed}; Python {platform.python_version()}. Rerun with the same study file and "
+        "seed to get the same files.</p>" + df_table(rows, left=("package", "version"))
+    )
