@@ -6,6 +6,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _eis,
     _fit,
     _prepare,
+    _report,
     _simulate,
     _study,
 )
