@@ -283,40 +283,125 @@ def _models_section(folder: StudyFolder) -> Section:
     return Section("models", "Models (Table 5)", "".join(body), [Section("parity", "Parity plots", "".join(sub))])
 
 
+ROLE_ORDER = (
+    ("manager", "For managers"),
+    ("domain_expert", "For domain experts"),
+    ("data_scientist", "For data scientists"),
+    ("technician", "For service technicians"),
+)
+#: explanation figures shown per target, in this order (the rest stay in the folder)
+FIGURE_ORDER = ("beeswarm", "mdi", "coefficients", "dependence", "contour", "window")
+
+
+def _narratives(root: Path, study: Study) -> Section | None:
+    path = root / "narratives.json"
+    if not path.exists():
+        return None
+    story = json.loads(path.read_text(encoding="utf-8"))
+    subsections = []
+    for key, title in ROLE_ORDER:
+        parts = []
+        for target, entry in story.items():
+            text = (entry.get("roles") or {}).get(key)
+            if text:
+                label = study.response(target).label or target
+                parts.append(f"<h4>{label}</h4><p>{text}</p>")
+        if parts:
+            subsections.append(Section(f"role-{key}", title, "".join(parts)))
+    return Section(
+        "narratives",
+        "What the models say, per role",
+        "<p>Computed from the explanations of the lead model per response (the best family by grouped "
+        "cross-validation, on the first explainable scenario), in the study's names and units.</p>",
+        subsections,
+    )
+
+
 def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]:
     root = folder.explanations
     if not root.is_dir():
         return Section("explanations", "Explanations", '<p class="muted">No explanations in this folder.</p>'), None
-    body = []
-    for name, title in (
-        ("importance.csv", "Importance"),
-        ("agreement.csv", "Agreement between methods"),
-        ("expectations.csv", "Expert expectations"),
-        ("physics_check.csv", "Physics check"),
-        ("influential.csv", "Influential points"),
-        ("process_window.csv", "Process window"),
-    ):
-        path = root / name
-        if path.exists():
-            frame = pd.read_csv(path)
-            body.append(
-                f"<h4>{title}</h4>"
-                + df_table(frame, left=tuple(c for c in frame.columns if frame[c].dtype == object), max_rows=60)
+    story_path = root / "narratives.json"
+    story = json.loads(story_path.read_text(encoding="utf-8")) if story_path.exists() else {}
+    body = [
+        "<p>Every table below is also a CSV file in <code>explanations/</code>; figures of every scenario and "
+        "family are in <code>explanations/figures/</code>. Shown here: the lead model's scenario per response.</p>"
+    ]
+    tables = {
+        name: pd.read_csv(root / name)
+        for name in ("importance.csv", "agreement.csv", "expectations.csv", "physics_check.csv", "influential.csv")
+        if (root / name).exists()
+    }
+    if "expectations.csv" in tables:
+        frame = tables["expectations.csv"]
+        passed = int(frame["passed"].astype(bool).sum())
+        body.append(
+            f"<h4>Expert expectations</h4><p>{passed} of {len(frame)} model × expectation checks hold "
+            "(sign of the partial dependence over the design space).</p>"
+            + df_table(
+                frame[frame["best"].astype(bool)] if "best" in frame else frame,
+                left=("target", "scenario", "family", "feature", "expected", "observed"),
             )
-    figures = []
-    for png in sorted(root.rglob("*.png")):
-        figures.append(figure_html(Figure(png, _caption(png.stem), png.stem.replace("_", " "))))
-    section = Section(
-        "explanations",
-        "Explanations",
-        "".join(body),
-        [Section("explanation-figures", "Explanation figures", "".join(figures))] if figures else [],
-    )
-    narratives = None
-    md = root / "narratives.md"
-    if md.exists():
-        narratives = Section("narratives", "What the models say, per role", markdown_html(md.read_text("utf-8")))
-    return section, narratives
+        )
+    if "agreement.csv" in tables:
+        frame = tables["agreement.csv"]
+        flagged = frame[frame["disagree"].astype(bool)] if "disagree" in frame else frame
+        body.append(
+            f"<h4>Agreement between methods and families</h4><p>{len(frame)} pairs of rankings compared "
+            f"(Kendall τ); {len(flagged)} disagree on the top input, listed with the models' R²:</p>"
+            + df_table(
+                flagged,
+                left=("target", "scenario", "method_a", "family_a", "method_b", "family_b", "top_a", "top_b", "weaker"),
+                max_rows=40,
+            )
+        )
+    if "physics_check.csv" in tables:
+        body.append(
+            "<h4>Physics check</h4>"
+            + df_table(tables["physics_check.csv"], left=("target", "scenario", "family", "check", "group"))
+        )
+    if "influential.csv" in tables:
+        frame = tables["influential.csv"]
+        frame = frame[frame["candidate"].astype(bool)] if "candidate" in frame else frame
+        body.append(
+            "<h4>Influential points (candidates for data-quality and label checks)</h4>"
+            + df_table(frame, left=("target", "scenario", "family", "method"), max_rows=30)
+        )
+    subsections = []
+    for target, entry in story.items():
+        model = entry.get("model") or {}
+        scenario, family = model.get("scenario"), model.get("family")
+        folder_png = root / "figures" / target / str(scenario)
+        parts = []
+        if "importance.csv" in tables:
+            imp = tables["importance.csv"]
+            lead = imp[(imp["target"] == target) & (imp["scenario"] == scenario)]
+            lead = lead[lead["family"] == family]
+            parts.append(
+                df_table(
+                    lead.drop(columns=["target", "scenario"], errors="ignore"), left=("family", "method", "feature")
+                )
+            )
+        pngs = sorted(folder_png.glob("*.png")) if folder_png.is_dir() else []
+        for kind in FIGURE_ORDER:
+            for png in (p for p in pngs if kind in p.stem):
+                parts.append(
+                    figure_html(
+                        Figure(png, _caption(png.stem), f"{entry.get('label', target)}: {png.stem.replace('_', ' ')}")
+                    )
+                )
+        label = folder.study.response(target).label or target
+        subsections.append(Section(f"explain-{target}", f"{label} ({scenario}, lead {family})", "".join(parts)))
+    physics = sorted((root / "figures" / "physics").glob("*.png"))
+    if physics:
+        subsections.append(
+            Section(
+                "physics",
+                "Physics check figures",
+                "".join(figure_html(Figure(p, _caption("physics"), p.stem)) for p in physics),
+            )
+        )
+    return Section("explanations", "Explanations", "".join(body), subsections), _narratives(root, folder.study)
 
 
 def _limitations(folder: StudyFolder) -> Section:

@@ -64,13 +64,33 @@ def figure_html(figure: Figure) -> str:
     kind = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}.get(
         path.suffix.lower(), "application/octet-stream"
     )
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    data = base64.b64encode(_compact(path)).decode("ascii")
     title = f"<strong>{html.escape(figure.title)}.</strong> " if figure.title else ""
     alt = html.escape(figure.title or path.stem)
     return (
         f'<figure><img alt="{alt}" src="data:{kind};base64,{data}">'
         f"<figcaption>{title}{html.escape(figure.caption)}</figcaption></figure>"
     )
+
+
+#: PNGs above this size are re-encoded with an adaptive 256-colour palette (plots lose nothing visible)
+COMPACT_ABOVE_BYTES = 40_000
+
+
+def _compact(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if path.suffix.lower() != ".png" or len(raw) <= COMPACT_ABOVE_BYTES:
+        return raw
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(raw)) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        buffer = io.BytesIO()
+        palette.save(buffer, format="PNG", optimize=True)
+    small = buffer.getvalue()
+    return small if len(small) < len(raw) else raw
 
 
 def df_table(
