@@ -305,7 +305,7 @@ def _narratives(root: Path, study: Study) -> Section | None:
             text = (entry.get("roles") or {}).get(key)
             if text:
                 label = study.response(target).label or target
-                parts.append(f"<h4>{label}</h4><p>{text}</p>")
+                parts.append(f'<h4>{label}</h4><p>{text} <a href="#explain-{target}">Figures and tables</a></p>')
         if parts:
             subsections.append(Section(f"role-{key}", title, "".join(parts)))
     return Section(
