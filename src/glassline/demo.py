@@ -1,15 +1,16 @@
 """The demo: the paper's whole study on the simulated anode pilot line, from nothing.
 
 ``glassline demo`` (and :func:`run_demo`) designs the paper's 17 runs as an I-optimal response-surface
-design, runs them on the simulated pilot line, prepares the raw files into modelling tables and, where
-the model stage is installed, compares the model families. Every intermediate file lands in one
-folder; :class:`DemoResult` says where and gives a short summary.
+design, runs them on the simulated pilot line, then runs the whole study on the raw files (prepare →
+model comparison → explanations → report). Every intermediate file lands in one folder;
+:class:`DemoResult` says where and gives a short summary.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -74,6 +75,12 @@ class DemoResult:
         ]
 
 
+def prepared(dataset: Path) -> dict[str, Any]:
+    """Rows per table and cleaning-log rows of a prepared dataset folder."""
+    meta = json.loads((dataset / "metadata.json").read_text(encoding="utf-8"))
+    return {"rows": {k: int(v["rows"]) for k, v in meta["levels"].items()}, "cleaning": int(meta["cleaning"]["rows"])}
+
+
 def run_demo(
     out_dir: str | Path = "demo-out",
     *,
@@ -84,18 +91,17 @@ def run_demo(
     n_jobs: int = 2,
     progress: ProgressCallback | None = None,
 ) -> DemoResult:
-    """Design → simulated line → prepared dataset → model comparison for the shipped electrode study.
+    """Design → simulated line → study (prepare → fit → explain → report) for the shipped electrode study.
 
-    Writes ``design.csv`` (run sheet, real units, randomized order), ``design.xlsx``,
+    Writes ``study.toml``, ``design.csv`` (run sheet, real units, randomized order), ``design.xlsx``,
     ``design_diagnostics.json``, ``fds.png``, ``raw/`` (the simulated line's files), ``dataset/``
-    (tidy tables per response level, cleaning log) and ``results/`` (the model comparison) into
-    *out_dir*. *seed* defaults to the study's; *families* and *targets* narrow the comparison.
+    (tidy tables per response level, cleaning log), ``results/`` (the model comparison),
+    ``explanations/``, ``cards/``, ``ai_act_evidence.md`` and ``report.html`` into *out_dir*.
+    *seed* defaults to the study's; *families* and *targets* narrow the comparison.
     """
-    from glassline.data import prepare
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
     from glassline.domains.electrode.simulator import simulate_line
-    from glassline.models import compare
-    from glassline.report import build_report
+    from glassline.workflow import run_study
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,13 +111,14 @@ def run_demo(
     else:
         write_study(study, out / "study.toml")
     seed = study.seed if seed is None else seed
-    total = 6
+    total = 7
 
     def step(label: str, done: int) -> None:
         if progress:
             progress(label, done, total)
 
     step("I-optimal design", 0)
+    clock = time.perf_counter()
     design = optimal_design(study, runs=17, criterion="i", model="quadratic", seed=seed)
     sheet = design.run_sheet(seed=seed)
     # every run is a configuration made on the line; a replicated design point is made twice
@@ -121,23 +128,22 @@ def run_demo(
     diagnostics = design.diagnostics().to_dict()
     (out / "design_diagnostics.json").write_text(json.dumps(diagnostics, indent=2, default=float), encoding="utf-8")
     plot_fds(fds_curve(design, seed=seed), out / "fds.png")
+    seconds = {"design": time.perf_counter() - clock}
     step("simulated pilot line", 1)
+    clock = time.perf_counter()
     factor_columns = [f.name for f in study.factors]
     simulated = simulate_line(runs[["configuration", *factor_columns]], out / "raw", seed=seed)
-    step("prepare", 2)
-    dataset = prepare(study, out / "raw", out / "dataset")
-    step("model comparison", 3)
+    seconds["simulate"] = time.perf_counter() - clock
+    step("study: prepare → fit → explain → report", 2)
 
-    def fit_progress(label: str, done: int, of: int) -> None:
+    def stage_progress(label: str, done: int, of: int) -> None:
         if progress:
-            progress(f"model comparison: {label}", 3, total)
+            progress(label, 2 + done, total)
 
-    comparison = compare(
-        study, out / "dataset", families=families, targets=targets, n_jobs=n_jobs, progress=fit_progress
-    )
-    comparison.write(out / "results")
-    step("report", 4)
-    report = build_report(out, study=study)
+    run = run_study(study, out / "raw", out, families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
+    dataset = prepared(out / "dataset")
+    comparison_best = pd.read_csv(run.results / "results.csv")
+    comparison_best = comparison_best[comparison_best["best"].astype(bool)].reset_index(drop=True)
     step("done", total)
     return DemoResult(
         out_dir=out,
@@ -147,18 +153,19 @@ def run_demo(
         max_vif=float(diagnostics["max_vif"]),
         max_abs_correlation=float(diagnostics["max_abs_correlation"]),
         raw_rows=dict(simulated.rows),
-        dataset_rows=dataset.summary(),
-        cleaning_rows=len(dataset.log),
+        dataset_rows=dataset["rows"],
+        cleaning_rows=dataset["cleaning"],
         paths={
             "design": out / "design.csv",
             "raw": out / "raw",
             "dataset": out / "dataset",
             "results": out / "results",
-            "report": report,
+            "report": run.report,
         },
         extra={
             "configurations": len(runs),
-            "best_models": comparison.best(),
+            "best_models": comparison_best,
+            "seconds": seconds | run.seconds,
             "distinct_points": int(pd.Series(map(tuple, sheet[factor_columns].to_numpy())).nunique()),
         },
     )

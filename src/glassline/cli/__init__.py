@@ -4,11 +4,13 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _demo,
     _design,
     _eis,
+    _explain,
     _fit,
     _prepare,
     _report,
     _simulate,
     _study,
+    _workflow,
 )
 from glassline.cli._app import app, main
 

@@ -190,7 +190,7 @@ def _data_section(folder: StudyFolder, figures: Path) -> Section:
                 "responses": ", ".join(v.get("responses", [])),
             }
             for k, v in levels.items()
-        ]  # type: ignore[union-attr]
+        ]
     )
     body = [
         "<p>Rows per table after reading, alignment and cleaning.</p>",
@@ -437,9 +437,9 @@ def _summary(folder: StudyFolder) -> Section:
     if not results.empty:
         best = results[results["best"].astype(bool)]
         lines = [
-            f"<li>{folder.study.response(r.target).label or r.target} ({r.scenario}): {r.family}, grouped-CV R² "
-            f"{r.cv_r2_pooled:.2f} (random split: {r.r2_test:.2f})</li>"
-            for r in best.itertuples()
+            f"<li>{folder.study.response(str(r['target'])).label or r['target']} ({r['scenario']}): {r['family']}, "
+            f"grouped-CV R² {float(r['cv_r2_pooled']):.2f} (random split: {float(r['r2_test']):.2f})</li>"
+            for _, r in best.iterrows()
         ]
         parts.append(
             "<p>Best model per response and input scenario, judged by grouped cross-validation:</p><ul>"

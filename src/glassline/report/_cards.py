@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,11 +39,11 @@ class StudyFolder:
         path = self.results / "results.csv"
         return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
-    def run(self) -> dict[str, object]:
+    def run(self) -> dict[str, Any]:
         path = self.results / "run.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
-    def dataset_metadata(self) -> dict[str, object]:
+    def dataset_metadata(self) -> dict[str, Any]:
         path = self.dataset / "metadata.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
@@ -152,7 +153,8 @@ def datasheet(folder: StudyFolder) -> str:
     log_path = folder.dataset / "cleaning_log.csv"
     log = pd.read_csv(log_path) if log_path.exists() else pd.DataFrame(columns=["file", "rule"])
     counts = log.groupby(["file", "rule"]).size()
-    cleaning = "\n".join(f"- `{f}`: {r}: {n} rows" for (f, r), n in counts.items()) or "- nothing removed"
+    cleaning = "\n".join(f"- `{f}`: {r}: {n} rows" for (f, r), n in zip(counts.index, counts, strict=True))
+    cleaning = cleaning or "- nothing removed"
     columns = "\n".join(f"| `{c.name}` | {c.label} | {c.unit} |" for c in study.columns())
     return "\n".join(
         [

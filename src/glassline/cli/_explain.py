@@ -1,0 +1,91 @@
+"""``glassline explain``: explain every model of RESULTS_DIR; write tables, narratives and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from glassline.cli._app import app, console, progress
+from glassline.explain import explain as explain_results
+
+__all__ = ["explain"]
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@app.command()
+def explain(
+    results_dir: Annotated[
+        Path, typer.Argument(help="A results folder written by 'glassline fit'.", show_default=False)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for the explanations. Default: RESULTS_DIR/explanations."),
+    ] = None,
+    study: Annotated[
+        Path | None,
+        typer.Option("--study", help="The study file. Default: study.toml beside the results, or the shipped study."),
+    ] = None,
+    targets: Annotated[
+        list[str] | None, typer.Option("--targets", "-t", help="Responses to explain (repeat or comma-separate).")
+    ] = None,
+    families: Annotated[
+        list[str] | None, typer.Option("--families", "-f", help="Families to explain. Default: all in the results.")
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", "-b", help="Grouped bootstrap refits per model for importance CIs (0: none).")
+    ] = 0,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            "-r",
+            help='A requirement on a response for the process window, e.g. "adhesion_strength>=400" (repeat).',
+        ),
+    ] = None,
+    level: Annotated[float, typer.Option("--level", help="Coverage of the prediction intervals.")] = 0.9,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (1: none; -1: all cores).")] = 1,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
+) -> None:
+    """SHAP, MDI, normalized coefficients and permutation importance for every model; agreement, expert
+    expectations, influential points and narratives per target."""
+    with progress("explaining", quiet=quiet) as update:
+        outcome = explain_results(
+            results_dir,
+            out,
+            study=study,
+            targets=_names(targets),
+            families=_names(families),
+            bootstrap=bootstrap,
+            n_jobs=jobs,
+            plots=plots,
+            requirements=require or (),
+            level=level,
+            progress=update,
+        )
+    if not quiet:
+        for target, entry in outcome.narratives.items():
+            console.print(f"[bold]{target}[/] ({entry['model']['family']} / {entry['model']['scenario']})")
+            console.print(f"  {entry['statements'][0]}", highlight=False)
+        if outcome.window is not None:
+            w = outcome.window
+            console.print(f"process window: {w.feasible_fraction:.0%} of the design grid meets every requirement")
+            if w.recommended:
+                console.print("  recommended: " + ", ".join(f"{k} = {v:.4g}" for k, v in w.recommended.items()))
+        for note in outcome.notes + (outcome.window.notes if outcome.window else []):
+            console.print(f"[dim]note:[/] {note}", highlight=False)
+    checks = outcome.expectations
+    failed = int((~checks["passed"].astype(bool)).sum()) if len(checks) else 0
+    folder = out if out is not None else results_dir / "explanations"
+    console.print(
+        f"[green]ok[/] {len(outcome.shap)} models explained; {failed} of {len(checks)} "
+        f"expectation checks fail; wrote {len(outcome.files)} files to {folder}",
+        highlight=False,
+    )

@@ -1,0 +1,45 @@
+"""Explanations people can check: SHAP for every family, MDI, normalized coefficients, permutation
+importance, cross-model agreement, expert expectations, uncertainty, influential points and
+narratives in the study's own words.
+
+>>> from glassline.explain import explain
+>>> explanations = explain("results/")                     # doctest: +SKIP
+>>> explanations.importance.query("method == 'shap'")      # doctest: +SKIP
+"""
+
+from glassline.explain._agreement import agreement
+from glassline.explain._expectations import check_expectations
+from glassline.explain._importance import (
+    IMPORTANCE_COLUMNS,
+    normalized_coefficients,
+    partial_dependence,
+)
+from glassline.explain._influence import influential_points
+from glassline.explain._narrative import narratives
+from glassline.explain._physics_check import PhysicsContext, PhysicsResult
+from glassline.explain._shapley import ShapSettings, shap_values
+from glassline.explain._stage import Explanations, explain
+from glassline.explain._uncertainty import bootstrap_importance, prediction_interval
+from glassline.explain._window import Requirement, Window, parse_requirement, process_window
+
+__all__ = [
+    "IMPORTANCE_COLUMNS",
+    "Explanations",
+    "PhysicsContext",
+    "PhysicsResult",
+    "Requirement",
+    "ShapSettings",
+    "Window",
+    "agreement",
+    "bootstrap_importance",
+    "check_expectations",
+    "explain",
+    "influential_points",
+    "narratives",
+    "normalized_coefficients",
+    "parse_requirement",
+    "partial_dependence",
+    "prediction_interval",
+    "process_window",
+    "shap_values",
+]

@@ -1,0 +1,149 @@
+"""Figures of the explanation stage, drawn with matplotlib's Agg backend (files only, no windows).
+
+- ``shap_beeswarm`` / ``shap_bar`` / ``shap_dependence``: shap.plots on the fit's ``shap.Explanation``
+  (the paper's Fig. 9 e, f);
+- ``mdi_figure``: the trees' MDI importance (Fig. 9 a, b); ``coefficient_figure``: the Euclidean-normalized
+  MLR coefficients (Fig. 9 c, d);
+- ``contour_figure``: the model's response surface over two factors (others at their training means)
+  with the design points (Fig. 2), optionally shading where constraints on responses hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shap
+
+from glassline.models import Fit
+
+__all__ = [
+    "coefficient_figure",
+    "contour_figure",
+    "mdi_figure",
+    "shap_bar",
+    "shap_beeswarm",
+    "shap_dependence",
+]
+
+
+def _save(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plt.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close("all")
+    return path
+
+
+def _renamed(explanation: shap.Explanation, labels: dict[str, str]) -> shap.Explanation:
+    renamed = explanation[:, :]
+    renamed.feature_names = [labels.get(n, n) for n in explanation.feature_names]
+    return renamed
+
+
+def shap_beeswarm(explanation: shap.Explanation, path: Path, labels: dict[str, str], title: str) -> Path:
+    shap.plots.beeswarm(_renamed(explanation, labels), show=False, max_display=20)
+    plt.title(title)
+    return _save(path)
+
+
+def shap_bar(explanation: shap.Explanation, path: Path, labels: dict[str, str], title: str) -> Path:
+    shap.plots.bar(_renamed(explanation, labels), show=False, max_display=20)
+    plt.title(title)
+    return _save(path)
+
+
+def shap_dependence(
+    explanation: shap.Explanation, feature: str, path: Path, labels: dict[str, str], title: str
+) -> Path:
+    named = _renamed(explanation, labels)
+    j = list(explanation.feature_names).index(feature)
+    shap.plots.scatter(named[:, j], show=False)
+    plt.title(title)
+    return _save(path)
+
+
+def _barh(names: list[str], values: npt.ArrayLike, path: Path, xlabel: str, title: str) -> Path:
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(np.abs(v))
+    _, ax = plt.subplots(figsize=(6, 0.5 * len(names) + 1.2))
+    colors = ["#d62728" if x > 0 else "#1f77b4" for x in v[order]]
+    ax.barh([names[i] for i in order], v[order], color=colors)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    return _save(path)
+
+
+def mdi_figure(features: list[str], importance: npt.ArrayLike, path: Path, title: str) -> Path:
+    return _barh(features, importance, path, "Feature importance (MDI)", title)
+
+
+def coefficient_figure(features: list[str], coefficients: npt.ArrayLike, path: Path, title: str) -> Path:
+    return _barh(features, coefficients, path, "Normalized coefficient c / ‖c‖₂", title)
+
+
+def surface(
+    fit: Fit, x: str, y: str, bounds: dict[str, tuple[float, float]], n: int = 41
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], pd.DataFrame]:
+    """A grid over factors *x*, *y* (others at their training means): axes and the rows to predict."""
+
+    def span(name: str) -> tuple[float, float]:
+        column = pd.concat([fit.X_train[name], fit.X_test[name]]).astype(float)
+        low, high = bounds.get(name, (float(column.min()), float(column.max())))
+        return min(low, float(column.min())), max(high, float(column.max()))
+
+    gx, gy = np.linspace(*span(x), n), np.linspace(*span(y), n)
+    xx, yy = np.meshgrid(gx, gy)
+    rows = pd.DataFrame({c: np.full(xx.size, float(fit.X_train[c].mean())) for c in fit.inputs})
+    rows[x], rows[y] = xx.ravel(), yy.ravel()
+    return gx, gy, rows
+
+
+def contour_figure(
+    fit: Fit,
+    x: str,
+    y: str,
+    bounds: dict[str, tuple[float, float]],
+    labels: dict[str, str],
+    path: Path,
+    title: str,
+    feasible: npt.NDArray[np.bool_] | None = None,
+    recommended: dict[str, float] | None = None,
+) -> Path:
+    """Filled contours of the prediction over *x* × *y*, the design points, optionally the feasible region."""
+    gx, gy, rows = surface(fit, x, y, bounds)
+    z = fit.predict(rows).reshape(len(gy), len(gx))
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    filled = ax.contourf(gx, gy, z, levels=14, cmap="viridis")
+    ax.contour(gx, gy, z, levels=14, colors="white", linewidths=0.4)
+    fig.colorbar(filled, ax=ax, label=labels.get(fit.target, fit.target))
+    points = pd.concat([fit.X_train, fit.X_test])
+    ax.scatter(points[x], points[y], c="white", edgecolors="black", s=30, label="design points", zorder=3)
+    if feasible is not None and feasible.any():
+        ax.contourf(
+            gx, gy, feasible.reshape(len(gy), len(gx)).astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"]
+        )
+        ax.contour(gx, gy, feasible.reshape(len(gy), len(gx)).astype(float), levels=[0.5], colors="red")
+    if recommended is not None:
+        ax.scatter(
+            [recommended[x]],
+            [recommended[y]],
+            marker="*",
+            s=220,
+            c="red",
+            edgecolors="black",
+            label="recommended",
+            zorder=4,
+        )
+    ax.set_xlabel(labels.get(x, x))
+    ax.set_ylabel(labels.get(y, y))
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    return _save(path)
