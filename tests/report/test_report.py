@@ -54,6 +54,10 @@ def test_report_has_every_section_and_no_external_resource(report: Path, study_f
         assert f'id="{section}"' in text, section
     assert not re.search(r'(src|href)="(https?:)?//', text)
     assert "17 runs instead of 64" in text
+    # the paper's qualitative finding, computed on the simulated line and linked to its figures
+    assert "Porosity after calendering drives adhesion strength most" in text
+    assert "lowering porosity after calendering from 40 % to 25 % raises predicted adhesion strength" in text
+    assert 'href="#explain-adhesion_strength"' in text
     assert report.stat().st_size < 15_000_000
     assert (study_folder / "cards" / "datasheet.md").exists()
     cards = sorted((study_folder / "cards").glob("model_card_*.md"))
