@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.glassline-installed
 
 .PHONY: demo test test-fast bench lint setup system-deps clean
 
-# Debian packages the tests use: chromium (report pages in headless Chromium via Playwright).
-DEBIAN_PACKAGES := chromium
+# Debian packages the tests use: chromium (report pages in headless Chromium via Playwright),
+# postgresql (the audit log on a real PostgreSQL server; the tests start their own cluster).
+DEBIAN_PACKAGES := chromium postgresql
 
 setup: $(STAMP)
 

@@ -8,6 +8,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _fit,
     _prepare,
     _report,
+    _serve,
     _simulate,
     _study,
     _workflow,

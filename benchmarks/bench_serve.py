@@ -1,0 +1,223 @@
+"""The inference service over HTTP on loopback against ``mlflow models serve`` of the same model, same run.
+
+Single-row predict + attribution (+ interval, validity-domain check, audit record committed to SQLite)
+with a bearer token: p50/p99 over 1,000 sequential requests on one keep-alive connection, and
+throughput with 4 concurrent clients; the same for ``mlflow models serve`` (prediction only, no checks),
+for an XGBoost and an SVR model fitted on a 51-row synthetic design.
+Both servers run with
+``OMP_NUM_THREADS=1`` (unless set) and uvicorn's pure-Python h11 protocol (httptools/uvloop are not
+installed). Goals (issue 8): p50 ≤ 5 ms,
+p99 ≤ 15 ms, MLflow's p50 ≥ 3× ours. Servers bind 127.0.0.1 and are stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+N_SEQUENTIAL = 1000
+N_WARMUP = 100
+CLIENTS = 4
+THROUGHPUT_SECONDS = 3.0
+START_TIMEOUT = 120.0
+GOAL_P50_MS, GOAL_P99_MS, GOAL_RATIO = 5.0, 15.0, 3.0
+ROW = {"x1": 0.5, "x2": 0.4, "x3": 0.6}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _results(folder: Path) -> Any:
+    from glassline import study_from_dict
+    from glassline.models import compare
+
+    study = study_from_dict(
+        {
+            "name": "bench serve",
+            "seed": 7,
+            "factors": [{"name": n, "low": 0.0, "high": 1.0} for n in ("x1", "x2", "x3")],
+            "responses": [{"name": "y", "unit": "kPa"}],
+            "data": {"group": "configuration"},
+            "split": {"cv_folds": 4, "cv_repeats": 1},
+        }
+    )
+    rng = np.random.default_rng(1)
+    rows = []
+    for c, (x1, x2, x3) in enumerate(rng.uniform(0, 1, size=(17, 3))):
+        for _ in range(3):
+            y = 3 * x1 - 2 * x2**2 + 1.5 * x1 * x3 + rng.normal(0, 0.05)
+            rows.append({"configuration": f"C{c}", "x1": x1, "x2": x2, "x3": x3, "y": y})
+    compare(study, pd.DataFrame(rows), families=["svr", "xgb"], n_jobs=2).write(folder, plots=False)
+    return study
+
+
+@contextmanager
+def _process(command: list[str], url: str, ready: str, env: dict[str, str]) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                if httpx.get(url + ready, timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command[:4]} did not start")
+            time.sleep(0.2)
+        yield
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)  # its own session: the server and its workers
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+
+
+def _measure(url: str, path: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, float]:
+    def one(client: httpx.Client) -> None:
+        answer = client.post(path, json=body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"{url}{path}: HTTP {answer.status_code}: {answer.text[:200]}")
+
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+        for _ in range(N_WARMUP):
+            one(client)
+        seconds = []
+        for _ in range(N_SEQUENTIAL):
+            start = time.perf_counter()
+            one(client)
+            seconds.append(time.perf_counter() - start)
+    counts = [0] * CLIENTS
+    stop = time.monotonic() + THROUGHPUT_SECONDS
+
+    def worker(k: int) -> None:
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+            while time.monotonic() < stop:
+                one(client)
+                counts[k] += 1
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ms = np.array(seconds) * 1000
+    return {
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "mean": statistics.fmean(ms),
+        "rps": sum(counts) / THROUGHPUT_SECONDS,
+    }
+
+
+def run() -> str:
+    from glassline.registry import database_url, publish, tracking_uri
+    from glassline.serve import Role, TokenStore, connect
+
+    lines = [
+        "## Serving: glassline service vs `mlflow models serve` (loopback, single row)",
+        "",
+        f"glassline: predict + SHAP attributions + interval + domain check + audit record committed; bearer token. "
+        f"MLflow: prediction only. {N_SEQUENTIAL} sequential requests after {N_WARMUP} warm-up; throughput: "
+        f"{CLIENTS} concurrent clients for {THROUGHPUT_SECONDS:.0f} s (clients share the 2 cores with the server).",
+        "",
+        "| model | server | p50 ms | p99 ms | mean ms | req/s (4 clients) |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    verdicts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        results = Path(tmp) / "results"
+        study = _results(results)
+        uri = tracking_uri(home)
+        engine = connect(database_url(home))
+        token = TokenStore(engine).create(Role.operator, "bench")
+        engine.dispose()
+        bin_dir = str(Path(sys.executable).parent)  # mlflow starts `uvicorn` from PATH
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": uri,
+            "MLFLOW_REGISTRY_URI": uri,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        }
+        for family in ("xgb", "svr"):
+            p = publish(results, "y", "factors", family=family, name=f"bench-{family}", study=study, home=home)
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            ours_cmd = [
+                sys.executable,
+                "-m",
+                "glassline",
+                "serve",
+                "--model",
+                f"{p.name}/{p.version}",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+                "--fallback",
+                "flag",
+            ]
+            with _process(ours_cmd, url, "/healthz", env):
+                ours = _measure(url, "/v1/predict", {"rows": [ROW]}, {"Authorization": f"Bearer {token}"})
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            mlflow_cmd = [
+                str(Path(sys.executable).parent / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                p.uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                "1",
+            ]
+            with _process(mlflow_cmd, url, "/ping", env):
+                body = {"dataframe_split": {"columns": list(ROW), "data": [list(ROW.values())]}}
+                theirs = _measure(url, "/invocations", body, {})
+            for name, r in (("glassline", ours), ("mlflow models serve", theirs)):
+                lines.append(
+                    f"| {family} | {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['mean']:.2f} | {r['rps']:.0f} |"
+                )
+            ratio = theirs["p50"] / ours["p50"]
+            verdicts.append(
+                f"- {family}: p50 {ours['p50']:.2f} ms (goal ≤ {GOAL_P50_MS:g}: "
+                f"{'met' if ours['p50'] <= GOAL_P50_MS else 'NOT met'}), p99 {ours['p99']:.2f} ms (goal ≤ "
+                f"{GOAL_P99_MS:g}: {'met' if ours['p99'] <= GOAL_P99_MS else 'NOT met'}), MLflow p50 / ours = "
+                f"{ratio:.1f}× (goal ≥ {GOAL_RATIO:g}×: {'met' if ratio >= GOAL_RATIO else 'NOT met'})"
+            )
+    return "\n".join([*lines, "", *verdicts])
+
+
+_: Callable[[], str] = run
+
+if __name__ == "__main__":
+    print(run())

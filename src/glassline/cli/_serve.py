@@ -1,0 +1,175 @@
+"""``glassline publish``, ``serve``, ``token create`` and ``audit verify``: registry, service, records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from glassline.cli._app import app, console
+
+__all__ = ["audit_verify", "publish", "serve", "token_create"]
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Workspace folder for the MLflow store, tokens and audit log. [default: $GLASSLINE_HOME or ./.glassline]",
+    ),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL for tokens and the audit log (postgresql+psycopg://…). [default: workspace sqlite]",
+    ),
+]
+
+
+@app.command()
+def publish(
+    results_dir: Annotated[
+        Path, typer.Argument(help="A results folder written by 'glassline fit'.", show_default=False)
+    ],
+    target: Annotated[str, typer.Option("--target", "-t", help="The response the model predicts.", show_default=False)],
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="The scenario (input set).", show_default=False)],
+    family: Annotated[
+        str | None, typer.Option("--family", "-f", help="Model family. [default: the best by grouped CV]")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="Registered model name. [default: TARGET-SCENARIO]")
+    ] = None,
+    study: Annotated[
+        Path | None,
+        typer.Option("--study", help="The study file the results were fitted from (when run.json does not tell)."),
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Also point this alias (e.g. 'prod') at the new version.")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="Any MLflow tracking URI. [default: sqlite in the workspace]")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Register a fitted pipeline as an MLflow model version with the glassline bundle (domain, SHAP, card)."""
+    from glassline.registry import publish as publish_model
+
+    with console.status("publishing to MLflow"):
+        published = publish_model(
+            results_dir,
+            target,
+            scenario,
+            family=family,
+            name=name,
+            study=study,
+            tracking=tracking_uri,
+            home=home,
+            alias=alias,
+        )
+    console.print(f"published {published.name} version {published.version} (run {published.run_id})")
+    console.print(f"{published.name}/{published.version}", highlight=False)
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option("--model", "-m", help="NAME, NAME@ALIAS or NAME/VERSION.", show_default=False)],
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.", min=1, max=65535)] = 8000,
+    fallback: Annotated[
+        str,
+        typer.Option("--fallback", help="Outside the validity domain: refuse (422), flag, or default (safe value)."),
+    ] = "refuse",
+    anonymous: Annotated[
+        str | None,
+        typer.Option(
+            "--anonymous",
+            help="Allow requests without a token, with this role (operator/engineer/admin). [default: none]",
+        ),
+    ] = None,
+    max_batch: Annotated[int, typer.Option("--max-batch", help="Most rows per predict request.", min=1)] = 1000,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="MLflow tracking URI. [default: the workspace's]")
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Serve a registered model over HTTP: predictions with attributions, intervals, fallback, audit log."""
+    from glassline.exceptions import SpecError
+    from glassline.serve import Fallback, Role, run_server
+
+    try:
+        policy = Fallback(fallback)
+    except ValueError:
+        raise SpecError(f"--fallback: expected one of {[f.value for f in Fallback]}, got {fallback!r}") from None
+    role = None
+    if anonymous is not None:
+        try:
+            role = Role(anonymous)
+        except ValueError:
+            raise SpecError(f"--anonymous: expected one of {[r.value for r in Role]}, got {anonymous!r}") from None
+    console.print(
+        f"loading {model}; then serving on http://{host}:{port} (docs: /docs; fallback: {policy.value})",
+        highlight=False,
+    )
+    run_server(
+        model,
+        host=host,
+        port=port,
+        home=home,
+        tracking=tracking_uri,
+        db=db,
+        fallback=policy,
+        anonymous_role=role,
+        max_batch=max_batch,
+    )
+
+
+token_app = typer.Typer(help="API tokens for the service.", no_args_is_help=True)
+audit_app = typer.Typer(help="The service's audit log.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, engineer or admin.", show_default=False)],
+    label: Annotated[str, typer.Option("--label", help="Who or what the token is for.")] = "",
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Create an API token; it is printed once, on the last line (only its hash is stored)."""
+    from glassline.exceptions import SpecError
+    from glassline.registry import database_url
+    from glassline.serve import AuditLog, Role, TokenStore, connect
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise SpecError(f"--role: expected one of {[r.value for r in Role]}, got {role!r}") from None
+    engine = connect(database_url(home, db))
+    try:
+        token = TokenStore(engine).create(chosen, label)
+        AuditLog(engine).append("token_created", "cli", {"role": chosen.value, "label": label})
+    finally:
+        engine.dispose()
+    console.print(
+        f"created a {chosen.value} token{f' for {label}' if label else ''}; store it now, it is not shown again:"
+    )
+    print(token)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None, home: HomeOption = None) -> None:
+    """Check the audit log's hash chain; exit 1 and name the first broken record if it is broken."""
+    from glassline.registry import database_url
+    from glassline.serve import AuditLog, StoreError, connect, verify_chain
+
+    engine = connect(database_url(home, db))
+    try:
+        report = verify_chain(AuditLog(engine))
+    finally:
+        engine.dispose()
+    if not report.ok:
+        raise StoreError(str(report))
+    console.print(str(report), highlight=False)

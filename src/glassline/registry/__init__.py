@@ -1,0 +1,38 @@
+"""MLflow-backed publishing with lineage: the pipeline as a registered model version, the glassline bundle beside it.
+
+>>> from glassline.registry import publish, load_model
+>>> published = publish("results/", "adhesion_strength", "product")   # doctest: +SKIP
+>>> model = load_model(f"{published.name}/{published.version}")      # doctest: +SKIP
+"""
+
+from glassline.registry._bundle import Bundle, data_hash
+from glassline.registry._domain import InputRange, ValidityDomain, Verdict, Violation
+from glassline.registry._publish import (
+    LoadedModel,
+    ModelRef,
+    PublishedModel,
+    RegistryError,
+    load_model,
+    parse_model_ref,
+    publish,
+)
+from glassline.registry._workspace import database_url, tracking_uri, workspace
+
+__all__ = [
+    "Bundle",
+    "InputRange",
+    "LoadedModel",
+    "ModelRef",
+    "PublishedModel",
+    "RegistryError",
+    "ValidityDomain",
+    "Verdict",
+    "Violation",
+    "data_hash",
+    "database_url",
+    "load_model",
+    "parse_model_ref",
+    "publish",
+    "tracking_uri",
+    "workspace",
+]

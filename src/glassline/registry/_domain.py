@@ -1,0 +1,182 @@
+"""The validity domain of a published model: input ranges plus a distance check against training rows.
+
+A row is *inside* when every input lies within its allowed range (a factor's ``low``/``high`` from the
+study; a measured input's training minimum/maximum) and its Mahalanobis distance to the training rows,
+in standardized inputs, is at most the threshold: the largest training-row distance times a margin.
+The range check catches single inputs outside what was tried; the distance check catches combinations
+never tried (a corner of the design space far from every training row).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from glassline.spec import Study
+
+__all__ = ["InputRange", "ValidityDomain", "Verdict", "Violation"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: The distance threshold is the largest training-row distance times this margin.
+DISTANCE_MARGIN = 1.25
+
+
+@dataclass(frozen=True)
+class InputRange:
+    """The allowed range of one input, with its unit and where the range came from."""
+
+    name: str
+    low: float
+    high: float
+    unit: str
+    source: str  # "study" (a factor's low/high) or "training data" (a measured input's min/max)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One reason a row is outside the domain: an input out of range, or the row far from training data."""
+
+    input: str  # an input name, or "*" for the distance check
+    kind: str  # "below", "above" or "distance"
+    value: float
+    limit: float
+    by: float  # how far beyond the limit (in the input's unit; for "distance", in distance units)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "kind": self.kind, "value": self.value, "limit": self.limit, "by": self.by}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    inside: bool
+    violations: tuple[Violation, ...]
+    distance: float
+
+
+@dataclass(frozen=True)
+class ValidityDomain:
+    """Input ranges plus a Mahalanobis-distance check in standardized inputs."""
+
+    ranges: tuple[InputRange, ...]
+    center: tuple[float, ...]
+    scale: tuple[float, ...]
+    precision: tuple[tuple[float, ...], ...]  # inverse covariance of the standardized training inputs
+    threshold: float
+
+    @property
+    def inputs(self) -> list[str]:
+        return [r.name for r in self.ranges]
+
+    @classmethod
+    def from_training(cls, study: Study, X: pd.DataFrame) -> ValidityDomain:
+        """The domain of a model trained on *X* (columns: the model's inputs, in order)."""
+        if len(X) < 2:
+            raise ValueError("the validity domain needs at least two training rows")
+        factors = {f.name: f for f in study.factors}
+        units = study.units()
+        ranges: list[InputRange] = []
+        for name in X.columns:
+            column = X[name].to_numpy(dtype=float)
+            factor = factors.get(str(name))
+            if factor is not None and factor.low is not None and factor.high is not None:
+                low = min(factor.low, float(column.min()))
+                high = max(factor.high, float(column.max()))
+                ranges.append(InputRange(str(name), low, high, units.get(str(name), ""), "study"))
+            else:
+                ranges.append(
+                    InputRange(
+                        str(name), float(column.min()), float(column.max()), units.get(str(name), ""), "training data"
+                    )
+                )
+        values = X.to_numpy(dtype=float)
+        center = values.mean(axis=0)
+        scale = values.std(axis=0)
+        scale[~(scale > 0)] = 1.0
+        z = (values - center) / scale
+        covariance = np.atleast_2d(np.cov(z, rowvar=False))
+        precision = np.linalg.pinv(covariance + 1e-9 * np.eye(covariance.shape[0]))
+        distances = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0.0))
+        threshold = float(distances.max()) * DISTANCE_MARGIN
+        return cls(
+            ranges=tuple(ranges),
+            center=tuple(float(c) for c in center),
+            scale=tuple(float(s) for s in scale),
+            precision=tuple(tuple(float(v) for v in row) for row in precision),
+            threshold=threshold,
+        )
+
+    def distances(self, values: FloatArray) -> FloatArray:
+        """Mahalanobis distances of rows (n, p) in the model's input order."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (values - np.asarray(self.center)) / np.asarray(self.scale)
+            precision = np.asarray(self.precision)
+            d = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0.0))
+        # huge inputs overflow: report the largest finite distance (JSON has no ∞)
+        largest = float(np.finfo(float).max)
+        return np.asarray(np.nan_to_num(d, nan=largest, posinf=largest), dtype=float)
+
+    def check(self, values: FloatArray) -> list[Verdict]:
+        """One verdict per row of *values* (n, p), inputs in the model's order."""
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        distances = self.distances(values)
+        verdicts: list[Verdict] = []
+        for row, distance in zip(values, distances, strict=True):
+            violations: list[Violation] = []
+            for r, value in zip(self.ranges, row, strict=True):
+                with np.errstate(over="ignore"):
+                    if value < r.low:
+                        violations.append(Violation(r.name, "below", float(value), r.low, _finite(r.low - value)))
+                    elif value > r.high:
+                        violations.append(Violation(r.name, "above", float(value), r.high, _finite(value - r.high)))
+            if distance > self.threshold:
+                violations.append(
+                    Violation("*", "distance", float(distance), self.threshold, float(distance - self.threshold))
+                )
+            verdicts.append(Verdict(not violations, tuple(violations), float(distance)))
+        return verdicts
+
+    # -------------------------------------------------------------- JSON round trip
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ranges": [
+                {"name": r.name, "low": r.low, "high": r.high, "unit": r.unit, "source": r.source} for r in self.ranges
+            ],
+            "distance": {
+                "kind": "mahalanobis in standardized inputs",
+                "center": list(self.center),
+                "scale": list(self.scale),
+                "precision": [list(row) for row in self.precision],
+                "threshold": self.threshold,
+                "margin": DISTANCE_MARGIN,
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidityDomain:
+        distance = data["distance"]
+        ranges: Sequence[Mapping[str, Any]] = data["ranges"]
+        threshold = float(distance["threshold"])
+        if not math.isfinite(threshold):
+            raise ValueError(f"validity domain: the distance threshold must be finite, got {threshold}")
+        return cls(
+            ranges=tuple(
+                InputRange(str(r["name"]), float(r["low"]), float(r["high"]), str(r["unit"]), str(r["source"]))
+                for r in ranges
+            ),
+            center=tuple(float(v) for v in distance["center"]),
+            scale=tuple(float(v) for v in distance["scale"]),
+            precision=tuple(tuple(float(v) for v in row) for row in distance["precision"]),
+            threshold=threshold,
+        )
+
+
+def _finite(x: float) -> float:
+    largest = float(np.finfo(float).max)
+    return float(min(max(float(x), -largest), largest))

@@ -1,0 +1,36 @@
+"""Run the service with uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glassline.registry import database_url, load_model
+from glassline.serve._app import ServiceConfig, create_app
+from glassline.serve._schemas import Fallback
+from glassline.serve._store import Role
+
+__all__ = ["run_server"]
+
+
+def run_server(
+    model: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    home: str | Path | None = None,
+    tracking: str | None = None,
+    db: str | None = None,
+    fallback: Fallback = Fallback.refuse,
+    anonymous_role: Role | None = None,
+    max_batch: int = 1000,
+    log_level: str = "warning",
+) -> None:
+    """Load *model* (NAME, NAME@ALIAS or NAME/VERSION) and serve it until interrupted."""
+    import uvicorn
+
+    loaded = load_model(model, tracking=tracking, home=home)
+    config = ServiceConfig(
+        db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
+    )
+    app = create_app(loaded, config)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

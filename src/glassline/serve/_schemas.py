@@ -1,0 +1,158 @@
+"""Request and response models of the service; the row model is generated from the study at start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from glassline.exceptions import did_you_mean
+from glassline.registry import Bundle
+
+__all__ = [
+    "Fallback",
+    "FeedbackRequest",
+    "OverrideRequest",
+    "PredictResponse",
+    "StopRequest",
+    "TokenRequest",
+    "error_detail",
+    "predict_request_model",
+]
+
+
+class Fallback(StrEnum):
+    """What the service does with a row outside the validity domain."""
+
+    refuse = "refuse"  # answer 422 with the violations
+    flag = "flag"  # answer the model's prediction, flagged
+    default = "default"  # answer the safe default (median of training targets), flagged
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def predict_request_model(bundle: Bundle, *, refuse: bool, max_batch: int) -> type[BaseModel]:
+    """``{"rows": [{input: number}]}`` with one required finite number per input (range-checked when *refuse*)."""
+    labels = {c.name: c for c in bundle.study.columns()}
+    fields: dict[str, Any] = {}
+    for r in bundle.domain.ranges:
+        column = labels.get(r.name)
+        display = column.display if column is not None else r.name
+        description = f"{display}; validity domain {r.low:.6g} … {r.high:.6g}" + (f" {r.unit}" if r.unit else "")
+        constraint = Field(
+            description=description,
+            strict=True,
+            allow_inf_nan=False,
+            json_schema_extra={"x-unit": r.unit, "x-low": r.low, "x-high": r.high, "x-range-source": r.source},
+            ge=r.low if refuse else None,
+            le=r.high if refuse else None,
+        )
+        fields[r.name] = (Annotated[float, constraint], ...)
+    row = create_model(
+        "Row",
+        __config__=ConfigDict(extra="forbid", title="Row"),
+        __doc__="One row of inputs, in the units of the study file.",
+        **fields,
+    )
+    request = create_model(
+        "PredictRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Rows to predict.",
+        rows=(list[row], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} rows")),
+    )
+    return request
+
+
+class Violation(BaseModel):
+    input: str = Field(description="an input name, or '*' for the distance to the training data")
+    kind: str = Field(description="'below', 'above' or 'distance'")
+    value: float
+    limit: float
+    by: float = Field(description="how far beyond the limit")
+
+
+class Domain(BaseModel):
+    inside: bool
+    distance: float = Field(description="Mahalanobis distance to the training rows (standardized inputs)")
+    violations: list[Violation]
+
+
+class Result(BaseModel):
+    prediction: float
+    unit: str
+    interval: list[float | None] = Field(description="[low, high] at the interval level of GET /v1/model")
+    attributions: dict[str, float] = Field(description="interventional SHAP value per input")
+    base_value: float = Field(description="the attributions sum to prediction − base_value")
+    domain: Domain
+    fallback: str | None = Field(description="null inside the domain, else the fallback applied: 'flag' or 'default'")
+
+
+class ModelId(BaseModel):
+    name: str
+    version: str
+
+
+class PredictResponse(BaseModel):
+    results: list[Result]
+    model: ModelId
+    request_id: str
+
+
+class FeedbackRequest(_Strict):
+    request_id: str = Field(min_length=1, max_length=64)
+    row: int = Field(0, ge=0, description="which row of that request")
+    measured: Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    note: str = Field("", max_length=2000)
+
+
+class OverrideRequest(_Strict):
+    request_id: str = Field(min_length=1, max_length=64)
+    row: int = Field(0, ge=0)
+    value: Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class StopRequest(_Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TokenRequest(_Strict):
+    role: str = Field(description="operator, engineer or admin")
+    label: str = Field("", max_length=200)
+
+
+def error_detail(error: dict[str, Any], bundle: Bundle) -> dict[str, Any]:
+    """One validation error as ``{"loc": "rows[0].porosity", "msg": ..., "allowed": {...}}`` with one clear message."""
+    loc = [p for p in error.get("loc", ()) if p != "body"]
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    ranges = {r.name: r for r in bundle.domain.ranges}
+    name = str(loc[-1]) if loc else ""
+    kind = str(error.get("type", ""))
+    value = error.get("input")
+    detail: dict[str, Any] = {"loc": path or "body", "type": kind}
+    r = ranges.get(name)
+    span = f"{r.low:.6g} … {r.high:.6g}{' ' + r.unit if r.unit else ''}" if r is not None else ""
+    if kind == "missing" and not loc:
+        msg = 'the request body is missing; send JSON such as {"rows": [{input: value}]}'
+    elif kind == "missing":
+        msg = f"required input {name!r} is missing" + (f"; allowed range {span}" if r else "")
+    elif kind == "extra_forbidden":
+        known = list(ranges) if len(loc) >= 3 and loc[0] == "rows" else []
+        msg = f"unknown field {name!r}" + (f"; inputs are {known}." + did_you_mean(name, known) if known else "")
+    elif kind == "finite_number":
+        msg = f"{name} must be a finite number, got {value!r}" + (f"; allowed range {span}" if r else "")
+    elif kind in {"greater_than_equal", "less_than_equal"} and r is not None:
+        msg = f"{name} = {value!r} is outside the validity domain {span}"
+    elif kind.startswith("float") or kind.startswith("int"):
+        msg = f"{name or path} must be a number, got {value!r}" + (f"; allowed range {span}" if r else "")
+    else:
+        msg = str(error.get("msg", "invalid value"))
+    detail["msg"] = msg
+    if r is not None:
+        detail["allowed"] = {"low": r.low, "high": r.high, "unit": r.unit}
+    return detail

@@ -1,0 +1,74 @@
+"""Helpers for the service tests: a free loopback port, tokens, and uvicorn in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from glassline.registry import LoadedModel
+from glassline.serve import Fallback, Role, ServiceConfig, TokenStore, connect, create_app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Running:
+    url: str
+    db_url: str
+    tokens: dict[str, str]
+    model: LoadedModel
+
+    def client(self, role: str | None = "operator", token: str | None = None) -> httpx.Client:
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        elif role is not None:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def make_tokens(db_url: str) -> dict[str, str]:
+    engine = connect(db_url)
+    store = TokenStore(engine)
+    tokens = {role.value: store.create(role, f"test {role.value}") for role in Role}
+    engine.dispose()
+    return tokens
+
+
+@contextmanager
+def serving(model: LoadedModel, config: ServiceConfig) -> Iterator[str]:
+    """Run the app with uvicorn in a thread on a free loopback port; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(model, config), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def start(model: LoadedModel, tmp: Path, fallback: Fallback = Fallback.flag, **options: Any) -> Iterator[Running]:
+    db_url = f"sqlite:///{(tmp / 'glassline.db').as_posix()}"
+    tokens = make_tokens(db_url)
+    with serving(model, ServiceConfig(db_url=db_url, fallback=fallback, **options)) as url:
+        yield Running(url, db_url, tokens, model)

@@ -1,0 +1,65 @@
+"""Fast interventional SHAP: identical to shap's exact explainer with an Independent masker, for every family."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glassline.models import load_fits
+from glassline.registry import ValidityDomain
+from glassline.serve import Attributor
+from glassline.serve._attribution import fast_predict
+
+
+@pytest.mark.parametrize(
+    ("family", "method"), [("mlr", "closed form"), ("svr", "exact"), ("rf", "exact"), ("xgb", "exact")]
+)
+def test_same_values_as_shap(results_dir: Path, family: str, method: str) -> None:
+    with warnings.catch_warnings():
+        # shap imports matplotlib colour maps that raise a PendingDeprecationWarning on import
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        import shap
+    fit = load_fits(results_dir)[("y", "factors", family)]
+    background = fit.X_train.loc[:, list(fit.inputs)].astype(float)
+    attributor = Attributor(fast_predict(fit.pipeline), background)
+    assert attributor.method.startswith(method)
+    X = fit.X_test.loc[:, list(fit.inputs)].to_numpy(dtype=float)
+    ours = attributor.explain(X)
+    explainer = shap.explainers.ExactExplainer(
+        lambda values: fit.pipeline.predict(pd.DataFrame(values, columns=list(fit.inputs))),
+        shap.maskers.Independent(background.to_numpy(), max_samples=len(background)),
+    )
+    theirs = explainer(X)
+    np.testing.assert_allclose(ours.values, theirs.values, atol=1e-9)
+    assert ours.base_value == pytest.approx(float(theirs.base_values[0]))
+    np.testing.assert_allclose(ours.prediction, fit.predict(fit.X_test), rtol=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-2.0, 3.0), min_size=3, max_size=3))
+def test_attributions_sum_to_prediction_minus_base(results_dir: Path, row: list[float]) -> None:
+    fit = load_fits(results_dir)[("y", "factors", "svr")]
+    attributor = Attributor(fast_predict(fit.pipeline), fit.X_train.loc[:, list(fit.inputs)].astype(float))
+    out = attributor.explain(np.array([row]))
+    assert out.values.sum() == pytest.approx(out.prediction[0] - out.base_value, abs=1e-9)
+
+
+def test_domain_ranges_distance_and_round_trip(results_dir: Path, study: object) -> None:
+    from glassline import Study
+
+    assert isinstance(study, Study)
+    fit = load_fits(results_dir)[("y", "factors", "mlr")]
+    X = fit.X_train.loc[:, list(fit.inputs)]
+    domain = ValidityDomain.from_training(study, X)
+    assert all(v.inside for v in domain.check(X.to_numpy()))  # every training row is inside
+    assert domain.check(np.array([[1e300, 0.5, 0.5]]))[0].violations[-1].kind == "distance"
+    far = domain.check(np.array([[1e300, 0.5, 0.5]]))[0]
+    assert np.isfinite(far.distance)  # huge inputs overflow to the largest finite distance, never ∞ in JSON
+    again = ValidityDomain.from_dict(domain.to_dict())
+    assert again == domain
