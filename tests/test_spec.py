@@ -97,6 +97,11 @@ def test_issue_example_loads(tmp_path: Path) -> None:
     assert study.units()["coating_gap"] == "µm"
 
 
+def test_requirements() -> None:
+    study = study_from_dict(minimal(requirements=["y >= 1.5", "y<3e2"]))
+    assert study.requirements == ["y >= 1.5", "y<3e2"]
+
+
 def test_defaults() -> None:
     study = study_from_dict(minimal())
     assert study.scenarios == {"factors": ["x1", "x2"]}
@@ -165,6 +170,8 @@ def test_categorical_factor() -> None:
         ({"constraints": [{"coefficients": {"x1": 1}}]}, "give 'lower', 'upper' or both"),
         ({"seeed": 3}, "Did you mean 'seed'"),
         ({"data": {"group": "x1"}}, "data.group"),
+        ({"requirements": ["y => 3"]}, "requirements[0]: expected RESPONSE OP NUMBER"),
+        ({"requirements": ["y >= 1", "yy <= 2"]}, "requirements[1]: 'yy' is not a response"),
     ],
 )
 def test_bad_study_names_field(change: dict, needle: str) -> None:

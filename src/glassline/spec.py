@@ -8,6 +8,7 @@ what was expected and what came, with did-you-mean hints for names.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +27,7 @@ from glassline.exceptions import SpecError, did_you_mean
 
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
+    "REQUIREMENT_PATTERN",
     "Cleaning",
     "DataSettings",
     "Factor",
@@ -67,6 +69,10 @@ Name = Annotated[
     ),
 ]
 Direction = Literal["increasing", "decreasing"]
+#: A requirement on a response, e.g. ``adhesion_strength >= 400`` (the process window's constraints).
+REQUIREMENT_PATTERN = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 
 class _Strict(BaseModel):
@@ -225,6 +231,8 @@ class Study(_Strict):
     split: Split = Field(default_factory=lambda: Split())
     models: Models = Field(default_factory=lambda: Models())
     cleaning: Cleaning = Field(default_factory=lambda: Cleaning())
+    #: constraints on responses that define the process window, e.g. ``["adhesion_strength >= 400"]``
+    requirements: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Study:
@@ -278,6 +286,21 @@ class Study(_Strict):
                         f"no scenario named {scenario!r}; scenarios are {list(self.scenarios)}."
                         + did_you_mean(scenario, self.scenarios),
                     )
+        responses = self.response_names
+        for i, requirement in enumerate(self.requirements):
+            match = REQUIREMENT_PATTERN.match(requirement)
+            if match is None:
+                raise _FieldError(
+                    f"requirements[{i}]",
+                    f"expected RESPONSE OP NUMBER with OP one of >=, <=, >, < (e.g. \"adhesion_strength >= 400\"), "
+                    f"got {requirement!r}",
+                )
+            if match.group(1) not in responses:
+                raise _FieldError(
+                    f"requirements[{i}]",
+                    f"{match.group(1)!r} is not a response; responses are {responses}."
+                    + did_you_mean(match.group(1), responses),
+                )
         factor_names = [f.name for f in self.factors]
         for i, constraint in enumerate(self.constraints):
             for column in constraint.coefficients:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glassline.data import DEFAULT_LEVEL, TABLE_SUFFIXES, level_columns, prepare
 from glassline.exceptions import DataError
-from glassline.spec import Study, load_study, write_study
+from glassline.spec import REQUIREMENT_PATTERN, Study, load_study, write_study
 
 __all__ = ["StudyRun", "run_study"]
 
@@ -58,6 +58,11 @@ def _stage_dataset(study: Study, data: Path, out: Path, progress: ProgressCallba
         prepare(study, raw, target, progress=progress)
         return target
     raise DataError(f"{data}: no such file or folder")
+
+
+def _fitted_requirements(study: Study, fitted: set[str]) -> list[str]:
+    """The study's requirements on responses that were fitted (a narrowed run skips the others)."""
+    return [r for r in study.requirements if (m := REQUIREMENT_PATTERN.match(r)) and m.group(1) in fitted]
 
 
 def run_study(
@@ -107,6 +112,7 @@ def run_study(
         study=study,
         bootstrap=bootstrap,
         n_jobs=n_jobs,
+        requirements=_fitted_requirements(study, set(comparison.results["target"].astype(str))),
         seed=study.seed,
         progress=sub(2, "explain"),
     )

@@ -1,4 +1,4 @@
-"""A small results folder fitted on synthetic data (fast), and a workspace to publish it into."""
+"""Serving fixtures: models published from the synthetic results folder (tests/conftest.py), running servers."""
 
 from __future__ import annotations
 
@@ -9,69 +9,13 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from serve_helpers import Running, free_port, start
 
-from glassline import Study, study_from_dict
-from glassline.models import compare
+from glassline import Study
 from glassline.registry import LoadedModel, load_model, publish
 from glassline.serve import Fallback
-
-
-def synthetic_study() -> Study:
-    return study_from_dict(
-        {
-            "name": "synthetic serve",
-            "seed": 7,
-            "factors": [
-                {"name": "x1", "low": 0.0, "high": 1.0, "unit": "mm"},
-                {"name": "x2", "low": 0.0, "high": 1.0, "unit": "°C"},
-                {"name": "x3", "low": 0.0, "high": 1.0},
-            ],
-            "responses": [{"name": "y", "label": "Signal", "unit": "kPa"}],
-            "scenarios": {"factors": ["x1", "x2", "x3"]},
-            "data": {"group": "configuration"},
-            "split": {"test_fraction": 0.2, "cv_folds": 4, "cv_repeats": 1},
-        }
-    )
-
-
-def synthetic_table(seed: int = 20231) -> pd.DataFrame:
-    """17 configurations × 3 replicates of y = 3·x1 − 2·x2² + 1.5·x1·x3 + configuration effect + noise."""
-    rng = np.random.default_rng(seed)
-    settings = rng.uniform(0.0, 1.0, size=(17, 3))
-    rows: list[dict[str, Any]] = []
-    for c, (x1, x2, x3) in enumerate(settings):
-        effect = rng.normal(0.0, 0.1)
-        for _ in range(3):
-            y = 3.0 * x1 - 2.0 * x2**2 + 1.5 * x1 * x3 + effect + rng.normal(0.0, 0.05)
-            rows.append({"configuration": f"C{c:02d}", "x1": x1, "x2": x2, "x3": x3, "y": y})
-    return pd.DataFrame(rows)
-
-
-@pytest.fixture(scope="session")
-def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("results")
-    comparison = compare(
-        synthetic_study(), synthetic_table(), families=["mlr", "svr", "rf", "xgb"], targets=["y"], n_jobs=2
-    )
-    comparison.write(folder, plots=False)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def study() -> Study:
-    return synthetic_study()
-
-
-@pytest.fixture(scope="session")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One workspace per session: creating an MLflow sqlite store costs seconds of migrations."""
-    return tmp_path_factory.mktemp("home")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +25,11 @@ from glassline.exceptions import SpecError, did_you_mean
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._uncertainty import conformal_quantile, cv_residuals
 from glassline.models import Fit, Fits
-from glassline.spec import Study
+from glassline.spec import REQUIREMENT_PATTERN, Study
 
 __all__ = ["Requirement", "Window", "parse_requirement", "process_window"]
 
-_PATTERN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_PATTERN = REQUIREMENT_PATTERN
 
 
 @dataclass(frozen=True)

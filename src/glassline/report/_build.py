@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from glassline.exceptions import DataError
+from glassline.models import RESULT_COLUMNS
 from glassline.report._cards import StudyFolder, datasheet, model_card, write_cards
 from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs, lag_check, nyquist_examples
@@ -240,24 +241,21 @@ def _models_section(folder: StudyFolder) -> Section:
     if results.empty:
         return Section("models", "Models", '<p class="muted">No model comparison in this folder.</p>')
     run = folder.run()
-    columns = [
-        "target",
-        "scenario",
-        "family",
-        "n_train",
-        "n_test",
-        "r2_train",
-        "r2_test",
-        "rmse_train",
-        "rmse_test",
-        "mse_ratio",
-        "cv_r2_pooled",
-        "cv_r2_mean",
-        "cv_r2_std",
-        "cv_rmse_mean",
-        "explainable",
-        "best",
-    ]
+    # Table 5's columns and the grouped-CV ones, in the order the comparison writes them
+    hidden = {
+        "optimism",
+        "max_vif",
+        "max_abs_r",
+        "cv_scheme",
+        "params",
+        "cv_rmse_std",
+        "cv_splits",
+        "n_rows",
+        "inputs",
+        "n_fits",
+        "fit_seconds",
+    }
+    columns = [c for c in RESULT_COLUMNS if c not in hidden]
     table = results[[c for c in columns if c in results.columns]]
     body = [
         f"<p>Left: the paper's protocol (one random {int(float(run.get('test_fraction', 0.2)) * 100)} % test split, "
@@ -392,6 +390,30 @@ def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]
                 )
         label = folder.study.response(target).label or target
         subsections.append(Section(f"explain-{target}", f"{label} ({scenario}, lead {family})", "".join(parts)))
+    window = sorted((root / "figures" / "window").glob("*.png"))
+    if window:
+        recommended = ""
+        if (root / "window.json").exists():
+            info = json.loads((root / "window.json").read_text(encoding="utf-8"))
+            setting = info.get("recommended") if isinstance(info, dict) else None
+            if isinstance(setting, dict):
+                recommended = (
+                    "<p><strong>Recommended setting:</strong> "
+                    + ", ".join(
+                        f"{folder.study.column(k).display} = {v:.3g}"
+                        for k, v in setting.items()
+                        if k in folder.study.input_names
+                    )
+                    + "</p>"
+                )
+        subsections.append(
+            Section(
+                "process-window",
+                "Process window",
+                recommended
+                + "".join(figure_html(Figure(p, _caption("window"), p.stem.replace("_", " "))) for p in window),
+            )
+        )
     physics = sorted((root / "figures" / "physics").glob("*.png"))
     if physics:
         subsections.append(
