@@ -38,6 +38,7 @@ def main(selected: list[str]) -> int:
         if spec is None or spec.loader is None:
             continue
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
         spec.loader.exec_module(module)
         start = time.perf_counter()
         print(f"running {path.name} …", flush=True)
