@@ -224,7 +224,16 @@ def test_narrative_directions_and_sizes_match_the_model(outcome: Explanations) -
 
 
 def test_influential_points(outcome: Explanations) -> None:
-    table = outcome.influential
+    # the stage lists influential rows of the published candidates (best family per target × scenario)
+    results = outcome.fits.results
+    best = set(results.loc[results["best"].astype(bool), "family"])
+    assert set(outcome.influential["family"]) == best
+    # the function itself takes any fit: Cook's distance for linear ones, leave-one-configuration-out else
+    from glassline.explain import influential_points
+
+    fits = [outcome.fits[key] for key in outcome.fits]
+    groups = {fit.key: fit.X_train.index.to_series().map(lambda i: f"C{int(i) // 3:02d}") for fit in fits}
+    table = influential_points(fits, groups, n_jobs=2)
     assert set(table["family"]) == {"mlr", "xgb"}
     assert set(table.loc[table["family"] == "mlr", "method"]) == {"cooks_distance"}
     assert set(table.loc[table["family"] == "xgb", "method"]) == {"leave_one_configuration_out"}

@@ -85,22 +85,34 @@ def _loo(fit: Fit, groups: pd.Series | None) -> pd.DataFrame:
     return table
 
 
-def influential_points(fits: Iterable[Fit], groups: Mapping[FitKey, pd.Series | None] | None = None) -> pd.DataFrame:
+def _influence_of(fit: Fit, group: pd.Series | None) -> pd.DataFrame:
+    linear = fit.family == "mlr" or (len(fit.pipeline.steps) == 2 and hasattr(fit.pipeline.steps[-1][1], "coef_"))
+    table = _cooks(fit) if linear else _loo(fit, group)
+    table["candidate"] = table["score"] >= table["threshold"]
+    table["y"] = fit.y_train.reindex(table["row_id"]).to_numpy()
+    table["prediction"] = fit.predict(fit.X_train.loc[table["row_id"]])
+    table.insert(0, "family", fit.family)
+    table.insert(0, "scenario", fit.scenario)
+    table.insert(0, "target", fit.target)
+    return table
+
+
+def influential_points(
+    fits: Iterable[Fit], groups: Mapping[FitKey, pd.Series | None] | None = None, *, n_jobs: int = 1
+) -> pd.DataFrame:
     """influential.csv: per fit, every row's influence score; ``candidate`` marks rows to check.
 
-    *groups* maps a fit's key to its training rows' configuration labels (row id → group).
+    *groups* maps a fit's key to its training rows' configuration labels (row id → group); *n_jobs*
+    worker processes share the fits (the leave-one-configuration-out refits are the cost).
     """
-    parts = []
-    for fit in fits:
-        linear = fit.family == "mlr" or (len(fit.pipeline.steps) == 2 and hasattr(fit.pipeline.steps[-1][1], "coef_"))
-        table = _cooks(fit) if linear else _loo(fit, (groups or {}).get(fit.key))
-        table["candidate"] = table["score"] >= table["threshold"]
-        table["y"] = fit.y_train.reindex(table["row_id"]).to_numpy()
-        table["prediction"] = fit.predict(fit.X_train.loc[table["row_id"]])
-        table.insert(0, "family", fit.family)
-        table.insert(0, "scenario", fit.scenario)
-        table.insert(0, "target", fit.target)
-        parts.append(table)
+    chosen = list(fits)
+    pairs = [(fit, (groups or {}).get(fit.key)) for fit in chosen]
+    if n_jobs == 1 or len(pairs) < 2:
+        parts = [_influence_of(fit, group) for fit, group in pairs]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = list(Parallel(n_jobs=n_jobs)(delayed(_influence_of)(fit, group) for fit, group in pairs))
     if not parts:
         return pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     out = pd.concat(parts, ignore_index=True)

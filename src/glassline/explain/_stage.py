@@ -285,8 +285,13 @@ def explain(
         if b
     }
     expectations = check_expectations(the_study, [fits[k] for k in keys], best_keys)
+    # influential points for the published candidates (best family per target × scenario): the
+    # leave-one-configuration-out refits of every family would cost more than the rest of the stage
+    candidates = [k for k in keys if k in best_keys] or keys
     influential = (
-        influential_points([fits[k] for k in keys], {fit.key: g for fit, g in tasks}) if influence else pd.DataFrame()
+        influential_points([fits[k] for k in candidates], {fit.key: g for fit, g in tasks}, n_jobs=n_jobs)
+        if influence
+        else pd.DataFrame()
     )
     out = folder / "explanations" if out_dir is None else Path(out_dir)
     ranked = results[results["best"].astype(bool)].sort_values("cv_r2_pooled", ascending=False)
@@ -313,7 +318,7 @@ def explain(
     )
     if wanted:
         outcome.window = process_window(fits, the_study, wanted, level=level, results_dir=folder, explained=keys)
-    outcome.files = write(outcome, out, plots=plots)
+    outcome.files = write(outcome, out, plots=plots, n_jobs=n_jobs)
     if physics is not None:
         physics.table.to_csv(out / "physics_check.csv", index=False)
         outcome.files += [out / "physics_check.csv", *physics.figures]
@@ -344,7 +349,7 @@ def shap_table(explanations: dict[FitKey, shap.Explanation], fits: Fits) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def write(outcome: Explanations, out: Path, *, plots: bool = True) -> list[Path]:
+def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
     """Write the tables, narratives and (if *plots*) figures to folder *out*."""
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder; give a folder for the explanations")
@@ -369,32 +374,46 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True) -> list[Path]
         (out / "notes.txt").write_text("\n".join(outcome.notes) + "\n", encoding="utf-8")
         written.append(out / "notes.txt")
     if plots:
-        written += write_figures(outcome, out / "figures")
+        written += write_figures(outcome, out / "figures", n_jobs=n_jobs)
     return written
 
 
-def write_figures(outcome: Explanations, folder: Path) -> list[Path]:
+def _fit_figures(
+    e: shap.Explanation, fit: Fit, rows: pd.DataFrame, labels: dict[str, str], where: Path, title: str
+) -> list[Path]:
+    """Beeswarm, bar, MDI and coefficient figures of one fit (one worker task)."""
+    family = fit.family
+    written = [
+        figures.shap_beeswarm(e, where / f"{family}_beeswarm.png", labels, title),
+        figures.shap_bar(e, where / f"{family}_bar.png", labels, title),
+    ]
+    mdi = rows[rows["method"] == "mdi"]
+    if not mdi.empty:
+        names = [labels.get(f, f) for f in mdi["feature"]]
+        written.append(figures.mdi_figure(names, mdi["importance"], where / f"{family}_mdi.png", title))
+    c = normalized_coefficients(fit)
+    if c is not None:
+        names = [labels.get(f, f) for f in fit.inputs]
+        written.append(figures.coefficient_figure(names, c, where / f"{family}_coefficients.png", title))
+    return written
+
+
+def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> list[Path]:
     study = outcome.study
     labels = {c.name: c.display for c in study.columns()}
     bounds = factor_bounds(study)
-    written: list[Path] = []
     imp = outcome.importance
+    tasks = []
     for key, e in outcome.shap.items():
         target, scenario, family = key
-        fit = outcome.fits[key]
-        where = folder / target / scenario
-        title = f"{labels.get(target, target)} · {family}"
-        written.append(figures.shap_beeswarm(e, where / f"{family}_beeswarm.png", labels, title))
-        written.append(figures.shap_bar(e, where / f"{family}_bar.png", labels, title))
         rows = imp[(imp["target"] == target) & (imp["scenario"] == scenario) & (imp["family"] == family)]
-        mdi = rows[rows["method"] == "mdi"]
-        if not mdi.empty:
-            names = [labels.get(f, f) for f in mdi["feature"]]
-            written.append(figures.mdi_figure(names, mdi["importance"], where / f"{family}_mdi.png", title))
-        c = normalized_coefficients(fit)
-        if c is not None:
-            names = [labels.get(f, f) for f in fit.inputs]
-            written.append(figures.coefficient_figure(names, c, where / f"{family}_coefficients.png", title))
+        title = f"{labels.get(target, target)} · {family}"
+        tasks.append((e, outcome.fits[key], rows, labels, folder / target / scenario, title))
+    if n_jobs == 1:
+        per_fit = [_fit_figures(*task) for task in tasks]
+    else:
+        per_fit = Parallel(n_jobs=n_jobs)(delayed(_fit_figures)(*task) for task in tasks)
+    written: list[Path] = [path for paths in per_fit for path in paths]
     for target, fit in outcome.lead.items():
         where = folder / target / fit.scenario
         e = outcome.shap[fit.key]
