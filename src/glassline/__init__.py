@@ -1,18 +1,44 @@
 """glassline: explainable process-quality models for manufacturing.
 
 From a designed experiment, through the line's data, to models that are compared honestly and
-explained in the language of the people who act on them.
+explained in the language of the people who act on them::
+
+    import glassline
+
+    study = glassline.load_study("study.toml")
+    run = glassline.run_study(study, "raw/", "out/")       # prepare → fit → explain → report
+    fits = glassline.load_fits("out/results")
+
+The stages are also importable on their own (``glassline.design``, ``glassline.data``,
+``glassline.models``, ``glassline.explain``, ``glassline.report``, ``glassline.registry``,
+``glassline.serve``); the heavy ones load on first use.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from glassline.exceptions import DataError, DesignError, GlasslineError, SpecError
-from glassline.spec import Study, load_study, study_from_dict
+from glassline.spec import Study, load_study, study_from_dict, write_study
 
 try:
     __version__ = version("glassline")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0.0.0"
+
+#: public names that live in a stage package, imported when first used (scikit-learn, shap, … are slow)
+_LAZY = {
+    "optimal_design": "glassline.design",
+    "diagnose": "glassline.design",
+    "prepare": "glassline.data",
+    "compare": "glassline.models",
+    "load_fits": "glassline.models",
+    "explain": "glassline.explain",
+    "shap_values": "glassline.explain",
+    "build_report": "glassline.report",
+    "run_study": "glassline.workflow",
+    "run_demo": "glassline.demo",
+}
 
 __all__ = [
     "DataError",
@@ -21,6 +47,25 @@ __all__ = [
     "SpecError",
     "Study",
     "__version__",
+    "build_report",
+    "compare",
+    "diagnose",
+    "explain",
+    "load_fits",
     "load_study",
+    "optimal_design",
+    "prepare",
+    "run_demo",
+    "run_study",
+    "shap_values",
     "study_from_dict",
+    "write_study",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'glassline' has no attribute {name!r}")
