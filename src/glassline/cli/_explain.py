@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console, progress
-from glassline.explain import explain as explain_results
 
 __all__ = ["explain"]
 
@@ -56,6 +55,8 @@ def explain(
 ) -> None:
     """SHAP, MDI, normalized coefficients and permutation importance for every model; agreement, expert
     expectations, influential points and narratives per target."""
+    from glassline.explain import explain as explain_results  # shap and statsmodels: load on use, not on --help
+
     with progress("explaining", quiet=quiet) as update:
         outcome = explain_results(
             results_dir,

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console
-from glassline.report import build_report
 from glassline.spec import load_study
 
 __all__ = ["report"]
@@ -25,6 +24,8 @@ def report(
     ] = None,
 ) -> None:
     """Write the report: study, data, Table 5, explanations, narratives, model cards, AI-Act evidence."""
+    from glassline.report import build_report  # loads the model stage: on use, not on --help
+
     path = build_report(folder, out, study=load_study(study) if study else None)
     size = path.stat().st_size / 1e6
     console.print(f"[green]ok[/] report {path} ({size:.1f} MB); model cards and datasheet in {path.parent / 'cards'}")
