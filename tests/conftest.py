@@ -80,3 +80,38 @@ def study() -> Study:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One workspace per session: creating an MLflow sqlite store costs seconds of migrations."""
     return tmp_path_factory.mktemp("home")
+
+
+# ---------------------------------------------------------------- a plain-table line with no domain
+TOY_STUDY: dict[str, Any] = {
+    "name": "toy coating line",
+    "seed": 3,
+    "factors": [
+        {"name": "speed", "label": "Line speed", "unit": "m/min", "low": 1, "high": 3},
+        {"name": "temp", "label": "Dryer temperature", "unit": "°C", "low": 40, "high": 80},
+    ],
+    "responses": [{"name": "strength", "label": "Peel strength", "unit": "kPa", "expect": {"speed": "decreasing"}}],
+    "data": {"group": "configuration"},
+    "split": {"cv_folds": 3, "cv_repeats": 2},
+    "models": {"families": ["mlr", "poly2"]},
+}
+
+
+@pytest.fixture
+def toy_line(tmp_path: Path) -> tuple[Path, Path]:
+    """A study file and one measurement table (9 configurations × 3 replicates) of a domain-free line."""
+    from glassline.spec import write_study
+
+    rng = np.random.default_rng(0)
+    configs = pd.DataFrame(
+        {
+            "configuration": [f"C{i}" for i in range(9)],
+            "speed": np.repeat([1.0, 2.0, 3.0], 3),
+            "temp": np.tile([40.0, 60.0, 80.0], 3),
+        }
+    )
+    rows = configs.loc[configs.index.repeat(3)].reset_index(drop=True)
+    rows["strength"] = 300 - 40 * rows["speed"] + 0.5 * rows["temp"] + rng.normal(0, 2, len(rows))
+    table = tmp_path / "measurements.csv"
+    rows.to_csv(table, index=False)
+    return write_study(study_from_dict(TOY_STUDY), tmp_path / "toy_study.toml"), table

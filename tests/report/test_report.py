@@ -7,10 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from glassline import study_from_dict
+from glassline import load_study, write_study
 from glassline.cli import main
 from glassline.data import prepare
 from glassline.demo import run_demo
@@ -125,44 +124,18 @@ def test_report_in_headless_chromium(report: Path, tmp_path: Path) -> None:
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
-def test_plain_table_study_gets_a_report(tmp_path: Path) -> None:
-    import numpy as np
-
-    study = study_from_dict(
-        {
-            "name": "toy coating line",
-            "seed": 3,
-            "factors": [
-                {"name": "speed", "unit": "m/min", "low": 1, "high": 3},
-                {"name": "temp", "unit": "°C", "low": 40, "high": 80},
-            ],
-            "responses": [{"name": "strength", "unit": "kPa"}],
-            "data": {"group": "configuration"},
-            "split": {"cv_folds": 3, "cv_repeats": 2},
-            "models": {"families": ["mlr", "poly2"]},
-        }
-    )
-    rng = np.random.default_rng(0)
-    configs = pd.DataFrame(
-        {
-            "configuration": [f"C{i}" for i in range(9)],
-            "speed": np.repeat([1.0, 2.0, 3.0], 3),
-            "temp": np.tile([40.0, 60.0, 80.0], 3),
-        }
-    )
-    rows = configs.loc[configs.index.repeat(3)].reset_index(drop=True)
-    rows["strength"] = 300 - 40 * rows["speed"] + 0.5 * rows["temp"] + rng.normal(0, 2, len(rows))
+def test_plain_table_study_gets_a_report(tmp_path: Path, toy_line: tuple[Path, Path]) -> None:
+    spec, table = toy_line
+    study = load_study(spec)
     raw = tmp_path / "raw"
     raw.mkdir()
-    rows.to_csv(raw / "data.csv", index=False)
+    shutil.copyfile(table, raw / "data.csv")
     folder = tmp_path / "study"
     prepare(study, raw, folder / "dataset")
     compare(study, folder / "dataset", n_jobs=1).write(folder / "results")
     with pytest.raises(DataError, match=r"no study\.toml"):
         build_report(folder)
-    import tomli_w
-
-    (folder / "study.toml").write_text(tomli_w.dumps(study.model_dump(exclude_none=True)), encoding="utf-8")
+    write_study(study, folder / "study.toml")
     with pytest.raises(SystemExit) as info:
         main(["report", str(folder / "results")])
     assert info.value.code == 0
