@@ -14,20 +14,26 @@ from hypothesis import strategies as st
 from glassline.models import load_fits
 from glassline.registry import ValidityDomain
 from glassline.serve import Attributor
-from glassline.serve._attribution import fast_predict
+from glassline.serve._compiled import fast_predictor, pipeline_predict
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["pipeline", "compiled"])
 @pytest.mark.parametrize(
     ("family", "method"), [("mlr", "closed form"), ("svr", "exact"), ("rf", "exact"), ("xgb", "exact")]
 )
-def test_same_values_as_shap(results_dir: Path, family: str, method: str) -> None:
+def test_same_values_as_shap(results_dir: Path, family: str, method: str, compiled: bool) -> None:
     with warnings.catch_warnings():
         # shap imports matplotlib colour maps that raise a PendingDeprecationWarning on import
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
         import shap
     fit = load_fits(results_dir)[("y", "factors", family)]
     background = fit.X_train.loc[:, list(fit.inputs)].astype(float)
-    attributor = Attributor(fast_predict(fit.pipeline), background)
+    if compiled:
+        predictor = fast_predictor(fit.pipeline, background.to_numpy())
+        assert predictor.description.startswith("tabulated" if family in {"rf", "xgb"} else "compiled")
+        attributor = Attributor(predictor.predict, background, grid=predictor.grid)
+    else:
+        attributor = Attributor(pipeline_predict(fit.pipeline), background)
     assert attributor.method.startswith(method)
     X = fit.X_test.loc[:, list(fit.inputs)].to_numpy(dtype=float)
     ours = attributor.explain(X)
@@ -45,7 +51,7 @@ def test_same_values_as_shap(results_dir: Path, family: str, method: str) -> Non
 @given(st.lists(st.floats(-2.0, 3.0), min_size=3, max_size=3))
 def test_attributions_sum_to_prediction_minus_base(results_dir: Path, row: list[float]) -> None:
     fit = load_fits(results_dir)[("y", "factors", "svr")]
-    attributor = Attributor(fast_predict(fit.pipeline), fit.X_train.loc[:, list(fit.inputs)].astype(float))
+    attributor = Attributor(pipeline_predict(fit.pipeline), fit.X_train.loc[:, list(fit.inputs)].astype(float))
     out = attributor.explain(np.array([row]))
     assert out.values.sum() == pytest.approx(out.prediction[0] - out.base_value, abs=1e-9)
 

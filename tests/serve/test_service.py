@@ -174,6 +174,8 @@ def test_model_metadata(server: Running) -> None:
     assert "## Intended use" in info["model_card"]
     assert info["lineage"]["data_hash"].startswith("sha256:")
     assert info["interval"]["level"] == 0.9
+    assert info["explainer"]["predictor"].startswith("tabulated tree ensemble (")
+    assert info["explainer"]["algorithm"].endswith("by lookups in the tabulated tree ensemble")
 
 
 def test_feedback_override_and_unknown_request(server: Running) -> None:
@@ -262,4 +264,28 @@ def test_the_service_on_postgresql(xgb_model: LoadedModel, postgres_url: str) ->
         assert log.find(request_id) is not None
         assert verify_chain(log).ok
     finally:
+        engine.dispose()
+
+
+def test_an_answer_the_audit_log_cannot_record_is_not_given(xgb_model: LoadedModel, tmp_path: Path) -> None:
+    for running in start(xgb_model, tmp_path, Fallback.flag):
+        engine = connect(running.db_url)
+        with running.client() as client:
+            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
+            with engine.begin() as conn:  # the database now refuses new audit records
+                conn.exec_driver_sql(
+                    "CREATE TRIGGER refuse_all BEFORE INSERT ON glassline_audit "
+                    "BEGIN SELECT RAISE(ABORT, 'simulated full disk'); END"
+                )
+            answer = client.post("/v1/predict", json={"rows": [INSIDE]})
+            assert answer.status_code == 503
+            assert "simulated full disk" in answer.json()["detail"]
+            assert "results" not in answer.json()
+            assert "glassline_audit_failures_total 1" in client.get("/metrics").text
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP TRIGGER refuse_all")
+            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
+        log = AuditLog(engine)
+        assert [r.kind for r in log.records()][-2:] == ["prediction", "prediction"]
+        assert verify_chain(log).ok
         engine.dispose()

@@ -22,7 +22,8 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glassline.registry import LoadedModel
-from glassline.serve._attribution import Attributor, fast_predict
+from glassline.serve._attribution import Attributor
+from glassline.serve._compiled import fast_predictor
 from glassline.serve._metrics import BodyLimitAndMetrics, Metrics
 from glassline.serve._schemas import (
     Fallback,
@@ -34,7 +35,7 @@ from glassline.serve._schemas import (
     error_detail,
     predict_request_model,
 )
-from glassline.serve._store import AuditLog, Role, TokenStore, connect
+from glassline.serve._store import AuditLog, Role, StoreError, TokenStore, connect
 
 __all__ = ["ServiceConfig", "create_app"]
 
@@ -73,7 +74,8 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
     audit = AuditLog(engine)
     tokens = TokenStore(engine)
     metrics = Metrics()
-    attributor = Attributor(fast_predict(model.pipeline), bundle.background)
+    predictor = fast_predictor(model.pipeline, bundle.background.to_numpy(dtype=float))
+    attributor = Attributor(predictor.predict, bundle.background, grid=predictor.grid)
     half_width = bundle.interval.get("half_width")
     half = float(half_width) if isinstance(half_width, int | float) and math.isfinite(half_width) else None
     unit = bundle.unit
@@ -103,6 +105,7 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        audit.close()
         engine.dispose()
 
     app = FastAPI(
@@ -139,6 +142,14 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
     @app.exception_handler(_ApiError)
     async def _api_error(_request: Request, exc: _ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
+        metrics.inc("audit_failures_total")
+        return JSONResponse(
+            {"detail": f"not answered: every answer must be recorded first, and {exc}", "state": "audit unavailable"},
+            status_code=503,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -296,7 +307,12 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
             ],
             "domain": {"distance_threshold": bundle.domain.threshold, "fallback": config.fallback.value},
             "interval": bundle.interval,
-            "explainer": {**bundle.explainer, "algorithm": attributor.method, "base_value": attributor.base_value},
+            "explainer": {
+                **bundle.explainer,
+                "algorithm": attributor.method,
+                "base_value": attributor.base_value,
+                "predictor": predictor.description,
+            },
             "metrics": bundle.metrics,
             "lineage": bundle.lineage,
             "default": bundle.default,

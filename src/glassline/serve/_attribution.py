@@ -8,23 +8,25 @@ For one background set B, the interventional value of a coalition S at row x is
 - an *affine* model (checked numerically at load time: MLR and anything else affine in its inputs) has
   the closed form ``φ_i = β_i (x_i − mean_b x_i)``: one dot product per row;
 - otherwise all 2^p coalitions are evaluated in one predict call on stacked rows (≤ 100 background
-  rows; p ≤ 10 inputs), and φ = v @ W with a precomputed weight matrix W.
+  rows; p ≤ 10 inputs), and φ = v @ W with a precomputed weight matrix W;
+- a tree ensemble tabulated on the grid of its split thresholds (:class:`~glassline.serve._compiled.TreeGrid`)
+  needs no model call: every f(x_S, b_¬S) is one lookup, its flat index the background's part (fixed)
+  plus x's part.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn import config_context
-from sklearn.pipeline import Pipeline
 
-__all__ = ["Attributions", "Attributor", "fast_predict"]
+from glassline.serve._compiled import TreeGrid
+
+__all__ = ["Attributions", "Attributor"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,29 +43,19 @@ class Attributions:
     base_value: float
 
 
-def fast_predict(pipeline: Pipeline) -> Callable[[FloatArray], npt.ArrayLike]:
-    """``pipeline.predict`` on a plain array (inputs in training order) without per-call checks.
-
-    Half the cost of predicting a DataFrame for the few hundred rows of one explained row: no DataFrame,
-    no finiteness or parameter validation (the service validated the inputs at the edge).
-    """
-
-    def predict(values: FloatArray) -> npt.ArrayLike:
-        with config_context(assume_finite=True, skip_parameter_validation=True), warnings.catch_warnings():
-            # fitted on DataFrames, called with the same columns in the same order as an array
-            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-            return pipeline.predict(values)
-
-    return predict
-
-
 class Attributor:
     """Predictions and interventional SHAP values of a model against one background sample.
 
     *predict* takes a float array (n, p) with the columns of *background*, in order.
     """
 
-    def __init__(self, predict: Callable[[FloatArray], npt.ArrayLike], background: pd.DataFrame) -> None:
+    def __init__(
+        self,
+        predict: Callable[[FloatArray], npt.ArrayLike],
+        background: pd.DataFrame,
+        *,
+        grid: TreeGrid | None = None,
+    ) -> None:
         self.inputs = [str(c) for c in background.columns]
         self._predict = predict
         p = len(self.inputs)
@@ -90,10 +82,20 @@ class Attributor:
             self._weights = weights
             # stacked template: (2^p, n_bg, p), background where the coalition does not hold x
             self._template = np.broadcast_to(self._background, (2**p, *self._background.shape)).copy()
+        self._grid = grid
+        if grid is not None and self._affine is None:
+            # flat table index of every (coalition, background row) with x's part left out: x adds its bins
+            offsets = grid.bins(self._background) * grid.strides  # (n_bg, p)
+            self._grid_base = (~self._masks).astype(np.int64) @ offsets.T  # (2^p, n_bg)
+            self._grid_masks = self._masks.astype(np.int64)
 
     @property
     def method(self) -> str:
-        return "closed form (affine model)" if self._affine is not None else "exact enumeration over coalitions"
+        if self._affine is not None:
+            return "closed form (affine model)"
+        if self._grid is not None:
+            return "exact enumeration over coalitions, by lookups in the tabulated tree ensemble"
+        return "exact enumeration over coalitions"
 
     def _f(self, values: FloatArray) -> FloatArray:
         return np.asarray(self._predict(values), dtype=float).reshape(-1)
@@ -128,11 +130,14 @@ class Attributor:
             phi = (x - self._background.mean(axis=0)) * beta[1:]
             return Attributions(prediction, phi, self.base_value)
         n, p = x.shape
+        if self._grid is not None:
+            grid = self._grid
+            own = self._grid_masks @ (grid.bins(x) * grid.strides).T  # (2^p, n): x's part per coalition
+            f = grid.table[self._grid_base[None, :, :] + own.T[:, :, None]].mean(axis=2)  # v(S) per row
+            return Attributions(f[:, -1], f @ self._weights, self.base_value)
         n_bg = len(self._background)
-        stacked = np.repeat(self._template[None], n, axis=0)  # (n, 2^p, n_bg, p)
-        for s, mask in enumerate(self._masks):
-            if mask.any():
-                stacked[:, s, :, mask] = x[:, mask].T[:, :, None]
+        # (n, 2^p, n_bg, p): x's values where the coalition holds them, the background's elsewhere
+        stacked = np.where(self._masks[None, :, None, :], x[:, None, None, :], self._template[None])
         f = self._f(stacked.reshape(-1, p)).reshape(n, 2**p, n_bg).mean(axis=2)  # v(S) per row
         phi = f @ self._weights
         prediction = f[:, -1]

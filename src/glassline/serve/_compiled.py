@@ -1,0 +1,418 @@
+"""A fitted pipeline's ``predict`` as a few array operations, for serving: the same numbers, far less overhead.
+
+scikit-learn validates its input, checks its parameters and inspects its estimators' tags on every
+``predict``: about 0.2 ms for a two-step pipeline however few rows it gets, which is most of the cost of
+explaining one row in the service. For the steps glassline's model families are built from, the
+prediction is a handful of array operations on the fitted attributes:
+
+- ``StandardScaler``: ``(x − mean_) / scale_``; ``PolynomialFeatures``: ``Π_j x_j^powers_[k, j]``;
+- linear models (``LinearRegression``, ``Ridge``, ``Lasso``, ``ElasticNet``): ``x @ coef_ + intercept_``;
+- ``SVR`` / ``NuSVR``: the kernel expansion ``Σ_i dual_coef_i K(sv_i, x) + intercept_`` (rbf, linear,
+  poly, sigmoid);
+- ``TransformedTargetRegressor`` with a ``StandardScaler`` on the target: the inner model, then
+  ``y · scale_ + mean_``;
+- ``XGBRegressor``: its booster's ``inplace_predict`` without the wrapper's per-call configuration;
+
+and any other step is called through its own ``transform`` / ``predict`` (with scikit-learn's checks
+off). :func:`compile_pipeline` builds that and *verifies* it against ``pipeline.predict`` on probe rows
+around the training data at load time; when any probe differs by more than ``rtol`` it returns ``None``
+and the caller keeps the pipeline. ``benchmarks/bench_serve.py`` measures what it buys.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn import config_context
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.svm import SVR, NuSVR
+
+__all__ = [
+    "CompiledPredictor",
+    "Predictor",
+    "TreeGrid",
+    "compile_pipeline",
+    "fast_predictor",
+    "pipeline_predict",
+    "tree_grid",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Step = Callable[[FloatArray], FloatArray]
+
+#: Relative agreement a compiled predictor must reach on every probe (scaled by the largest |prediction|).
+RTOL = 1e-9
+
+
+def pipeline_predict(pipeline: Pipeline) -> Callable[[FloatArray], FloatArray]:
+    """``pipeline.predict`` on a plain array (inputs in training order), scikit-learn's per-call checks off.
+
+    The reference a compiled predictor is verified against, and the fallback when a pipeline cannot be
+    compiled. The service validated the inputs at the edge, so finiteness checks are skipped.
+    """
+
+    def predict(values: FloatArray) -> FloatArray:
+        with config_context(assume_finite=True, skip_parameter_validation=True), warnings.catch_warnings():
+            # fitted on DataFrames, called with the same columns in the same order as an array
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+            return np.asarray(pipeline.predict(values), dtype=float).reshape(-1)
+
+    return predict
+
+
+@dataclass(frozen=True)
+class CompiledPredictor:
+    """A verified array-operation version of a pipeline's predict."""
+
+    predict: Callable[[FloatArray], FloatArray]
+    steps: tuple[str, ...]  # how each step runs: "numpy: StandardScaler", "library: RandomForestRegressor", …
+    max_difference: float  # largest |compiled − pipeline| over the probes
+    probes: int
+
+    def describe(self) -> str:
+        return (
+            f"compiled ({'; '.join(self.steps)}), verified against the pipeline on {self.probes} probe rows "
+            f"(largest difference {self.max_difference:.3g})"
+        )
+
+
+def compile_pipeline(
+    pipeline: Any, reference: FloatArray, *, seed: int = 0, rtol: float = RTOL
+) -> CompiledPredictor | None:
+    """A verified fast predictor for *pipeline*, or ``None`` when no step compiles or verification fails.
+
+    *reference* (n, p): rows the model will see (the background sample); the probes are those rows plus
+    random rows in their bounding box widened by half its span on each side (the service also answers,
+    flagged, outside the domain).
+    """
+    steps = list(pipeline.steps) if isinstance(pipeline, Pipeline) else [("model", pipeline)]
+    functions: list[Step] = []
+    labels: list[str] = []
+    for i, (_name, step) in enumerate(steps):
+        last = i == len(steps) - 1
+        compiled = _compile_regressor(step) if last else _compile_transformer(step)
+        if compiled is None:
+            functions.append(_library_call(step, last))
+            labels.append(f"library: {type(step).__name__}")
+        else:
+            functions.append(compiled[0])
+            labels.append(f"numpy: {compiled[1]}")
+    if not any(label.startswith("numpy") for label in labels):
+        return None
+
+    def predict(values: FloatArray) -> FloatArray:
+        out = values
+        for f in functions:
+            out = f(out)
+        return np.asarray(out, dtype=float).reshape(-1)
+
+    probes = _probes(reference, seed)
+    with np.errstate(all="ignore"):
+        try:
+            ours = predict(probes)
+        except Exception:  # a step whose attributes are not what we assumed: keep the pipeline
+            return None
+        theirs = pipeline_predict(pipeline)(probes)
+    if ours.shape != theirs.shape or not (np.isfinite(ours) == np.isfinite(theirs)).all():
+        return None
+    finite = np.isfinite(theirs)
+    difference = float(np.abs(ours[finite] - theirs[finite]).max()) if finite.any() else 0.0
+    scale = max(float(np.abs(theirs[finite]).max()) if finite.any() else 0.0, 1.0)
+    if difference > rtol * scale:
+        return None
+    return CompiledPredictor(predict, tuple(labels), difference, len(probes))
+
+
+def _probes(reference: FloatArray, seed: int) -> FloatArray:
+    """*reference* plus 256 random rows in its bounding box widened by half its span on each side."""
+    reference = np.atleast_2d(np.asarray(reference, dtype=float))
+    rng = np.random.default_rng(seed)
+    low, high = reference.min(axis=0), reference.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return np.vstack([reference, rng.uniform(low - 0.5 * span, high + 0.5 * span, size=(256, reference.shape[1]))])
+
+
+def _library_call(step: Any, last: bool) -> Step:
+    method = step.predict if last else step.transform
+
+    def call(values: FloatArray) -> FloatArray:
+        with config_context(assume_finite=True, skip_parameter_validation=True), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+            return np.asarray(method(values))
+
+    return call
+
+
+def _compile_transformer(step: Any) -> tuple[Step, str] | None:
+    if type(step) is StandardScaler:
+        mean = np.asarray(step.mean_, dtype=float) if step.mean_ is not None and step.with_mean else None
+        scale = np.asarray(step.scale_, dtype=float) if step.scale_ is not None and step.with_std else None
+
+        def scaled(x: FloatArray) -> FloatArray:
+            if mean is not None:
+                x = x - mean
+            if scale is not None:
+                x = x / scale
+            return x
+
+        return scaled, "StandardScaler"
+    if type(step) is PolynomialFeatures:
+        powers = np.asarray(step.powers_, dtype=float)  # (n_out, n_in)
+
+        def polynomial(x: FloatArray) -> FloatArray:
+            return np.prod(x[:, None, :] ** powers[None, :, :], axis=2)
+
+        return polynomial, "PolynomialFeatures"
+    return None
+
+
+def _compile_regressor(step: Any) -> tuple[Step, str] | None:
+    kind = type(step)
+    if kind in (LinearRegression, Ridge, Lasso, ElasticNet):
+        coef = np.asarray(step.coef_, dtype=float).reshape(-1)
+        intercept = float(np.asarray(step.intercept_, dtype=float).reshape(-1)[0])
+
+        def linear(x: FloatArray) -> FloatArray:
+            return x @ coef + intercept
+
+        return linear, kind.__name__
+    if kind in (SVR, NuSVR):
+        return _compile_svr(step)
+    if kind is TransformedTargetRegressor:
+        inner = _compile_regressor(step.regressor_)
+        transformer = step.transformer_
+        if inner is None or type(transformer) is not StandardScaler:
+            return None
+        regress = inner[0]
+        mean = float(transformer.mean_[0]) if transformer.with_mean else 0.0
+        scale = float(transformer.scale_[0]) if transformer.with_std else 1.0
+
+        def target_scaled(x: FloatArray) -> FloatArray:
+            return regress(x) * scale + mean
+
+        return target_scaled, f"TransformedTargetRegressor({inner[1]}, StandardScaler)"
+    if kind.__module__.startswith("xgboost") and kind.__name__ == "XGBRegressor":
+        return _compile_xgb(step)
+    return None
+
+
+def _compile_svr(step: Any) -> tuple[Step, str] | None:
+    kernel = step.kernel
+    if not isinstance(kernel, str) or kernel not in {"rbf", "linear", "poly", "sigmoid"}:
+        return None
+    sv = np.asarray(step.support_vectors_, dtype=float)
+    dual = np.asarray(step.dual_coef_, dtype=float).reshape(-1)
+    intercept = float(np.asarray(step.intercept_, dtype=float).reshape(-1)[0])
+    gamma, coef0, degree = float(step._gamma), float(step.coef0), float(step.degree)
+    sv_sq = (sv * sv).sum(axis=1)
+
+    def svr(x: FloatArray) -> FloatArray:
+        dot = x @ sv.T
+        if kernel == "rbf":
+            sq = np.maximum((x * x).sum(axis=1)[:, None] - 2.0 * dot + sv_sq[None, :], 0.0)
+            k = np.exp(-gamma * sq)
+        elif kernel == "linear":
+            k = dot
+        elif kernel == "poly":
+            k = (gamma * dot + coef0) ** degree
+        else:
+            k = np.tanh(gamma * dot + coef0)
+        return k @ dual + intercept
+
+    return svr, f"{type(step).__name__}({kernel})"
+
+
+def _compile_xgb(step: Any) -> tuple[Step, str] | None:
+    booster = step.get_booster()
+    if getattr(step, "booster", None) == "gblinear":
+        iteration_range: tuple[int, int] = (0, 0)
+    else:
+        try:
+            iteration_range = (0, int(step.best_iteration) + 1)
+        except AttributeError:
+            iteration_range = (0, 0)
+    missing = step.missing
+
+    def xgb(x: FloatArray) -> FloatArray:
+        return np.asarray(
+            booster.inplace_predict(
+                np.ascontiguousarray(x), iteration_range=iteration_range, missing=missing, validate_features=False
+            )
+        )
+
+    return xgb, "XGBoost booster.inplace_predict"
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """The fastest verified way to predict with a pipeline, and what it is."""
+
+    predict: Callable[[FloatArray], FloatArray]
+    description: str
+    grid: TreeGrid | None = None  # set for a tabulated tree ensemble: attributions by table lookups
+
+
+def fast_predictor(pipeline: Any, reference: FloatArray) -> Predictor:
+    """A tabulated tree ensemble, else the compiled predictor, else the pipeline's own predict.
+
+    Each candidate is verified against ``pipeline.predict`` on probe rows around *reference*.
+    """
+    grid = tree_grid(pipeline, reference)
+    if grid is not None:
+        return Predictor(grid.predict, grid.describe(), grid)
+    compiled = compile_pipeline(pipeline, reference)
+    if compiled is not None:
+        return Predictor(compiled.predict, compiled.describe())
+    return Predictor(pipeline_predict(pipeline), "the pipeline's predict (scikit-learn checks off)")
+
+
+# ------------------------------------------------------------------------------------------ tree grids
+#: Largest grid (cells = Π (thresholds per input + 1)) tabulated at load time.
+MAX_GRID_CELLS = 1 << 20
+
+
+@dataclass(frozen=True)
+class TreeGrid:
+    """A tree ensemble as a table: constant on the cells between its split thresholds, exactly.
+
+    A tree model's prediction depends on each input only through which side of each of its split
+    thresholds the input lies, so it is constant on the cells of the grid the thresholds of every input
+    span. Tabulated once (one prediction per cell), a prediction is a bin search per input and one
+    lookup, and interventional SHAP values need no model call at all (see ``Attributor``).
+    The comparison is the model's own: float32 inputs, ``z < t`` for XGBoost, ``z ≤ t`` for scikit-learn.
+    """
+
+    transform: Step  # raw inputs (n, p) -> the tree model's inputs (n, p), elementwise
+    edges: tuple[npt.NDArray[np.float32], ...]  # sorted unique thresholds per input
+    side: str  # numpy.searchsorted side: "right" for z < t go left (XGBoost), "left" for z ≤ t (scikit-learn)
+    table: FloatArray  # flattened, C order over the bins
+    strides: npt.NDArray[np.int64]  # flat index = bins @ strides
+    max_difference: float
+
+    def bins(self, values: FloatArray) -> npt.NDArray[np.int64]:
+        z = np.asarray(self.transform(values), dtype=np.float32)
+        return np.column_stack(
+            [np.searchsorted(edges, z[:, j], side=self.side) for j, edges in enumerate(self.edges)]  # type: ignore[call-overload]
+        ).astype(np.int64)
+
+    def predict(self, values: FloatArray) -> FloatArray:
+        return self.table[self.bins(values) @ self.strides]
+
+    def describe(self) -> str:
+        cells = " × ".join(str(len(e) + 1) for e in self.edges)
+        return f"tabulated tree ensemble ({cells} cells; largest difference to the pipeline {self.max_difference:.3g})"
+
+
+def tree_grid(
+    pipeline: Any, reference: FloatArray, *, max_cells: int = MAX_GRID_CELLS, rtol: float = RTOL
+) -> TreeGrid | None:
+    """The table of a tree-ensemble pipeline (scalers, then XGBoost or a scikit-learn forest), or ``None``.
+
+    ``None`` when the pipeline is not of that form, the grid exceeds *max_cells*, or the table disagrees
+    with ``pipeline.predict`` on probe rows around *reference* by more than *rtol* (relative).
+    """
+    steps = [s for _, s in pipeline.steps] if isinstance(pipeline, Pipeline) else [pipeline]
+    scalers = [_compile_transformer(s) for s in steps[:-1]]
+    if any(s is None or type(step) is not StandardScaler for s, step in zip(scalers, steps[:-1], strict=True)):
+        return None
+    model = steps[-1]
+    p = np.atleast_2d(reference).shape[1]
+    found = _thresholds(model, p)
+    if found is None:
+        return None
+    thresholds, side = found
+    edges = tuple(np.unique(_as_float32(t, side)) for t in thresholds)
+    shape = tuple(len(e) + 1 for e in edges)
+    if math.prod(shape) > max_cells:
+        return None
+    # one float32-exact representative per cell, in the tree model's input space
+    representatives = [_representatives(e, side) for e in edges]
+    grid = np.stack(np.meshgrid(*representatives, indexing="ij"), axis=-1).reshape(-1, p).astype(float)
+    table = np.asarray(_library_call(model, last=True)(grid), dtype=float).reshape(-1)
+    strides = np.array([math.prod(shape[j + 1 :]) for j in range(p)], dtype=np.int64)
+    functions = [s[0] for s in scalers if s is not None]
+
+    def transform(values: FloatArray) -> FloatArray:
+        for f in functions:
+            values = f(values)
+        return values
+
+    candidate = TreeGrid(transform, edges, side, table, strides, 0.0)
+    probes = _probes(reference, 0)
+    with np.errstate(all="ignore"):
+        ours = candidate.predict(probes)
+        theirs = pipeline_predict(pipeline)(probes)
+    difference = float(np.abs(ours - theirs).max())
+    if not np.isfinite(difference) or difference > rtol * max(float(np.abs(theirs).max()), 1.0):
+        return None
+    return TreeGrid(transform, edges, side, table, strides, difference)
+
+
+def _as_float32(thresholds: list[float], side: str) -> npt.NDArray[np.float32]:
+    """Thresholds as the float32 values the comparison is equivalent to.
+
+    XGBoost stores float32 thresholds. scikit-learn stores float64 ones and compares float32 inputs
+    ``z ≤ t``, which for a float32 z is ``z ≤ (the largest float32 not above t)``.
+    """
+    as32 = np.asarray(thresholds, dtype=np.float32)
+    if side == "left":
+        above = as32.astype(float) > np.asarray(thresholds, dtype=float)
+        as32[above] = np.nextafter(as32[above], np.float32(-np.inf))
+    return as32
+
+
+def _representatives(edges: npt.NDArray[np.float32], side: str) -> npt.NDArray[np.float32]:
+    """A value inside each of the len(edges) + 1 cells, as the model compares them (float32)."""
+    if len(edges) == 0:
+        return np.zeros(1, dtype=np.float32)
+    below = np.nextafter(edges[0], np.float32(-np.inf))
+    if side == "right":  # cells [t_k, t_{k+1}): t_k itself is inside
+        return np.concatenate([[below], edges]).astype(np.float32)
+    # cells (t_k, t_{k+1}]: t_k itself is in the cell below; t_{k+1} is inside
+    return np.concatenate([edges, [np.nextafter(edges[-1], np.float32(np.inf))]]).astype(np.float32)
+
+
+def _thresholds(model: Any, p: int) -> tuple[list[list[float]], str] | None:
+    """Every split threshold per input, and the comparison side; None for a model this does not know."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    per_input: list[list[float]] = [[] for _ in range(p)]
+    kind = type(model)
+    if kind.__module__.startswith("xgboost") and kind.__name__ == "XGBRegressor":
+        import json
+
+        if getattr(model, "booster", None) not in (None, "gbtree"):
+            return None
+        learner = json.loads(model.get_booster().save_raw("json"))["learner"]
+        for tree in learner["gradient_booster"]["model"]["trees"]:
+            if any(int(t) != 0 for t in tree.get("split_type", [])):
+                return None  # categorical splits
+            for left, feature, condition in zip(
+                tree["left_children"], tree["split_indices"], tree["split_conditions"], strict=True
+            ):
+                if left != -1:
+                    if not 0 <= feature < p:
+                        return None
+                    per_input[feature].append(condition)
+        return per_input, "right"
+    if kind in (RandomForestRegressor, ExtraTreesRegressor, DecisionTreeRegressor):
+        trees = model.estimators_ if hasattr(model, "estimators_") else [model]
+        for tree in trees:
+            structure = tree.tree_
+            inner = structure.feature >= 0
+            for feature, threshold in zip(structure.feature[inner], structure.threshold[inner], strict=True):
+                if not 0 <= feature < p:
+                    return None
+                per_input[int(feature)].append(float(threshold))
+        return per_input, "left"
+    return None
