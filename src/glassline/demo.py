@@ -105,6 +105,8 @@ def run_demo(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # the shipped study by its file, so the results record the file they were fitted from
+    spec: Path | Study = electrode_study_path() if study is None else study
     if study is None:
         study = load_study(electrode_study_path())
         shutil.copyfile(electrode_study_path(), out / "study.toml")
@@ -140,7 +142,7 @@ def run_demo(
         if progress:
             progress(label, 2 + done, total)
 
-    run = run_study(study, out / "raw", out, families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
+    run = run_study(spec, out / "raw", out, families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
     dataset = prepared(out / "dataset")
     comparison_best = pd.read_csv(run.results / "results.csv")
     comparison_best = comparison_best[comparison_best["best"].astype(bool)].reset_index(drop=True)

@@ -103,7 +103,7 @@ def run_study(
     seconds["prepare"] = time.perf_counter() - start
     start = time.perf_counter()
     comparison = compare(study, dataset, families=families, targets=targets, n_jobs=n_jobs, progress=sub(1, "fit"))
-    comparison.write(folder / "results")
+    comparison.write(folder / "results", study_file=None if isinstance(spec, Study) else spec)
     seconds["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     explain(

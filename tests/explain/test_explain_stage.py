@@ -339,5 +339,12 @@ def test_unexplainable_scenarios_are_skipped_or_flagged(results_dir: Path, tmp_p
 def test_study_must_be_known(results_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "results"
     shutil.copytree(results_dir, copy, ignore=shutil.ignore_patterns("explanations"))
+    assert explain(copy, families=["mlr"], plots=False, influence=False).study.name == "synthetic explain"
+    other = tmp_path / "other.toml"
+    other.write_text(STUDY_TOML.replace("synthetic explain", "another name"), encoding="utf-8")
+    given = explain(copy, study=other, families=["mlr"], plots=False, influence=False)
+    assert given.study.name == "another name"
+    assert any("not the study file these results were fitted from" in note for note in given.notes)
+    (copy / "study.toml").unlink()  # no copy, no study.toml beside it: ask for the file
     with pytest.raises(SpecError, match="--study"):
         explain(copy, plots=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +80,11 @@ def test_fit_with_a_selection_and_summary(
     results = pd.read_csv(out / "results.csv")
     assert sorted(results["family"]) == ["mlr", "poly2"]
     assert not (out / "parity").exists()
+    # the folder keeps the study file it was fitted from, byte for byte, and run.json says which and its hash
+    assert (out / "study.toml").read_bytes() == spec.read_bytes()
+    run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run_json["study_file"] == str(spec.resolve())
+    assert run_json["study_sha256"] == hashlib.sha256(spec.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(

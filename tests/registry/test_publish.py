@@ -57,9 +57,16 @@ def test_bundle_holds_the_lineage_card_domain_and_background(results_dir: Path, 
     assert load_model("y-best", home=home).version == published.version  # the latest version
 
 
-def test_study_is_found_from_the_shipped_domain_or_asked_for(results_dir: Path, home: Path) -> None:
-    with pytest.raises(SpecError, match="--study"):
-        publish(results_dir, "y", "factors", home=home)
+def test_study_comes_from_the_results_folder_or_is_asked_for(
+    results_dir: Path, unknown_study_results: Path, home: Path
+) -> None:
+    """The synthetic study ships with no domain: only the copy the results folder keeps tells which it is."""
+    published = publish(results_dir, "y", "factors", family="mlr", name="y-own-study", home=home)
+    bundle = load_model(published.uri.removeprefix("models:/"), home=home).bundle
+    assert bundle.study.name == "synthetic serve"
+    assert bundle.study_toml == (results_dir / "study.toml").read_text(encoding="utf-8")
+    with pytest.raises(SpecError, match=r"cannot tell which study file .*pass --study"):
+        publish(unknown_study_results, "y", "factors", home=home)
 
 
 def test_unknown_target_and_model_give_one_clear_message(results_dir: Path, study: Study, home: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from glassline.cli import main
+from glassline.registry import load_model
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -52,8 +54,10 @@ def test_publish_prints_the_model_version(
     assert out.strip().splitlines()[-1].startswith("cli-mlr/")
 
 
-def test_publish_errors_are_one_line(results_dir: Path, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(["publish", str(results_dir), "-t", "y", "-s", "factors", "--home", str(home)], capsys)
+def test_publish_errors_are_one_line(
+    unknown_study_results: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(["publish", str(unknown_study_results), "-t", "y", "-s", "factors", "--home", str(home)], capsys)
     assert code == 1
     assert "pass --study STUDY.toml" in err
     assert "Traceback" not in err
@@ -63,3 +67,33 @@ def test_publish_errors_are_one_line(results_dir: Path, home: Path, capsys: pyte
     code, _, err = run(["serve", "--model", "nope@x", "--home", str(home)], capsys)
     assert code == 1
     assert "model 'nope@x' not found" in err
+
+
+def test_a_plain_table_study_publishes_without_study(
+    toy_line: tuple[Path, Path], tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`glassline fit` keeps the study in the results folder: publish needs no --study, even after a move."""
+    spec, table = toy_line
+    fitted = tmp_path / "fitted" / "results"
+    fit = ["fit", str(spec), "-d", str(table), "-o", str(fitted), "-j", "1", "--no-plots", "--quiet"]
+    assert run(fit, capsys)[0] == 0
+    publish = ["publish", "-t", "strength", "-s", "factors", "--name", "toy-strength", "--home", str(home)]
+    code, out, err = run([*publish, str(fitted)], capsys)
+    assert code == 0, err
+    assert out.strip().splitlines()[-1].startswith("toy-strength/")
+    original = spec.read_text(encoding="utf-8")
+    moved = tmp_path / "moved" / "results"
+    shutil.move(fitted, moved)
+    spec.unlink()
+    code, out, err = run([*publish, str(moved)], capsys)
+    assert code == 0, err
+    version = out.strip().splitlines()[-1]
+    assert load_model(version, home=home).bundle.study_toml == original
+    copy = moved / "study.toml"
+    copy.write_text(original.replace("Peel strength", "Tensile strength"), encoding="utf-8")
+    code, _, err = run([*publish, str(moved)], capsys)
+    assert code == 1
+    assert "the study changed since the results" in err
+    assert "study.toml" in err
+    assert "run.json" in err
+    assert "Traceback" not in err

@@ -1,8 +1,10 @@
-"""Helpers for the service tests: a free loopback port, tokens, and uvicorn in a thread."""
+"""Helpers for the service tests: a free loopback port, tokens, uvicorn in a thread, `glassline serve` as a process."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -72,3 +74,31 @@ def start(model: LoadedModel, tmp: Path, fallback: Fallback = Fallback.flag, **o
     tokens = make_tokens(db_url)
     with serving(model, ServiceConfig(db_url=db_url, fallback=fallback, **options)) as url:
         yield Running(url, db_url, tokens, model)
+
+
+@contextmanager
+def server_process(
+    model: str, home: Path, port: int, *, fallback: str = "flag", db_url: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`glassline serve` in a child process on 127.0.0.1:*port*, once /healthz answers; terminated on exit."""
+    command = [sys.executable, "-m", "glassline", "serve", "--model", model, "--home", str(home)]
+    command += ["--port", str(port), "--fallback", fallback, *(["--db", db_url] if db_url else [])]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(20)
+        if process.stderr:
+            process.stderr.close()

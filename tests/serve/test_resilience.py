@@ -8,13 +8,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from serve_helpers import Running, free_port, make_tokens
+from serve_helpers import Running, free_port, make_tokens, server_process
 
 from glassline.serve import AuditLog, connect, verify_chain
 
@@ -47,45 +45,6 @@ def test_schemathesis_finds_no_server_error(server: Running, tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
-@contextmanager
-def server_process(home: Path, db_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    command = [
-        sys.executable,
-        "-m",
-        "glassline",
-        "serve",
-        "--model",
-        "y-xgb@prod",
-        "--home",
-        str(home),
-        "--db",
-        db_url,
-        "--port",
-        str(port),
-        "--fallback",
-        "flag",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(20)
-        if process.stderr:
-            process.stderr.close()
-
-
 @pytest.mark.slow
 def test_kill_9_loses_no_answered_request(published: dict[str, str], home: Path, tmp_path: Path) -> None:
     db_url = f"sqlite:///{(tmp_path / 'audit.db').as_posix()}"
@@ -105,7 +64,7 @@ def test_kill_9_loses_no_answered_request(published: dict[str, str], home: Path,
                 if answer.status_code == 200:
                     answered.append(answer.json()["request_id"])
 
-    with server_process(home, db_url, port) as process:
+    with server_process("y-xgb@prod", home, port, db_url=db_url) as process:
         url = f"http://127.0.0.1:{port}"
         clients = [threading.Thread(target=loop, args=(url,)) for _ in range(3)]
         for t in clients:
@@ -127,7 +86,7 @@ def test_kill_9_loses_no_answered_request(published: dict[str, str], home: Path,
         assert verify_chain(log).ok
     finally:
         engine.dispose()
-    with server_process(home, db_url, port):
+    with server_process("y-xgb@prod", home, port, db_url=db_url):
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/predict", json={"rows": [ROW]}, headers=headers)
         assert answer.status_code == 200
     engine = connect(db_url)

@@ -29,7 +29,7 @@ def explain(
     ] = None,
     study: Annotated[
         Path | None,
-        typer.Option("--study", help="The study file. Default: study.toml beside the results, or the shipped study."),
+        typer.Option("--study", help="The study file. Default: the copy study.toml in RESULTS_DIR (or beside it)."),
     ] = None,
     targets: Annotated[
         list[str] | None, typer.Option("--targets", "-t", help="Responses to explain (repeat or comma-separate).")

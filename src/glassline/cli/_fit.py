@@ -67,7 +67,7 @@ def fit(
             n_jobs=jobs,
             progress=update,
         )
-    written = comparison.write(out, plots=plots)
+    written = comparison.write(out, plots=plots, study_file=spec)
     s = comparison.settings
     if not quiet:
         table = Table(

@@ -20,7 +20,7 @@ def report(
     ],
     out: Annotated[Path | None, typer.Option("--out", help="HTML file to write [default: FOLDER/report.html].")] = None,
     study: Annotated[
-        Path | None, typer.Option("--study", help="Study file, when the folder holds no study.toml.")
+        Path | None, typer.Option("--study", help="Study file, when the folder holds no study.toml (nor its results/).")
     ] = None,
 ) -> None:
     """Write the report: study, data, Table 5, explanations, narratives, model cards, AI-Act evidence."""

@@ -42,7 +42,10 @@ def publish(
     ] = None,
     study: Annotated[
         Path | None,
-        typer.Option("--study", help="The study file the results were fitted from (when run.json does not tell)."),
+        typer.Option(
+            "--study",
+            help="The study file the results were fitted from. Default: the copy study.toml in RESULTS_DIR.",
+        ),
     ] = None,
     alias: Annotated[
         str | None, typer.Option("--alias", help="Also point this alias (e.g. 'prod') at the new version.")

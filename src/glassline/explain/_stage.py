@@ -20,8 +20,9 @@ explained and flagged with ``include_unexplainable=True``), and writes to OUT_DI
   ``<family>_coefficients.png``; for the lead model ``dependence_<input>.png`` and
   ``contour_<x>_<y>.png``.
 
-The study (labels, units, factor ranges, expectations) comes from *study*, else a ``study.toml`` in
-RESULTS_DIR or its parent folder, else the shipped study whose name run.json records.
+The study (labels, units, factor ranges, expectations) comes from *study*, else the copy ``study.toml``
+RESULTS_DIR keeps, the file run.json records, a ``study.toml`` in the parent folder, or the shipped study
+whose name run.json records (see :func:`glassline.models.resolve_study`).
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ from glassline.explain._narrative import narratives, write_narratives
 from glassline.explain._physics_check import run_physics_checks
 from glassline.explain._uncertainty import bootstrap_importance
 from glassline.explain._window import Requirement, Window, parse_requirement, process_window, window_slice
-from glassline.models import Fit, FitKey, Fits, load_fits
-from glassline.spec import Study, load_study
+from glassline.models import Fit, FitKey, Fits, load_fits, resolve_study
+from glassline.spec import Study
 
-__all__ = ["Explanations", "explain", "resolve_study"]
+__all__ = ["Explanations", "explain"]
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -84,28 +85,6 @@ class Explanations:
     window: Window | None = None
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-
-
-def resolve_study(results_dir: Path, study: Study | str | Path | None) -> Study:
-    """The study of a results folder: given, or study.toml beside it, or the shipped one run.json names."""
-    if isinstance(study, Study):
-        return study
-    if study is not None:
-        return load_study(study)
-    for candidate in (results_dir / "study.toml", results_dir.parent / "study.toml"):
-        if candidate.exists():
-            return load_study(candidate)
-    run = results_dir / "run.json"
-    name = json.loads(run.read_text(encoding="utf-8")).get("study") if run.exists() else None
-    from glassline.demo import electrode_study_path
-
-    shipped = load_study(electrode_study_path())
-    if name == shipped.name:
-        return shipped
-    raise SpecError(
-        f"{results_dir}: cannot tell which study these results belong to (run.json names {name!r}); "
-        "give the study file (--study STUDY.toml) or put study.toml in the results folder"
-    )
 
 
 def _check_folder(results_dir: Path) -> None:
@@ -213,7 +192,7 @@ def explain(
 ) -> Explanations:
     """Explain every fit of RESULTS_DIR and write the tables, narratives and figures to *out_dir*.
 
-    *study*: the study (or its file) when RESULTS_DIR does not say (see :func:`resolve_study`).
+    *study*: the study (or its file) when RESULTS_DIR does not say (see :func:`glassline.models.resolve_study`).
     *targets* / *families* narrow what is explained (did-you-mean errors for unknown names).
     *bootstrap* grouped bootstrap refits per fit give CIs on SHAP, MDI and coefficient importance
     (0: none). *n_jobs* worker processes explain fits in parallel (-1: all cores).
@@ -228,13 +207,14 @@ def explain(
     """
     folder = Path(results_dir)
     _check_folder(folder)
-    the_study = resolve_study(folder, study)
+    source = resolve_study(folder, study)
+    the_study = source.study
     wanted = [parse_requirement(r, the_study) for r in requirements]
     fits = load_fits(folder)
     results = fits.results
     chosen_targets = _choose("targets", targets, list(dict.fromkeys(results["target"].astype(str))))
     chosen_families = _choose("families", families, list(dict.fromkeys(results["family"].astype(str))))
-    notes: list[str] = []
+    notes: list[str] = [source.note] if source.note else []
     keys: list[FitKey] = []
     flags: dict[FitKey, bool] = {}
     for key in fits:

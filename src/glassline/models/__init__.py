@@ -34,6 +34,7 @@ from glassline.models._splits import (
     inner_folds,
     paper_split,
 )
+from glassline.models._study_file import ResolvedStudy, resolve_study
 from glassline.models._tuning import Tuned, fit_tuned
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Fits",
     "Fold",
     "RepeatedGroupKFold",
+    "ResolvedStudy",
     "Tuned",
     "collinearity",
     "compare",
@@ -65,6 +67,7 @@ __all__ = [
     "paper_split",
     "parity_figure",
     "r2",
+    "resolve_study",
     "results_markdown",
     "rmse",
     "write_parity_plots",

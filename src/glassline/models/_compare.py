@@ -434,6 +434,7 @@ def _assemble(
         fits=Fits(results, fits),
         notes=notes,
         settings={},
+        study=study,
     )
 
 

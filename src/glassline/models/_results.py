@@ -2,8 +2,9 @@
 
 RESULTS_DIR holds ``results.csv`` (one row per target × scenario × family), ``results.md`` (the same
 as a Table-5-style table), ``predictions.parquet`` (every prediction of every split), ``tuning.csv``
-(the hyperparameters chosen in every outer split), ``collinearity.csv``, ``run.json`` (settings and
-notes), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
+(the hyperparameters chosen in every outer split), ``collinearity.csv``, ``run.json`` (settings, notes
+and the study file's path and SHA-256), ``study.toml`` (a copy of the study file the results were
+fitted from), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
 on the paper's training rows, with their training and test rows. :func:`load_fits` reads them back.
 
 ``predictions.parquet`` has one row per prediction: ``row_id`` (0-based row of the source table),
@@ -27,6 +28,8 @@ from sklearn.pipeline import Pipeline
 
 from glassline.exceptions import DataError, did_you_mean
 from glassline.models._registry import FAMILIES, ExplainerKind
+from glassline.models._study_file import STUDY_COPY, record_study
+from glassline.spec import Study
 
 __all__ = ["RESULT_COLUMNS", "Comparison", "Fit", "FitKey", "Fits", "load_fits", "results_markdown"]
 
@@ -194,7 +197,10 @@ class Fits(Mapping[FitKey, Fit]):
 
 @dataclass
 class Comparison:
-    """The outcome of :func:`~glassline.models.compare`: tables, predictions, fitted pipelines and notes."""
+    """The outcome of :func:`~glassline.models.compare`: tables, predictions, fitted pipelines and notes.
+
+    ``study`` is the study compared (None when unknown); :meth:`write` keeps it beside the results.
+    """
 
     study_name: str
     results: pd.DataFrame
@@ -204,13 +210,19 @@ class Comparison:
     fits: Fits
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    study: Study | None = None
 
     def best(self) -> pd.DataFrame:
         """One row per target × scenario: the family chosen by grouped cross-validation."""
         return self.results[self.results["best"].astype(bool)].reset_index(drop=True)
 
-    def write(self, out: str | Path, *, plots: bool = True) -> list[Path]:
-        """Write every output to folder *out* (created if needed); returns the files written."""
+    def write(self, out: str | Path, *, plots: bool = True, study_file: str | Path | None = None) -> list[Path]:
+        """Write every output to folder *out* (created if needed); returns the files written.
+
+        *study_file*: the file :attr:`study` was read from; the folder keeps a byte-for-byte copy of it
+        as ``study.toml`` (without one, :attr:`study` is written there) and run.json records its path
+        and SHA-256, so later stages find the study (see :func:`~glassline.models.resolve_study`).
+        """
         from glassline.models._parity import write_parity_plots
 
         folder = Path(out)
@@ -224,7 +236,10 @@ class Comparison:
         for name, table in (("tuning.csv", self.tuning), ("collinearity.csv", self.collinearity)):
             table.to_csv(folder / name, index=False)
             written.append(folder / name)
-        run = {"study": self.study_name, "notes": self.notes, **self.settings}
+        recorded = record_study(folder, study=self.study, study_file=study_file)
+        if recorded:
+            written.append(folder / STUDY_COPY)
+        run = {"study": self.study_name, "notes": self.notes, **self.settings, **recorded}
         (folder / "run.json").write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
         written.append(folder / "run.json")
         for key in self.fits:

@@ -9,7 +9,6 @@ XGBoost) unless every type is listed in ``skops_trusted_types``. The bundle is l
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -18,7 +17,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +24,10 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from glassline.exceptions import DataError, GlasslineError, SpecError, did_you_mean
-from glassline.models import load_fits
+from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
 from glassline.registry._workspace import artifact_root, tracking_uri
-from glassline.spec import Study, load_study
+from glassline.spec import Study
 
 __all__ = ["LoadedModel", "ModelRef", "PublishedModel", "RegistryError", "load_model", "parse_model_ref", "publish"]
 
@@ -103,27 +101,6 @@ def parse_model_ref(text: str) -> ModelRef:
     return ModelRef(match["name"], match["alias"], match["version"])
 
 
-def _study_for(results_dir: Path, study: str | Path | None) -> tuple[Study, str | None]:
-    """The study of a results folder: the given file, run.json's ``study_file``, or a shipped study of that name."""
-    if study is not None:
-        path = Path(study)
-        return load_study(path), path.read_text(encoding="utf-8")
-    run_file = results_dir / "run.json"
-    run: dict[str, Any] = json.loads(run_file.read_text(encoding="utf-8")) if run_file.exists() else {}
-    recorded = run.get("study_file")
-    if recorded and (results_dir / str(recorded)).exists():
-        path = results_dir / str(recorded)
-        return load_study(path), path.read_text(encoding="utf-8")
-    shipped = Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
-    candidate = load_study(shipped)
-    if run.get("study") == candidate.name:
-        return candidate, shipped.read_text(encoding="utf-8")
-    raise SpecError(
-        f"{results_dir}: cannot tell which study file it was fitted from (run.json names study "
-        f"{run.get('study')!r}); pass --study STUDY.toml"
-    )
-
-
 def publish(
     results_dir: str | Path,
     target: str,
@@ -147,10 +124,8 @@ def publish(
         fit = fits[(target, scenario, family)] if family else fits.best(target, scenario)
     except KeyError as exc:
         raise DataError(f"{folder}: {exc.args[0]}") from None
-    if isinstance(study, Study):
-        study_obj, study_toml = study, None
-    else:
-        study_obj, study_toml = _study_for(folder, study)
+    source = resolve_study(folder, study)
+    study_obj, study_toml = source.study, source.text
     row = fits.results[
         (fits.results["target"] == fit.target)
         & (fits.results["scenario"] == fit.scenario)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from glassline.exceptions import DataError
-from glassline.models import RESULT_COLUMNS
+from glassline.models import RESULT_COLUMNS, resolve_study
 from glassline.report._cards import StudyFolder, datasheet, model_card, write_cards
 from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs, lag_check, nyquist_examples
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
-from glassline.spec import Study, load_study
+from glassline.spec import Study
 
 __all__ = ["build_report", "find_study_folder"]
 
@@ -105,11 +105,8 @@ def find_study_folder(path: str | Path) -> Path:
 
 
 def _load_study(root: Path, study: Study | None) -> Study:
-    if study is not None:
-        return study
-    if (root / "study.toml").exists():
-        return load_study(root / "study.toml")
-    raise DataError(f"{root}: no study.toml; pass the study file (--study) or run `glassline study`, which copies it")
+    """The study of a study folder: given, else the one its results were fitted from, else its study.toml."""
+    return resolve_study(root / "results", study).study
 
 
 def _study_section(folder: StudyFolder, figures: Path) -> Section:
