@@ -69,3 +69,18 @@ def test_domain_ranges_distance_and_round_trip(results_dir: Path, study: object)
     assert np.isfinite(far.distance)  # huge inputs overflow to the largest finite distance, never ∞ in JSON
     again = ValidityDomain.from_dict(domain.to_dict())
     assert again == domain
+
+
+def test_large_batches_are_explained_in_blocks_with_the_same_values(
+    results_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glassline.serve import _attribution
+
+    fit = load_fits(results_dir)[("y", "factors", "svr")]
+    attributor = Attributor(pipeline_predict(fit.pipeline), fit.X_train.loc[:, list(fit.inputs)].astype(float))
+    X = np.random.default_rng(2).uniform(0, 1, size=(25, 3))
+    whole = attributor.explain(X)
+    monkeypatch.setattr(_attribution, "MAX_BLOCK_VALUES", 2**3 * 40 * 3 * 4)  # four rows per block
+    blocks = attributor.explain(X)
+    np.testing.assert_allclose(blocks.values, whole.values, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(blocks.prediction, whole.prediction, rtol=1e-12)

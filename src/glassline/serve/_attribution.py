@@ -34,6 +34,8 @@ FloatArray = npt.NDArray[np.float64]
 MAX_EXACT_INPUTS = 10
 #: Stacked rows per explained row are kept under this by shrinking the background for many inputs.
 MAX_STACKED_ROWS = 4096
+#: A batch is explained in blocks of rows whose stacked coalition rows hold at most this many numbers.
+MAX_BLOCK_VALUES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,16 @@ class Attributor:
     def explain(self, values: FloatArray) -> Attributions:
         """Predictions and SHAP values for rows (n, p) in the model's input order."""
         x = np.atleast_2d(np.asarray(values, dtype=float))
+        # rows per block: the stacked coalition rows of one block stay under MAX_BLOCK_VALUES numbers
+        per_row = 1 if self._affine is not None else 2 ** x.shape[1] * len(self._background) * x.shape[1]
+        block = max(1, MAX_BLOCK_VALUES // per_row)
         with np.errstate(all="ignore"):  # inputs far outside the domain may overflow: the caller checks finiteness
-            return self._explain(x)
+            if len(x) <= block:
+                return self._explain(x)
+            parts = [self._explain(x[i : i + block]) for i in range(0, len(x), block)]
+        return Attributions(
+            np.concatenate([a.prediction for a in parts]), np.vstack([a.values for a in parts]), self.base_value
+        )
 
     def _explain(self, x: FloatArray) -> Attributions:
         if self._affine is not None:
