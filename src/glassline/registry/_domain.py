@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -112,11 +113,22 @@ class ValidityDomain:
             threshold=threshold,
         )
 
+    @cached_property
+    def _arrays(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """center, scale, precision, lows, highs as arrays (built once; the service checks every request)."""
+        return (
+            np.asarray(self.center, dtype=float),
+            np.asarray(self.scale, dtype=float),
+            np.asarray(self.precision, dtype=float),
+            np.array([r.low for r in self.ranges], dtype=float),
+            np.array([r.high for r in self.ranges], dtype=float),
+        )
+
     def distances(self, values: FloatArray) -> FloatArray:
         """Mahalanobis distances of rows (n, p) in the model's input order."""
+        center, scale, precision, _, _ = self._arrays
         with np.errstate(over="ignore", invalid="ignore"):
-            z = (values - np.asarray(self.center)) / np.asarray(self.scale)
-            precision = np.asarray(self.precision)
+            z = (values - center) / scale
             d = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0.0))
         # huge inputs overflow: report the largest finite distance (JSON has no ∞)
         largest = float(np.finfo(float).max)
@@ -126,8 +138,13 @@ class ValidityDomain:
         """One verdict per row of *values* (n, p), inputs in the model's order."""
         values = np.atleast_2d(np.asarray(values, dtype=float))
         distances = self.distances(values)
+        _, _, _, lows, highs = self._arrays
+        outside = (values < lows).any(axis=1) | (values > highs).any(axis=1) | (distances > self.threshold)
         verdicts: list[Verdict] = []
-        for row, distance in zip(values, distances, strict=True):
+        for row, distance, out in zip(values, distances.tolist(), outside.tolist(), strict=True):
+            if not out:
+                verdicts.append(Verdict(True, (), distance))
+                continue
             violations: list[Violation] = []
             for r, value in zip(self.ranges, row, strict=True):
                 with np.errstate(over="ignore"):
