@@ -190,6 +190,11 @@ def test_feedback_override_and_unknown_request(server: Running) -> None:
         answer = client.post("/v1/override", json={"request_id": request_id, "row": 3, "value": 1.0, "reason": "x"})
         assert answer.status_code == 422
     with server.client("engineer") as client:
+        answer = client.post("/v1/feedback", json={"request_id": request_id, "value": 2.5})
+        assert answer.status_code == 422
+        messages = [d["msg"] for d in answer.json()["detail"]]
+        assert "required field 'measured' is missing" in messages
+        assert any(m.startswith("unknown field 'value'; fields are ['request_id', 'row', 'measured'") for m in messages)
         answer = client.post("/v1/feedback", json={"request_id": request_id, "measured": 2.5})
         assert answer.status_code == 200, answer.text
     kinds = [r.kind for r in AuditLog(connect(server.db_url)).records() if r.request_id == request_id]

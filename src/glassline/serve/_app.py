@@ -151,9 +151,18 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
             status_code=503,
         )
 
+    body_fields = {
+        "/v1/feedback": list(FeedbackRequest.model_fields),
+        "/v1/override": list(OverrideRequest.model_fields),
+        "/v1/stop": list(StopRequest.model_fields),
+        "/v1/start": list(StopRequest.model_fields),
+        "/v1/tokens": list(TokenRequest.model_fields),
+    }
+
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [error_detail(dict(e), bundle) for e in exc.errors()]
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = body_fields.get(request.url.path)
+        details = [error_detail(dict(e), bundle, fields) for e in exc.errors()]
         return JSONResponse({"detail": details}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -124,8 +124,11 @@ class TokenRequest(_Strict):
     label: str = Field("", max_length=200)
 
 
-def error_detail(error: dict[str, Any], bundle: Bundle) -> dict[str, Any]:
-    """One validation error as ``{"loc": "rows[0].porosity", "msg": ..., "allowed": {...}}`` with one clear message."""
+def error_detail(error: dict[str, Any], bundle: Bundle, fields: list[str] | None = None) -> dict[str, Any]:
+    """One validation error as ``{"loc": "rows[0].porosity", "msg": ..., "allowed": {...}}`` with one clear message.
+
+    *fields*: the body's field names on routes other than predict (named when one is unknown).
+    """
     loc = [p for p in error.get("loc", ()) if p != "body"]
     path = ""
     for part in loc:
@@ -140,10 +143,17 @@ def error_detail(error: dict[str, Any], bundle: Bundle) -> dict[str, Any]:
     if kind == "missing" and not loc:
         msg = 'the request body is missing; send JSON such as {"rows": [{input: value}]}'
     elif kind == "missing":
-        msg = f"required input {name!r} is missing" + (f"; allowed range {span}" if r else "")
+        in_row = len(loc) >= 3 and loc[0] == "rows"
+        msg = f"required {'input' if in_row else 'field'} {name!r} is missing" + (
+            f"; allowed range {span}" if r else ""
+        )
     elif kind == "extra_forbidden":
-        known = list(ranges) if len(loc) >= 3 and loc[0] == "rows" else []
-        msg = f"unknown field {name!r}" + (f"; inputs are {known}." + did_you_mean(name, known) if known else "")
+        if len(loc) >= 3 and loc[0] == "rows":
+            msg = f"unknown field {name!r}; inputs are {list(ranges)}." + did_you_mean(name, list(ranges))
+        elif fields:
+            msg = f"unknown field {name!r}; fields are {fields}." + did_you_mean(name, fields)
+        else:
+            msg = f"unknown field {name!r}"
     elif kind == "finite_number":
         msg = f"{name} must be a finite number, got {value!r}" + (f"; allowed range {span}" if r else "")
     elif kind in {"greater_than_equal", "less_than_equal"} and r is not None:
