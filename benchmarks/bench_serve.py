@@ -79,20 +79,13 @@ def _results(folder: Path) -> Any:
 
 @contextmanager
 def _process(command: list[str], url: str, ready: str, env: dict[str, str]) -> Iterator[None]:
+    from glassline.serve import wait_until_ready
+
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
     )
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(url + ready, timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{command[:4]} did not start")
-            time.sleep(0.2)
+        wait_until_ready(url, path=ready, timeout=START_TIMEOUT, process=process)
         yield
     finally:
         if process.poll() is None:

@@ -17,7 +17,7 @@ import httpx
 import uvicorn
 
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, Role, ServiceConfig, TokenStore, connect, create_app
+from glassline.serve import Fallback, Role, ServiceConfig, TokenStore, connect, create_app, wait_until_ready
 
 
 def free_port() -> int:
@@ -85,16 +85,7 @@ def server_process(
     command += ["--port", str(port), "--fallback", fallback, *(["--db", db_url] if db_url else [])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}")
-            time.sleep(0.1)
+        wait_until_ready(f"http://127.0.0.1:{port}", process=process)
         yield process
     finally:
         if process.poll() is None:

@@ -7,7 +7,7 @@
 
 from glassline.serve._app import ServiceConfig, create_app
 from glassline.serve._attribution import Attributions, Attributor
-from glassline.serve._run import run_server
+from glassline.serve._run import run_server, wait_until_ready
 from glassline.serve._schemas import Fallback
 from glassline.serve._store import (
     AuditLog,
@@ -35,4 +35,5 @@ __all__ = [
     "create_app",
     "run_server",
     "verify_chain",
+    "wait_until_ready",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
 from glassline.registry import database_url, load_model
@@ -9,7 +11,7 @@ from glassline.serve._app import ServiceConfig, create_app
 from glassline.serve._schemas import Fallback
 from glassline.serve._store import Role
 
-__all__ = ["run_server"]
+__all__ = ["run_server", "wait_until_ready"]
 
 
 def run_server(
@@ -34,3 +36,25 @@ def run_server(
     )
     app = create_app(loaded, config)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+
+
+def wait_until_ready(
+    url: str, *, path: str = "/healthz", timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Return once ``GET url + path`` answers 200; :class:`RuntimeError` after *timeout* seconds, or as soon
+    as *process* (the server, when started as a child process) has exited."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + path, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if process is not None and process.poll() is not None:
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"the server exited with code {process.returncode} before {url} was ready: {stderr}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}{path} did not answer 200 within {timeout:g} s")
+        time.sleep(0.1)
