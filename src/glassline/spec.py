@@ -59,6 +59,7 @@ def __getattr__(name: str) -> Any:
         return _family_names()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 Name = Annotated[
     str,
     Field(
@@ -246,8 +247,7 @@ class Study(_Strict):
             if item.name in names:
                 raise _FieldError(
                     f"{kind}[{i}].name",
-                    f"the name {item.name!r} is already used in {names[item.name]}; "
-                    "every column name must be unique",
+                    f"the name {item.name!r} is already used in {names[item.name]}; every column name must be unique",
                 )
             names[item.name] = kind
         if self.data.group is not None and self.data.group in names:
@@ -292,7 +292,7 @@ class Study(_Strict):
             if match is None:
                 raise _FieldError(
                     f"requirements[{i}]",
-                    f"expected RESPONSE OP NUMBER with OP one of >=, <=, >, < (e.g. \"adhesion_strength >= 400\"), "
+                    f'expected RESPONSE OP NUMBER with OP one of >=, <=, >, < (e.g. "adhesion_strength >= 400"), '
                     f"got {requirement!r}",
                 )
             if match.group(1) not in responses:

@@ -61,7 +61,8 @@ def test_every_kind_by_name(kind: str) -> None:
 def test_unknown_kind_and_constraint_violation() -> None:
     with pytest.raises(DesignError, match="Did you mean 'box-behnken'"):
         classical_design("box-benken", DesignSpace.cube(3))
-    space = DesignSpace.from_ranges({"a": (0, 1), "b": (0, 1), "c": (0, 1)},
-                                    [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=1.5)])
+    space = DesignSpace.from_ranges(
+        {"a": (0, 1), "b": (0, 1), "c": (0, 1)}, [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=1.5)]
+    )
     with pytest.raises(DesignError, match=r"outside the space.*use optimal_design"):
         central_composite(space)

@@ -10,8 +10,21 @@ import pytest
 
 from glassline.cli import main
 
-ISSUE_KEYS = {"runs", "terms", "criterion", "i_criterion", "n_i", "d_efficiency", "g_max_variance", "max_vif",
-              "max_abs_correlation", "fds_median", "lack_of_fit_df", "pure_error_df", "seconds"}
+ISSUE_KEYS = {
+    "runs",
+    "terms",
+    "criterion",
+    "i_criterion",
+    "n_i",
+    "d_efficiency",
+    "g_max_variance",
+    "max_vif",
+    "max_abs_correlation",
+    "fds_median",
+    "lack_of_fit_df",
+    "pure_error_df",
+    "seconds",
+}
 
 
 def run(args: list[str]) -> int:
@@ -20,11 +33,25 @@ def run(args: list[str]) -> int:
     return int(info.value.code or 0)
 
 
-def test_electrode_design_end_to_end(electrode_study_path: Path, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_electrode_design_end_to_end(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out, report, plot = tmp_path / "design.csv", tmp_path / "design.json", tmp_path / "fds.svg"
-    code = run(["design", str(electrode_study_path), "--runs", "17", "--out", str(out), "--json", str(report),
-                "--fds-plot", str(plot), "--quiet"])
+    code = run(
+        [
+            "design",
+            str(electrode_study_path),
+            "--runs",
+            "17",
+            "--out",
+            str(out),
+            "--json",
+            str(report),
+            "--fds-plot",
+            str(plot),
+            "--quiet",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "17 runs instead of 64 (4-level full factorial): N·I" in text
@@ -47,32 +74,86 @@ def test_electrode_design_end_to_end(electrode_study_path: Path, tmp_path: Path,
     assert run(["design-check", str(electrode_study_path), str(out), "--json", str(checked)]) == 0
     assert json.loads(checked.read_text(encoding="utf-8"))["i_criterion"] == pytest.approx(payload["i_criterion"])
     grown = tmp_path / "grown.xlsx"
-    assert run(["design", str(electrode_study_path), "--runs", "20", "--augment", str(out), "--out", str(grown),
-                "--quiet"]) == 0
+    assert (
+        run(
+            ["design", str(electrode_study_path), "--runs", "20", "--augment", str(out), "--out", str(grown), "--quiet"]
+        )
+        == 0
+    )
     grown_sheet = pd.read_excel(grown, sheet_name="runs")
     assert (grown_sheet["role"] == "fixed").sum() == 17
     assert (grown_sheet["role"] == "augment").sum() == 3
-    assert run(["design", str(electrode_study_path), "--runs", "19", "--augment", str(out), "--by-variance",
-                "--out", str(tmp_path / "fds_grown.csv"), "--quiet"]) == 0
+    assert (
+        run(
+            [
+                "design",
+                str(electrode_study_path),
+                "--runs",
+                "19",
+                "--augment",
+                str(out),
+                "--by-variance",
+                "--out",
+                str(tmp_path / "fds_grown.csv"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
 
 
-def test_classical_kind_and_d_criterion(electrode_study_path: Path, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["design", str(electrode_study_path), "--kind", "box-behnken", "--out",
-                str(tmp_path / "bbd.csv"), "--quiet"]) == 0
+def test_classical_kind_and_d_criterion(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(
+            [
+                "design",
+                str(electrode_study_path),
+                "--kind",
+                "box-behnken",
+                "--out",
+                str(tmp_path / "bbd.csv"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "Box–Behnken" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "bbd.csv")) == 15
-    assert run(["design", str(electrode_study_path), "--runs", "12", "--criterion", "d", "--model",
-                "interactions", "--lack-of-fit", "2", "--replicates", "2", "--out", str(tmp_path / "d.csv"),
-                "--json", str(tmp_path / "d.json"), "--quiet"]) == 0
+    assert (
+        run(
+            [
+                "design",
+                str(electrode_study_path),
+                "--runs",
+                "12",
+                "--criterion",
+                "d",
+                "--model",
+                "interactions",
+                "--lack-of-fit",
+                "2",
+                "--replicates",
+                "2",
+                "--out",
+                str(tmp_path / "d.csv"),
+                "--json",
+                str(tmp_path / "d.json"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     payload = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
     assert payload["criterion"] == "d"
     assert payload["terms"] == 7
     assert payload["pure_error_df"] >= 2
 
 
-def test_too_few_runs_is_one_clear_error(electrode_study_path: Path, tmp_path: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_too_few_runs_is_one_clear_error(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(["design", str(electrode_study_path), "--runs", "8", "--out", str(tmp_path / "x.csv")]) == 1
     err = capsys.readouterr().err
     assert "error:" in err
@@ -81,32 +162,48 @@ def test_too_few_runs_is_one_clear_error(electrode_study_path: Path, tmp_path: P
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_bad_augment_file_names_file_row_and_column(electrode_study_path: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_augment_file_names_file_row_and_column(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "existing.csv"
     bad.write_text("mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n12.5,57.5,32.5\n", encoding="utf-8")
-    code = run(["design", str(electrode_study_path), "--runs", "17", "--augment", str(bad), "--out",
-                str(tmp_path / "x.csv")])
+    code = run(
+        ["design", str(electrode_study_path), "--runs", "17", "--augment", str(bad), "--out", str(tmp_path / "x.csv")]
+    )
     assert code == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "existing.csv: row 3, column 'mass_loading': expected a value in 8.2 … 11.2 [mg/cm²], found 12.5" in err
 
 
-def test_augment_needs_more_runs_than_it_has(electrode_study_path: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_augment_needs_more_runs_than_it_has(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     existing = tmp_path / "existing.csv"
     existing.write_text("mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n", encoding="utf-8")
-    assert run(["design", str(electrode_study_path), "--runs", "1", "--augment", str(existing), "--out",
-                str(tmp_path / "x.csv")]) == 1
+    assert (
+        run(
+            [
+                "design",
+                str(electrode_study_path),
+                "--runs",
+                "1",
+                "--augment",
+                str(existing),
+                "--out",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 1
+    )
     assert "--runs is the total number of runs" in capsys.readouterr().err
 
 
-def test_design_check_rank_deficient_file(electrode_study_path: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_design_check_rank_deficient_file(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     two_levels = tmp_path / "two_levels.csv"
     rows = [f"{m},{t},{p}" for m in (8.2, 11.2) for t in (50, 65) for p in (25, 40)]
-    two_levels.write_text("mass_loading,drying_temperature,porosity\n" + "\n".join(rows * 2) + "\n",
-                          encoding="utf-8")
+    two_levels.write_text("mass_loading,drying_temperature,porosity\n" + "\n".join(rows * 2) + "\n", encoding="utf-8")
     assert run(["design-check", str(electrode_study_path), str(two_levels)]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "only 2 distinct value(s) (8.2, 11.2)" in err

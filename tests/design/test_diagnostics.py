@@ -24,8 +24,21 @@ from glassline.design import (
 from glassline.exceptions import DesignError
 from glassline.spec import load_study
 
-ISSUE_KEYS = {"runs", "terms", "criterion", "i_criterion", "n_i", "d_efficiency", "g_max_variance", "max_vif",
-              "max_abs_correlation", "fds_median", "lack_of_fit_df", "pure_error_df", "seconds"}
+ISSUE_KEYS = {
+    "runs",
+    "terms",
+    "criterion",
+    "i_criterion",
+    "n_i",
+    "d_efficiency",
+    "g_max_variance",
+    "max_vif",
+    "max_abs_correlation",
+    "fds_median",
+    "lack_of_fit_df",
+    "pure_error_df",
+    "seconds",
+}
 
 
 def test_two_by_two_factorial_by_hand() -> None:
@@ -57,8 +70,9 @@ def test_power_matches_the_noncentral_f_by_hand() -> None:
     """Replicated 2² factorial (N = 8, p = 3, 5 residual df): c_jj = 1/8 for a main effect.
     An effect of 2σ means a coefficient of 1σ, noncentrality λ = 1² / (1/8) = 8."""
     design = full_factorial(DesignSpace.cube(2), levels=2, model="linear")
-    doubled = Design(space=design.space, model=design.model, points=np.vstack([design.points] * 2),
-                     roles=("classical",) * 8)
+    doubled = Design(
+        space=design.space, model=design.model, points=np.vstack([design.points] * 2), roles=("classical",) * 8
+    )
     report = doubled.diagnostics(compare_levels=None, effect_size=2.0)
     expected = stats.ncf.sf(stats.f.ppf(0.95, 1, 5), 1, 5, 8.0)
     assert report.power["x1"] == pytest.approx(expected)
@@ -96,8 +110,9 @@ def test_electrode_design_report_and_comparison(electrode_study_path: Path) -> N
     reference = full_factorial(study, levels=4)
     assert len(reference) == 64
     line = report.comparison.line if report.comparison else ""
-    assert line == (f"17 runs instead of 64 (4-level full factorial): N·I {design.n_i:.2f} "
-                    f"vs {64 * reference.i_value:.2f}")
+    assert line == (
+        f"17 runs instead of 64 (4-level full factorial): N·I {design.n_i:.2f} vs {64 * reference.i_value:.2f}"
+    )
     assert f"{64 * reference.i_value:.2f}" == "5.98"
     assert any("N·I" in text for text in report.summary())
 

@@ -206,8 +206,15 @@ def test_polish_keeps_constrained_runs_inside() -> None:
     model = PolynomialModel(space, "quadratic")
     start = optimal_design(space, 8, seed=0, off_grid=False).points
     W = model.moments()
-    points, value = polish(start, movable=[0, 1], W=W, M_fixed=np.zeros((6, 6)), matrix=model.matrix,
-                           derivatives=model.derivatives, space=space)
+    points, value = polish(
+        start,
+        movable=[0, 1],
+        W=W,
+        M_fixed=np.zeros((6, 6)),
+        matrix=model.matrix,
+        derivatives=model.derivatives,
+        space=space,
+    )
     real = space.decode(points)
     assert (real["a"] + real["b"] <= 1.0 + 1e-12).all()
     X = model.matrix(start)

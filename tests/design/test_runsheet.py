@@ -33,8 +33,15 @@ def test_run_order_is_random_but_seeded(electrode_design: Design) -> None:
 
 def test_sheet_in_real_units_with_configuration_ids(electrode_design: Design) -> None:
     sheet = run_sheet(electrode_design, seed=3).sort_values("std_order")
-    assert list(sheet.columns) == ["run", "std_order", "configuration", "role", "mass_loading",
-                                   "drying_temperature", "porosity"]
+    assert list(sheet.columns) == [
+        "run",
+        "std_order",
+        "configuration",
+        "role",
+        "mass_loading",
+        "drying_temperature",
+        "porosity",
+    ]
     assert set(sheet["mass_loading"]) <= {8.2, 9.7, 11.2}
     assert set(sheet["porosity"]) <= {25.0, 32.5, 40.0}
     # replicates share an id, different settings never do
@@ -61,18 +68,27 @@ def test_csv_and_excel_round_trip(electrode_design: Design, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n9.7,abc,32.5\n",
-         r"bad\.csv: row 3, column 'drying_temperature': expected a number \[°C\], found 'abc'"),
-        ("mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n9.7,57.5,45\n",
-         r"bad\.csv: row 3, column 'porosity': expected a value in 25 … 40 \[%\], found 45"),
-        ("mass_loading,drying_temp,porosity\n9.7,57.5,32.5\n",
-         r"bad\.csv: missing column 'drying_temperature'.*Did you mean 'drying_temp'"),
-        ("mass_loading,drying_temperature,porosity\n9.7,,32.5\n",
-         r"bad\.csv: row 2, column 'drying_temperature': expected a number \[°C\], found an empty cell"),
+        (
+            "mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n9.7,abc,32.5\n",
+            r"bad\.csv: row 3, column 'drying_temperature': expected a number \[°C\], found 'abc'",
+        ),
+        (
+            "mass_loading,drying_temperature,porosity\n9.7,57.5,32.5\n9.7,57.5,45\n",
+            r"bad\.csv: row 3, column 'porosity': expected a value in 25 … 40 \[%\], found 45",
+        ),
+        (
+            "mass_loading,drying_temp,porosity\n9.7,57.5,32.5\n",
+            r"bad\.csv: missing column 'drying_temperature'.*Did you mean 'drying_temp'",
+        ),
+        (
+            "mass_loading,drying_temperature,porosity\n9.7,,32.5\n",
+            r"bad\.csv: row 2, column 'drying_temperature': expected a number \[°C\], found an empty cell",
+        ),
     ],
 )
-def test_bad_design_file_names_file_row_and_column(tmp_path: Path, electrode_design: Design, content: str,
-                                                   message: str) -> None:
+def test_bad_design_file_names_file_row_and_column(
+    tmp_path: Path, electrode_design: Design, content: str, message: str
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DataError, match=message):
@@ -80,8 +96,10 @@ def test_bad_design_file_names_file_row_and_column(tmp_path: Path, electrode_des
 
 
 def test_bad_level_and_constraint_violation(tmp_path: Path) -> None:
-    space = DesignSpace.from_ranges({"a": (0, 10), "b": (0, 10), "kind": ["wet", "dry"]},
-                                    [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=12, label="budget")])
+    space = DesignSpace.from_ranges(
+        {"a": (0, 10), "b": (0, 10), "kind": ["wet", "dry"]},
+        [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=12, label="budget")],
+    )
     path = tmp_path / "runs.csv"
     path.write_text("a,b,kind\n1,2,wet\n3,4,drt\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"runs\.csv: row 3, column 'kind': .*found 'drt'.*Did you mean 'dry'"):

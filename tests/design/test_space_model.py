@@ -22,8 +22,9 @@ def test_study_space_codes_real_units(electrode_study_path) -> None:
 
 def test_constraint_in_real_units_becomes_coded_rows() -> None:
     # a + b ≤ 12 on a, b ∈ [0, 10]: (5, 7) is on the boundary, (6, 7) outside
-    space = DesignSpace.from_ranges({"a": (0, 10), "b": (0, 10)},
-                                    [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=12)])
+    space = DesignSpace.from_ranges(
+        {"a": (0, 10), "b": (0, 10)}, [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=12)]
+    )
     inside = space.encode(space.decode(np.array([[0.0, 0.4]])))
     assert space.feasible(inside).all()
     on_edge = (np.array([[5.0, 7.0]]) - 5.0) / 5.0
@@ -49,8 +50,9 @@ def test_bad_factors_and_constraints_are_design_errors() -> None:
 
 
 def test_sample_is_uniform_in_the_constrained_region() -> None:
-    space = DesignSpace.from_ranges({"a": (0, 1), "b": (0, 1)},
-                                    [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=1)])
+    space = DesignSpace.from_ranges(
+        {"a": (0, 1), "b": (0, 1)}, [LinearConstraint(coefficients={"a": 1, "b": 1}, upper=1)]
+    )
     points = space.sample(20_000, seed=3)
     assert len(points) == 20_000
     assert space.feasible(points).all()

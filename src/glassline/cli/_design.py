@@ -56,34 +56,46 @@ ModelOpt = Annotated[ModelChoice, typer.Option("--model", "-m", help="Model the 
 JsonOpt = Annotated[Path | None, typer.Option("--json", help="Write the diagnostics as JSON here.")]
 FdsOpt = Annotated[Path | None, typer.Option("--fds-plot", help="Write the FDS plot here (.png or .svg).")]
 EffectOpt = Annotated[float, typer.Option("--effect-size", help="Effect (in σ) the power is computed for.")]
-CompareOpt = Annotated[int, typer.Option("--compare-levels",
-                                         help="Compare with the full factorial at this many levels (0: off).")]
+CompareOpt = Annotated[
+    int, typer.Option("--compare-levels", help="Compare with the full factorial at this many levels (0: off).")
+]
 
 
 @app.command()
 def design(
     spec: SpecArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Run sheet to write (.csv or .xlsx).")],
-    runs: Annotated[int | None, typer.Option(
-        "--runs", "-n", help="Total number of runs (with --augment: including the existing ones).")] = None,
-    criterion: Annotated[CriterionChoice, typer.Option(
-        "--criterion", "-c", help="i: lowest average prediction variance; d: largest det X'X.")] = CriterionChoice.i,
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", "-n", help="Total number of runs (with --augment: including the existing ones)."),
+    ] = None,
+    criterion: Annotated[
+        CriterionChoice,
+        typer.Option("--criterion", "-c", help="i: lowest average prediction variance; d: largest det X'X."),
+    ] = CriterionChoice.i,
     model: ModelOpt = ModelChoice.quadratic,
-    lack_of_fit: Annotated[int, typer.Option(
-        "--lack-of-fit", help="Space-filling lack-of-fit points (Design-Expert's recipe).")] = 0,
-    replicates: Annotated[int, typer.Option(
-        "--replicates", help="Replicated runs, chosen by the criterion (Design-Expert's recipe).")] = 0,
-    augment: Annotated[Path | None, typer.Option(
-        "--augment", help="Existing runs (real units) to keep and add to.")] = None,
-    by_variance: Annotated[bool, typer.Option(
-        "--by-variance", help="With --augment: add each run where the prediction variance is highest.")] = False,
-    kind: Annotated[KindChoice, typer.Option(
-        "--kind", help="An optimal design or a classical one to compare with.")] = KindChoice.optimal,
+    lack_of_fit: Annotated[
+        int, typer.Option("--lack-of-fit", help="Space-filling lack-of-fit points (Design-Expert's recipe).")
+    ] = 0,
+    replicates: Annotated[
+        int, typer.Option("--replicates", help="Replicated runs, chosen by the criterion (Design-Expert's recipe).")
+    ] = 0,
+    augment: Annotated[
+        Path | None, typer.Option("--augment", help="Existing runs (real units) to keep and add to.")
+    ] = None,
+    by_variance: Annotated[
+        bool,
+        typer.Option("--by-variance", help="With --augment: add each run where the prediction variance is highest."),
+    ] = False,
+    kind: Annotated[
+        KindChoice, typer.Option("--kind", help="An optimal design or a classical one to compare with.")
+    ] = KindChoice.optimal,
     levels: Annotated[int, typer.Option("--levels", help="Levels per factor of --kind full-factorial.")] = 3,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (default: the study's seed).")] = None,
     starts: Annotated[int, typer.Option("--starts", help="Random starts of the exchange.")] = 32,
-    grid_only: Annotated[bool, typer.Option(
-        "--grid-only", help="Keep continuous factors on low/centre/high (no off-grid refinement).")] = False,
+    grid_only: Annotated[
+        bool, typer.Option("--grid-only", help="Keep continuous factors on low/centre/high (no off-grid refinement).")
+    ] = False,
     json_path: JsonOpt = None,
     fds_plot: FdsOpt = None,
     effect_size: EffectOpt = 2.0,
@@ -101,9 +113,18 @@ def design(
             raise DesignError("--runs is required for an optimal design (e.g. --runs 17)")
         label = f"{criterion.value.upper()}-optimal design, {runs} runs"
         with progress(label, quiet=quiet) as update:
-            made = optimal_design(space, runs, criterion=criterion.value, model=model.value,
-                                  lack_of_fit=lack_of_fit, replicates=replicates, seed=seed,
-                                  n_starts=starts, off_grid=not grid_only, progress=update)
+            made = optimal_design(
+                space,
+                runs,
+                criterion=criterion.value,
+                model=model.value,
+                lack_of_fit=lack_of_fit,
+                replicates=replicates,
+                seed=seed,
+                n_starts=starts,
+                off_grid=not grid_only,
+                progress=update,
+            )
     else:
         made = classical_design(kind.value, space, levels=levels, runs=runs, seed=seed, model=model.value)
     with progress("diagnostics", quiet=quiet):
@@ -113,15 +134,16 @@ def design(
     if not quiet:
         console.print(_sheet_table(sheet, space))
     _finish(report, json_path, fds_plot, made, extra={"spec": str(spec), "out": str(out), "seed": seed})
-    console.print(f"[green]wrote[/] {escape(str(out))}: {len(sheet)} runs, "
-                  f"{sheet['configuration'].nunique()} configurations, run order randomized with seed {seed}")
+    console.print(
+        f"[green]wrote[/] {escape(str(out))}: {len(sheet)} runs, "
+        f"{sheet['configuration'].nunique()} configurations, run order randomized with seed {seed}"
+    )
 
 
 @app.command("design-check")
 def design_check(
     spec: SpecArg,
-    design_file: Annotated[Path, typer.Argument(help="The design or run sheet (real units).",
-                                                show_default=False)],
+    design_file: Annotated[Path, typer.Argument(help="The design or run sheet (real units).", show_default=False)],
     model: ModelOpt = ModelChoice.quadratic,
     json_path: JsonOpt = None,
     fds_plot: FdsOpt = None,
@@ -137,24 +159,34 @@ def design_check(
     _finish(report, json_path, fds_plot, made, extra={"spec": str(spec), "design": str(design_file)})
 
 
-def _augmented(space: DesignSpace, path: Path, runs: int | None, criterion: Literal["i", "d"], model: str,
-               by_variance: bool, seed: int, starts: int) -> Design:
+def _augmented(
+    space: DesignSpace,
+    path: Path,
+    runs: int | None,
+    criterion: Literal["i", "d"],
+    model: str,
+    by_variance: bool,
+    seed: int,
+    starts: int,
+) -> Design:
     table = read_design(path, space)
     existing = Design.from_table(table, space, model, source=str(path))
     if runs is None:
-        raise DesignError(f"--runs is required with --augment: the total, more than the {len(existing)} "
-                          f"runs in {path}")
+        raise DesignError(f"--runs is required with --augment: the total, more than the {len(existing)} runs in {path}")
     if runs <= len(existing):
-        raise DesignError(f"--runs is the total number of runs: {runs} is not more than the {len(existing)} "
-                          f"runs already in {path}")
+        raise DesignError(
+            f"--runs is the total number of runs: {runs} is not more than the {len(existing)} runs already in {path}"
+        )
     if by_variance:
         return augment_fds(existing, runs - len(existing), seed=seed)
-    return optimal_design(space, runs, criterion=criterion, model=model, fixed=existing.points,
-                          seed=seed, n_starts=starts)
+    return optimal_design(
+        space, runs, criterion=criterion, model=model, fixed=existing.points, seed=seed, n_starts=starts
+    )
 
 
-def _finish(report: DesignDiagnostics, json_path: Path | None, fds_plot: Path | None, made: Design,
-            *, extra: dict[str, object]) -> None:
+def _finish(
+    report: DesignDiagnostics, json_path: Path | None, fds_plot: Path | None, made: Design, *, extra: dict[str, object]
+) -> None:
     for line in report.summary():
         style = "yellow" if "NOT below" in line else None
         console.print(escape(line), style=style, highlight=False)

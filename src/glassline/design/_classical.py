@@ -48,16 +48,22 @@ def classical_design(
     if kind == "full-factorial":
         return full_factorial(space, levels=levels, model=model)
     if kind in ("ccd-face", "ccd-rotatable"):
-        return central_composite(space, rotatable=kind == "ccd-rotatable",
-                                 center_points=2 if center_points is None else center_points, model=model)
+        return central_composite(
+            space,
+            rotatable=kind == "ccd-rotatable",
+            center_points=2 if center_points is None else center_points,
+            model=model,
+        )
     if kind == "box-behnken":
         return box_behnken(space, center_points=3 if center_points is None else center_points, model=model)
     if kind == "latin-hypercube":
         if runs is None:
             raise DesignError("a Latin hypercube needs the number of runs (runs=...)")
         return latin_hypercube(space, runs, seed=seed, model=model)
-    raise DesignError(f"unknown classical design {kind!r}; expected one of {list(CLASSICAL_KINDS)}."
-                      + did_you_mean(str(kind), CLASSICAL_KINDS))
+    raise DesignError(
+        f"unknown classical design {kind!r}; expected one of {list(CLASSICAL_KINDS)}."
+        + did_you_mean(str(kind), CLASSICAL_KINDS)
+    )
 
 
 def full_factorial(space: SpaceLike, *, levels: int = 3, model: ModelKind | str = "quadratic") -> Design:
@@ -77,8 +83,9 @@ def full_factorial(space: SpaceLike, *, levels: int = 3, model: ModelKind | str 
     return _design(space, points, f"{levels}-level full factorial", model, started)
 
 
-def central_composite(space: SpaceLike, *, rotatable: bool = False, center_points: int = 2,
-                      model: ModelKind | str = "quadratic") -> Design:
+def central_composite(
+    space: SpaceLike, *, rotatable: bool = False, center_points: int = 2, model: ModelKind | str = "quadratic"
+) -> Design:
     """Central composite design: face-centred (α = 1) or rotatable, inscribed so that the axial
     points sit on the factor limits and the factorial points at ±1/α (α = (2^k)^¼)."""
     started = time.perf_counter()
@@ -112,8 +119,9 @@ def box_behnken(space: SpaceLike, *, center_points: int = 3, model: ModelKind | 
     return _design(space, _cross(space, np.asarray(coded, dtype=float)), "Box–Behnken", model, started)
 
 
-def latin_hypercube(space: SpaceLike, runs: int, *, seed: int | None = None,
-                    model: ModelKind | str = "quadratic") -> Design:
+def latin_hypercube(
+    space: SpaceLike, runs: int, *, seed: int | None = None, model: ModelKind | str = "quadratic"
+) -> Design:
     """A Latin hypercube of *runs* runs (scipy, optimised for the centred L2 discrepancy)."""
     started = time.perf_counter()
     space = as_space(space)
@@ -124,8 +132,7 @@ def latin_hypercube(space: SpaceLike, runs: int, *, seed: int | None = None,
         raise DesignError(f"a Latin hypercube needs at least 2 runs, got {runs}")
     from scipy.stats import qmc
 
-    sampler = qmc.LatinHypercube(d=kc, rng=np.random.default_rng(0 if seed is None else seed),
-                                 optimization="random-cd")
+    sampler = qmc.LatinHypercube(d=kc, rng=np.random.default_rng(0 if seed is None else seed), optimization="random-cd")
     coded = 2.0 * sampler.random(runs) - 1.0
     rng = np.random.default_rng(0 if seed is None else seed)
     points = np.zeros((runs, space.k))
@@ -149,8 +156,9 @@ def _cross(space: DesignSpace, coded: np.ndarray) -> np.ndarray:
     return np.vstack(blocks)
 
 
-def _design(space: DesignSpace, points: np.ndarray, name: str, model: ModelKind | str, started: float,
-            seed: int | None = None) -> Design:
+def _design(
+    space: DesignSpace, points: np.ndarray, name: str, model: ModelKind | str, started: float, seed: int | None = None
+) -> Design:
     if len(points) == 0:
         raise DesignError(f"the {name} has no run inside the constrained space")
     outside = ~space.feasible(points)
@@ -163,5 +171,12 @@ def _design(space: DesignSpace, points: np.ndarray, name: str, model: ModelKind 
             f"{int(outside.sum())} of the {len(points)} runs of the {name} lie outside the space "
             f"(run {first + 1}: {why}); classical designs ignore constraints, use optimal_design"
         )
-    return Design(space=space, model=as_model(model, space), points=points, roles=("classical",) * len(points),
-                  method=name, seed=seed, seconds=time.perf_counter() - started)
+    return Design(
+        space=space,
+        model=as_model(model, space),
+        points=points,
+        roles=("classical",) * len(points),
+        method=name,
+        seed=seed,
+        seconds=time.perf_counter() - started,
+    )

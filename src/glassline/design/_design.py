@@ -38,8 +38,7 @@ def as_space(space: SpaceLike) -> DesignSpace:
         if all(isinstance(f, DesignFactor | FactorLike | Mapping) for f in items):
             return DesignSpace(items)
     raise DesignError(
-        "expected a DesignSpace, a Study, a mapping of ranges or a list of factors; "
-        f"got {type(space).__name__}"
+        f"expected a DesignSpace, a Study, a mapping of ranges or a list of factors; got {type(space).__name__}"
     )
 
 
@@ -200,8 +199,9 @@ class Design:
         return run_sheet(self, seed=self.seed if seed is None else seed)
 
     @classmethod
-    def from_table(cls, table: pd.DataFrame, space: SpaceLike, model: ModelKind | str = "quadratic", *,
-                   source: str = "<table>") -> Design:
+    def from_table(
+        cls, table: pd.DataFrame, space: SpaceLike, model: ModelKind | str = "quadratic", *, source: str = "<table>"
+    ) -> Design:
         """A design from a table of runs in real units (e.g. a run sheet or a file from the line).
 
         Validates every cell (see :func:`glassline.design.read_design`); extra columns are ignored.
@@ -210,5 +210,10 @@ class Design:
 
         space = as_space(space)
         points = coded_points(table, space, source=source)
-        return cls(space=space, model=as_model(model, space), points=points, roles=("fixed",) * len(points),
-                   method=f"read from {source}")
+        return cls(
+            space=space,
+            model=as_model(model, space),
+            points=points,
+            roles=("fixed",) * len(points),
+            method=f"read from {source}",
+        )

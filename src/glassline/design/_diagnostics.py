@@ -59,12 +59,19 @@ class Comparison:
     @property
     def line(self) -> str:
         """E.g. ``17 runs instead of 64 (4-level full factorial): N·I 5.48 vs 5.98``."""
-        return (f"{self.runs} runs instead of {self.reference_runs} ({self.reference}): "
-                f"N·I {self.n_i:.2f} vs {self.reference_n_i:.2f}")
+        return (
+            f"{self.runs} runs instead of {self.reference_runs} ({self.reference}): "
+            f"N·I {self.n_i:.2f} vs {self.reference_n_i:.2f}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"reference": self.reference, "reference_runs": self.reference_runs,
-                "reference_i": self.reference_i, "reference_n_i": self.reference_n_i, "line": self.line}
+        return {
+            "reference": self.reference,
+            "reference_runs": self.reference_runs,
+            "reference_i": self.reference_i,
+            "reference_n_i": self.reference_n_i,
+            "line": self.line,
+        }
 
 
 @dataclass(frozen=True)
@@ -165,8 +172,10 @@ class DesignDiagnostics:
         ]
         powered = [v for v in self.power.values() if v is not None]
         if powered:
-            lines.append(f"power at {self.effect_size:g} σ, α = {self.alpha:g}: "
-                         f"{min(powered):.2f} (weakest term) to {max(powered):.2f}")
+            lines.append(
+                f"power at {self.effect_size:g} σ, α = {self.alpha:g}: "
+                f"{min(powered):.2f} (weakest term) to {max(powered):.2f}"
+            )
         if self.comparison:
             lines.append(self.comparison.line)
         return lines
@@ -261,8 +270,9 @@ def factor_correlation(design: Design) -> pd.DataFrame:
     return pd.DataFrame(R, index=names, columns=names)
 
 
-def term_power(A: np.ndarray, n: int, names: list[str], *, effect_size: float = 2.0, sigma: float = 1.0,
-               alpha: float = 0.05) -> dict[str, float | None]:
+def term_power(
+    A: np.ndarray, n: int, names: list[str], *, effect_size: float = 2.0, sigma: float = 1.0, alpha: float = 0.05
+) -> dict[str, float | None]:
     """Power of the t-test of each non-intercept coefficient (None without residual df)."""
     from scipy import stats
 
@@ -326,8 +336,14 @@ def compare_with_factorial(design: Design, levels: int = 4) -> Comparison:
 
     reference = full_factorial(design.space, levels=levels, model=design.model.kind)
     i_ref = reference.i_value
-    return Comparison(runs=len(design), n_i=design.n_i, reference=f"{levels}-level full factorial",
-                      reference_runs=len(reference), reference_i=i_ref, reference_n_i=len(reference) * i_ref)
+    return Comparison(
+        runs=len(design),
+        n_i=design.n_i,
+        reference=f"{levels}-level full factorial",
+        reference_runs=len(reference),
+        reference_i=i_ref,
+        reference_n_i=len(reference) * i_ref,
+    )
 
 
 def _json_safe(value: Any) -> Any:

@@ -77,8 +77,15 @@ class Batch:
     def B(self) -> np.ndarray:
         return self.Q[:, -1]
 
-    def _gain(self, dyy: np.ndarray, dxy: np.ndarray, dxx: np.ndarray,
-              byy: np.ndarray | None, bxy: np.ndarray | None, bxx: np.ndarray | None) -> np.ndarray:
+    def _gain(
+        self,
+        dyy: np.ndarray,
+        dxy: np.ndarray,
+        dxx: np.ndarray,
+        byy: np.ndarray | None,
+        bxy: np.ndarray | None,
+        bxx: np.ndarray | None,
+    ) -> np.ndarray:
         r = (1.0 + dyy) * (1.0 - dxx) + dxy * dxy
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if self.W is None:
@@ -135,8 +142,10 @@ class Batch:
         det = K[:, 0, 0] * K[:, 1, 1] - K[:, 0, 1] * K[:, 1, 0]
         use = mask & (-det > _SINGULAR)
         inv_det = np.where(use, 1.0 / np.where(use, det, 1.0), 0.0)
-        Kinv = np.stack([np.stack([K[:, 1, 1], -K[:, 0, 1]], axis=1),
-                         np.stack([-K[:, 1, 0], K[:, 0, 0]], axis=1)], axis=1) * inv_det[:, None, None]
+        Kinv = (
+            np.stack([np.stack([K[:, 1, 1], -K[:, 0, 1]], axis=1), np.stack([-K[:, 1, 0], K[:, 0, 0]], axis=1)], axis=1)
+            * inv_det[:, None, None]
+        )
         P = QU[:, 0]
         PK = P @ Kinv  # S × p × 2
         A = self.Q[:, 0] - PK @ np.swapaxes(P, 1, 2)
@@ -199,8 +208,21 @@ def coordinate_exchange(
         sub = batch if len(active) == len(points) else batch.take(active)
         sub_points = points[active]
         before = sub.value.copy()
-        moved = _coordinate_pass(sub, sub_points, continuous, discrete, polynomial, matrix, bounds,
-                                 rng, categorical, endpoints, grid, zooms, tol)
+        moved = _coordinate_pass(
+            sub,
+            sub_points,
+            continuous,
+            discrete,
+            polynomial,
+            matrix,
+            bounds,
+            rng,
+            categorical,
+            endpoints,
+            grid,
+            zooms,
+            tol,
+        )
         points[active] = sub_points
         batch.X[active] = sub.X
         with np.errstate(invalid="ignore"):
@@ -328,8 +350,12 @@ def point_exchange(
                 FPK = FP @ Kinv
                 if batch.W is not None:
                     FH = FB @ U
-                    FB = (FB - FPK @ np.swapaxes(H, 1, 2) - (FH @ Kinv) @ np.swapaxes(P, 1, 2)
-                          + (FPK @ UBU @ Kinv) @ np.swapaxes(P, 1, 2))
+                    FB = (
+                        FB
+                        - FPK @ np.swapaxes(H, 1, 2)
+                        - (FH @ Kinv) @ np.swapaxes(P, 1, 2)
+                        + (FPK @ UBU @ Kinv) @ np.swapaxes(P, 1, 2)
+                    )
                     FA = FA - FPK @ np.swapaxes(P, 1, 2)
                 else:
                     FA = FA - FPK @ np.swapaxes(P, 1, 2)

@@ -73,8 +73,10 @@ class FdsCurve:
             "p10": self.quantile(0.1),
             "p90": self.quantile(0.9),
             "max": self.max,
-            "curve": {"fraction": [round(float(f), 4) for f in fractions],
-                      "variance": [float(v) for v in np.quantile(self.variance, fractions)]},
+            "curve": {
+                "fraction": [round(float(f), 4) for f in fractions],
+                "variance": [float(v) for v in np.quantile(self.variance, fractions)],
+            },
         }
 
 

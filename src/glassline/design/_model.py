@@ -77,7 +77,8 @@ class PolynomialModel:
             for j, f in enumerate(self.space.factors):
                 local[t, j] = term.powers[j] if f.kind == "continuous" else term.codes[j] + 1
         codes = tuple(
-            None if f.kind == "continuous"
+            None
+            if f.kind == "continuous"
             else np.hstack([np.ones((len(f.levels or ()), 1)), _effect_codes(len(f.levels or ()))])
             for f in self.space.factors
         )

@@ -106,8 +106,12 @@ def optimal_design(
     if criterion not in ("i", "d"):
         raise DesignError(f"criterion must be 'i' or 'd', got {criterion!r}")
     fixed_points = _fixed_points(fixed, space)
-    for name, value in (("runs", runs), ("lack_of_fit", lack_of_fit), ("replicates", replicates),
-                        ("n_starts", n_starts)):
+    for name, value in (
+        ("runs", runs),
+        ("lack_of_fit", lack_of_fit),
+        ("replicates", replicates),
+        ("n_starts", n_starts),
+    ):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
             raise DesignError(f"'{name}' must be a whole number ≥ 0, got {value!r}")
     if n_starts < 1:
@@ -124,9 +128,7 @@ def optimal_design(
             parts.append(f"{lack_of_fit} lack-of-fit points")
         if replicates:
             parts.append(f"{replicates} replicates")
-        raise DesignError(
-            f"{runs} runs are too few: {', '.join(parts)}; the minimum is {minimum} runs"
-        )
+        raise DesignError(f"{runs} runs are too few: {', '.join(parts)}; the minimum is {minimum} runs")
     rng = np.random.default_rng(0 if seed is None else seed)
     report = progress or (lambda label, done, total: None)
 
@@ -152,8 +154,16 @@ def optimal_design(
     name = {"i": "I-optimal", "d": "D-optimal"}[criterion]
     method = f"{name} ({'coordinate' if space.is_box else 'coordinate and point'} exchange, {n_starts} starts"
     method += ", off-grid refinement)" if off_grid else ")"
-    return Design(space=space, model=model_obj, points=points, roles=tuple(roles), criterion=criterion,
-                  method=method, seed=seed, seconds=time.perf_counter() - started)
+    return Design(
+        space=space,
+        model=model_obj,
+        points=points,
+        roles=tuple(roles),
+        criterion=criterion,
+        method=method,
+        seed=seed,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def augment(
@@ -180,8 +190,9 @@ def augment(
     if add < 1:
         raise DesignError(f"'add' must be at least 1, got {add}")
     fixed = _fixed_points(design, space_obj)
-    return optimal_design(space_obj, len(fixed) + add, criterion=crit, model=kind, fixed=fixed,
-                          seed=seed, n_starts=n_starts)
+    return optimal_design(
+        space_obj, len(fixed) + add, criterion=crit, model=kind, fixed=fixed, seed=seed, n_starts=n_starts
+    )
 
 
 def augment_fds(design: Design, add: int, *, n_points: int = 100_000, seed: int = 0) -> Design:
@@ -209,10 +220,16 @@ def augment_fds(design: Design, add: int, *, n_points: int = 100_000, seed: int 
         A -= np.outer(g, g) / denom
         variance -= (F @ g) ** 2 / denom
     points = np.vstack([design.points, np.array(chosen)])
-    return Design(space=space, model=design.model, points=points,
-                  roles=(*design.roles, *(("augment",) * add)), criterion=design.criterion,
-                  method=f"{design.method} + {add} runs at the highest prediction variance",
-                  seed=design.seed, seconds=design.seconds + time.perf_counter() - started)
+    return Design(
+        space=space,
+        model=design.model,
+        points=points,
+        roles=(*design.roles, *(("augment",) * add)),
+        criterion=design.criterion,
+        method=f"{design.method} + {add} runs at the highest prediction variance",
+        seed=design.seed,
+        seconds=design.seconds + time.perf_counter() - started,
+    )
 
 
 # ------------------------------------------------------------------------ internals
@@ -279,7 +296,7 @@ def _candidates(space: DesignSpace, rng: np.random.Generator) -> np.ndarray:
     pool = np.vstack(extra)
     for j in space.categorical:  # vertices carry level 0: give every added point a random level
         n_levels = len(space.factors[j].levels or ())
-        pool[len(grid):, j] = rng.integers(0, n_levels, len(pool) - len(grid))
+        pool[len(grid) :, j] = rng.integers(0, n_levels, len(pool) - len(grid))
     for j, f in enumerate(space.factors):  # factors with fixed values stay on them
         settings = f.coded_values()
         if settings is not None:
@@ -292,8 +309,7 @@ def _candidates(space: DesignSpace, rng: np.random.Generator) -> np.ndarray:
 
 def _grid(space: DesignSpace, levels: int, rng: np.random.Generator) -> np.ndarray:
     """The feasible *levels*-level grid, or a random part of it when it is too large."""
-    sizes = [len(f.levels or ()) if f.kind == "categorical" else len(f.values or ()) or levels
-             for f in space.factors]
+    sizes = [len(f.levels or ()) if f.kind == "categorical" else len(f.values or ()) or levels for f in space.factors]
     if float(np.prod(np.array(sizes, dtype=float))) <= _MAX_CANDIDATES:
         return space.level_grid(levels)
     draws = np.column_stack([rng.integers(0, s, _MAX_CANDIDATES) for s in sizes]).astype(float)
@@ -327,8 +343,17 @@ def _initial_index(F: np.ndarray, M0: np.ndarray, n: int, rng: np.random.Generat
     return idx if np.linalg.matrix_rank(M) == p else None
 
 
-def _search(space: DesignSpace, model: PolynomialModel, n: int, W: np.ndarray | None, M_fixed: np.ndarray,
-            rng: np.random.Generator, n_starts: int, off_grid: bool, report: ProgressCallback) -> np.ndarray:
+def _search(
+    space: DesignSpace,
+    model: PolynomialModel,
+    n: int,
+    W: np.ndarray | None,
+    M_fixed: np.ndarray,
+    rng: np.random.Generator,
+    n_starts: int,
+    off_grid: bool,
+    report: ProgressCallback,
+) -> np.ndarray:
     """The best of *n_starts* exchanges: n free runs (coded points)."""
     candidates = _candidates(space, rng)
     if len(candidates) == 0:
@@ -353,15 +378,19 @@ def _search(space: DesignSpace, model: PolynomialModel, n: int, W: np.ndarray | 
             values = f.coded_values()
             discrete[j] = values if values is not None else np.array([-1.0, 0.0, 1.0])
     common: dict[str, Any] = {
-        "polynomial": model.coordinate_polynomial, "matrix": model.matrix, "bounds": _bounds(space),
-        "rng": rng, "categorical": categorical,
+        "polynomial": model.coordinate_polynomial,
+        "matrix": model.matrix,
+        "bounds": _bounds(space),
+        "rng": rng,
+        "categorical": categorical,
     }
     movable = [j for j, f in enumerate(space.factors) if f.kind == "continuous" and f.values is None]
     if space.is_box:
         points = coordinate_exchange(batch, points, continuous=[], discrete=discrete, **common)
     else:  # grid values and the constraint faces, then point exchange for the best starts
-        points = coordinate_exchange(batch, points, continuous=[], discrete=discrete,
-                                     endpoints=frozenset(movable), **common)
+        points = coordinate_exchange(
+            batch, points, continuous=[], discrete=discrete, endpoints=frozenset(movable), **common
+        )
         order = _ranked(batch)[: min(_POINT_EXCHANGED, len(batch.value))]
         batch = batch.take(order)
         points = point_exchange(batch, points[order], candidates, F, rng=rng)
@@ -370,14 +399,31 @@ def _search(space: DesignSpace, model: PolynomialModel, n: int, W: np.ndarray | 
         order = _ranked(batch)[: min(_REFINED, len(batch.value))]
         best_batch = batch.take(order)
         fixed_settings = {j: v for j, v in discrete.items() if j not in movable}
-        points = coordinate_exchange(best_batch, points[order], continuous=movable,
-                                     discrete=fixed_settings, tol=_REFINE_TOL, pass_tol=_REFINE_PASS_TOL,
-                                     max_passes=_REFINE_PASSES, **common)
+        points = coordinate_exchange(
+            best_batch,
+            points[order],
+            continuous=movable,
+            discrete=fixed_settings,
+            tol=_REFINE_TOL,
+            pass_tol=_REFINE_PASS_TOL,
+            max_passes=_REFINE_PASSES,
+            **common,
+        )
         batch = best_batch
         if not batch.ok.any():
             raise DesignError(f"every start of the exchange is singular for the {model.kind} model {model.names}")
-        polished = [polish(p, movable=movable, W=W, M_fixed=M_fixed, matrix=model.matrix,
-                           derivatives=model.derivatives, space=space) for p in points[batch.ok]]
+        polished = [
+            polish(
+                p,
+                movable=movable,
+                W=W,
+                M_fixed=M_fixed,
+                matrix=model.matrix,
+                derivatives=model.derivatives,
+                space=space,
+            )
+            for p in points[batch.ok]
+        ]
         return min(polished, key=lambda pair: pair[1])[0]
     best = int(_ranked(batch)[0])
     if not batch.ok[best]:
@@ -394,8 +440,10 @@ def _ranked(batch: Batch) -> np.ndarray:
 def _bounds(space: DesignSpace) -> Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]]:
     """Per-run feasible interval of coordinate j (coded), vectorised over runs."""
     if space.is_box:
+
         def box(points: np.ndarray, j: int) -> tuple[np.ndarray, np.ndarray]:
             return np.full(len(points), -1.0), np.full(len(points), 1.0)
+
         return box
     G, h = space.G, space.h
 
@@ -410,13 +458,13 @@ def _bounds(space: DesignSpace) -> Callable[[np.ndarray, int], tuple[np.ndarray,
         hi = np.maximum(hi, points[:, j])  # never exclude the current (feasible) value
         lo = np.minimum(lo, points[:, j])
         return lo, hi
+
     return constrained
 
 
 def _space_filling(space: DesignSpace, existing: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """*k* points added greedily, each as far as possible (max-min distance) from all others."""
-    pool = np.vstack([space.sample(4096, seed=int(rng.integers(2**31))), _candidates(space, rng),
-                      space.level_grid(5)])
+    pool = np.vstack([space.sample(4096, seed=int(rng.integers(2**31))), _candidates(space, rng), space.level_grid(5)])
     cont = space.continuous
     cat = space.categorical
 

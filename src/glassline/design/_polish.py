@@ -71,16 +71,22 @@ def polish(
     start_value = objective(z0)[0]
     options = {"maxiter": max_iterations}
     if space.is_box:
-        result = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * len(z0),
-                          options=options)
+        result = minimize(objective, z0, jac=True, method="L-BFGS-B", bounds=[(-1.0, 1.0)] * len(z0), options=options)
     else:
         G = space.G[:, movable]
         blocks = np.kron(np.eye(n), G)  # constraints of every run
         offset = np.repeat(points[None, :, :], 1, axis=0)[0] @ space.G.T - points[:, movable] @ G.T
         h = (space.h[None, :] - offset).ravel()
         constraint = {"type": "ineq", "fun": lambda z: h - blocks @ z, "jac": lambda z: -blocks}
-        result = minimize(objective, z0, jac=True, method="SLSQP", bounds=[(-1.0, 1.0)] * len(z0),
-                          constraints=[constraint], options=options)
+        result = minimize(
+            objective,
+            z0,
+            jac=True,
+            method="SLSQP",
+            bounds=[(-1.0, 1.0)] * len(z0),
+            constraints=[constraint],
+            options=options,
+        )
     P = _pull_inside(space, points, unpack(np.clip(result.x, -1.0, 1.0)))
     value = objective(P[:, movable].ravel())[0]
     if not (value < start_value and space.feasible(P).all()):
@@ -102,8 +108,9 @@ def _pull_inside(space: DesignSpace, start: np.ndarray, moved: np.ndarray) -> np
     return start + fraction[:, None] * step
 
 
-def _criterion(points: np.ndarray, W: np.ndarray | None, M_fixed: np.ndarray,
-               matrix: Callable[[np.ndarray], np.ndarray]) -> float:
+def _criterion(
+    points: np.ndarray, W: np.ndarray | None, M_fixed: np.ndarray, matrix: Callable[[np.ndarray], np.ndarray]
+) -> float:
     X = matrix(points)
     M = M_fixed + X.T @ X
     if W is not None:

@@ -51,12 +51,14 @@ def run_sheet(design: Design, seed: int | None = 0) -> pd.DataFrame:
             real[f.name] = real[f.name].round(_decimals(float(f.low), float(f.high)))  # type: ignore[arg-type]
     n = len(design)
     order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
-    sheet = pd.DataFrame({
-        "run": np.arange(1, n + 1),
-        "std_order": order + 1,
-        "configuration": np.array(configuration_ids(design.points))[order],
-        "role": np.array(design.roles, dtype=object)[order],
-    })
+    sheet = pd.DataFrame(
+        {
+            "run": np.arange(1, n + 1),
+            "std_order": order + 1,
+            "configuration": np.array(configuration_ids(design.points))[order],
+            "role": np.array(design.roles, dtype=object)[order],
+        }
+    )
     for column in real.columns:
         sheet[column] = real[column].to_numpy()[order]
     return sheet
@@ -73,11 +75,20 @@ def write_run_sheet(sheet: pd.DataFrame, path: str | Path, *, space: DesignSpace
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             sheet.to_excel(writer, sheet_name="runs", index=False)
             if space is not None:
-                pd.DataFrame([
-                    {"name": f.name, "label": f.label, "unit": f.unit, "kind": f.kind,
-                     "low": f.low, "high": f.high, "levels": ", ".join(f.levels or ())}
-                    for f in space.factors
-                ]).to_excel(writer, sheet_name="factors", index=False)
+                pd.DataFrame(
+                    [
+                        {
+                            "name": f.name,
+                            "label": f.label,
+                            "unit": f.unit,
+                            "kind": f.kind,
+                            "low": f.low,
+                            "high": f.high,
+                            "levels": ", ".join(f.levels or ()),
+                        }
+                        for f in space.factors
+                    ]
+                ).to_excel(writer, sheet_name="factors", index=False)
     else:
         raise DesignError(f"{path}: write a run sheet as .csv or .xlsx, not {suffix or 'no suffix'!r}")
     return path
@@ -99,11 +110,17 @@ def coded_points(table: pd.DataFrame, space: DesignSpace, *, source: str) -> np.
     require_columns(table, space.names, source=source)
     cont = [space.factors[j] for j in space.continuous]
     cont_names = {f.name for f in cont}
-    checked = require_numeric(
-        table, [f.name for f in cont], source=source,
-        ranges={f.name: (float(f.low), float(f.high)) for f in cont},  # type: ignore[arg-type]
-        units={f.name: f.unit for f in cont},
-    ) if cont else table.copy()
+    checked = (
+        require_numeric(
+            table,
+            [f.name for f in cont],
+            source=source,
+            ranges={f.name: (float(f.low), float(f.high)) for f in cont},  # type: ignore[arg-type]
+            units={f.name: f.unit for f in cont},
+        )
+        if cont
+        else table.copy()
+    )
     for j in space.categorical:
         f = space.factors[j]
         levels = list(f.levels or ())

@@ -127,12 +127,21 @@ class DesignFactor:
         kind = get("kind", None)
         levels = get("levels", None)
         if kind == "categorical" or (kind is None and levels is not None):
-            return cls(name=str(get("name")), levels=tuple(levels or ()), unit=str(get("unit", "") or ""),
-                       label=str(get("label", "") or ""))
+            return cls(
+                name=str(get("name")),
+                levels=tuple(levels or ()),
+                unit=str(get("unit", "") or ""),
+                label=str(get("label", "") or ""),
+            )
         values = get("values", None)
-        return cls(name=str(get("name")), low=get("low"), high=get("high"),
-                   values=None if values is None else tuple(values),
-                   unit=str(get("unit", "") or ""), label=str(get("label", "") or ""))
+        return cls(
+            name=str(get("name")),
+            low=get("low"),
+            high=get("high"),
+            values=None if values is None else tuple(values),
+            unit=str(get("unit", "") or ""),
+            label=str(get("label", "") or ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -148,8 +157,11 @@ class DesignSpace:
     G: np.ndarray = field(init=False, repr=False, compare=False)
     h: np.ndarray = field(init=False, repr=False, compare=False)
 
-    def __init__(self, factors: Iterable[DesignFactor | FactorLike | Mapping[str, Any]],
-                 constraints: Iterable[ConstraintLike] = ()) -> None:
+    def __init__(
+        self,
+        factors: Iterable[DesignFactor | FactorLike | Mapping[str, Any]],
+        constraints: Iterable[ConstraintLike] = (),
+    ) -> None:
         converted = tuple(DesignFactor.from_any(f) for f in factors)
         if not converted:
             raise DesignError("a design space needs at least one factor")
@@ -170,8 +182,9 @@ class DesignSpace:
         return cls(study.factors, getattr(study, "constraints", ()))
 
     @classmethod
-    def from_ranges(cls, ranges: Mapping[str, tuple[float, float] | Sequence[str]],
-                    constraints: Iterable[ConstraintLike] = ()) -> DesignSpace:
+    def from_ranges(
+        cls, ranges: Mapping[str, tuple[float, float] | Sequence[str]], constraints: Iterable[ConstraintLike] = ()
+    ) -> DesignSpace:
         """``{"x": (low, high), "kind": ["a", "b"]}`` → a space (tuples of 2 numbers are ranges)."""
         factors = []
         for name, spec in ranges.items():
