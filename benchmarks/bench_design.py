@@ -98,8 +98,9 @@ def pyoptex_case(k: int, n: int) -> Result | None:
     return _measure(make, k)
 
 
-def _in_own_process(function: Callable[[int, int], Result | None],
-                    cases: tuple[tuple[int, int], ...]) -> dict[tuple[int, int], Result | None]:
+def _in_own_process(
+    function: Callable[[int, int], Result | None], cases: tuple[tuple[int, int], ...]
+) -> dict[tuple[int, int], Result | None]:
     """Run *function* on every case in one fresh process, after glassline's runs: the other tool's
     threads and caches then cannot touch glassline's timings, or the reverse."""
     import multiprocessing
@@ -139,24 +140,32 @@ def run() -> str:
         ours, grid = mine[k, n]
         peer = peers[k, n]
         if peer is None:
-            lines.append(f"| {k} factors / {n} runs | {ours.i:.4f} | {n * ours.i:.3f} | {ours.time:.3f} "
-                         "| – | – | – | – | – |")
+            lines.append(
+                f"| {k} factors / {n} runs | {ours.i:.4f} | {n * ours.i:.3f} | {ours.time:.3f} | – | – | – | – | – |"
+            )
             continue
         i_ratio, t_ratio = ours.i / peer.i, ours.time / peer.time
         lines.append(
             f"| {k} factors / {n} runs | {ours.i:.4f} | {n * ours.i:.3f} | {ours.time:.3f} | {peer.i:.4f} "
             f"| {n * peer.i:.3f} | {peer.time:.3f} | {i_ratio:.3f} | {t_ratio:.2f} |"
         )
-        grid_rows.append(f"| {k} factors / {n} runs | {grid.i:.4f} (best {grid.best:.4f}) | {grid.time:.3f} "
-                         f"| {peer.i:.4f} (best {peer.best:.4f}) | {grid.i / peer.i:.3f} |")
+        grid_rows.append(
+            f"| {k} factors / {n} runs | {grid.i:.4f} (best {grid.best:.4f}) | {grid.time:.3f} "
+            f"| {peer.i:.4f} (best {peer.best:.4f}) | {grid.i / peer.i:.3f} |"
+        )
         worst_ratio = max(ours.values) / peer.i
         ok = max(ours.values) / peer.i <= GOAL_I_RATIO and ours.time < peer.time
-        goals.append(f"- {k}/{n}: worst glassline seed I / median pyoptex I = {worst_ratio:.3f}, "
-                     f"time ratio {t_ratio:.2f} → {'met' if ok else 'NOT met'}")
+        goals.append(
+            f"- {k}/{n}: worst glassline seed I / median pyoptex I = {worst_ratio:.3f}, "
+            f"time ratio {t_ratio:.2f} → {'met' if ok else 'NOT met'}"
+        )
         if (k, n) == (3, 17):
             ok = max(ours.values) <= GOAL_I_3_17 and ours.time <= GOAL_SECONDS_3_17
-            goals.insert(0, f"- 3/17: worst I {max(ours.values):.5f} (goal ≤ {GOAL_I_3_17}), median "
-                            f"{ours.time:.3f} s (goal ≤ {GOAL_SECONDS_3_17} s) → {'met' if ok else 'NOT met'}")
+            goals.insert(
+                0,
+                f"- 3/17: worst I {max(ours.values):.5f} (goal ≤ {GOAL_I_3_17}), median "
+                f"{ours.time:.3f} s (goal ≤ {GOAL_SECONDS_3_17} s) → {'met' if ok else 'NOT met'}",
+            )
     space = DesignSpace.cube(3)
     d17 = optimal_design(space, 17, seed=0)
     ff = full_factorial(space, levels=4)

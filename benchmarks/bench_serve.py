@@ -164,9 +164,9 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     from sqlalchemy import insert, select
 
     from glassline.models import load_fits
+    from glassline.models._fast import fast_predictor, pipeline_predict
     from glassline.registry import database_url
     from glassline.serve import Attributor, connect
-    from glassline.serve._compiled import fast_predictor, pipeline_predict
     from glassline.serve._store import AuditLog, _next_record, audit_table
 
     lines = [

@@ -24,6 +24,7 @@ EXACT_ALGORITHMS = {
     "closed-form linear",
     "closed-form polynomial",
     "RBF product",
+    "tabulated trees",
     "batched exact enumeration",
 }
 
@@ -134,6 +135,44 @@ def test_small_forest_uses_exact_enumeration(rng: np.random.Generator) -> None:
     explanation = shap_values(pipeline, X.iloc[:4], X, kind="tree")
     assert explanation.settings.algorithm == "batched exact enumeration"
     np.testing.assert_allclose(explanation.values, _reference(pipeline, X.iloc[:4], X).values, rtol=0, atol=1e-8)
+
+
+def _designed(rng: np.random.Generator, n_inputs: int, levels: int = 5, n_rows: int = 60):
+    """Inputs on a few levels each, as a designed experiment has them (replicates share settings)."""
+    grid = np.linspace(-1.0, 1.0, levels)
+    z = rng.choice(grid, size=(n_rows, n_inputs))
+    scales = np.array([1.0, 10.0, 100.0, 0.1, 5.0, 2.0][:n_inputs])
+    X = pd.DataFrame(z * scales + 2 * scales, columns=[f"x{j}" for j in range(n_inputs)])
+    y = 2 * z[:, 0] + np.sin(3 * z[:, 1]) + z[:, 0] * z[:, -1] + 0.3 * rng.normal(size=n_rows)
+    return X, pd.Series(y, name="y")
+
+
+@pytest.mark.parametrize("n_inputs", [3, 5])
+@pytest.mark.parametrize("name", ["rf", "xgb"])
+def test_designed_experiment_trees_are_tabulated_and_exact(name: str, n_inputs: int, rng: np.random.Generator) -> None:
+    X, y = _designed(rng, n_inputs, levels=5 if n_inputs == 3 else 3)  # 5 inputs: 3 levels, as a Box-Behnken
+    pipeline = FAMILIES[name].make(0).fit(X, y)
+    rows = pd.concat([X.iloc[:5], X.iloc[:3] * 1.37 - 0.5])  # training rows and rows between the levels
+    ours = shap_values(pipeline, rows, X, kind="tree")
+    assert ours.settings.algorithm == "tabulated trees"
+    np.testing.assert_allclose(ours.values, _enumerated(pipeline, rows, X), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.values, _reference(pipeline, rows, X).values, rtol=0, atol=1e-8)
+    assert ours.settings.efficiency_gap <= 1e-12
+
+
+def test_a_tree_table_larger_than_enumeration_is_not_built(rng: np.random.Generator) -> None:
+    import glassline.explain._shapley as shapley
+
+    X, y = _designed(rng, 3, levels=9)
+    pipeline = FAMILIES["rf"].make(0).fit(X, y)
+    assert shap_values(pipeline, X.iloc[:2], X, kind="tree").settings.algorithm == "tabulated trees"
+    original = shapley.TREE_TABLE_MIN_CELLS
+    try:
+        shapley.TREE_TABLE_MIN_CELLS = 1  # now only the enumeration's row count bounds the table
+        one_row = shap_values(pipeline, X.iloc[:1], X.iloc[:2], kind="tree")  # 6 × 2 = 12 enumeration rows
+    finally:
+        shapley.TREE_TABLE_MIN_CELLS = original
+    assert one_row.settings.algorithm == "batched exact enumeration"
 
 
 # ----------------------------------------------------------------------------- efficiency and base value

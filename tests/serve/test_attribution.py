@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glassline.models import load_fits
+from glassline.models._fast import fast_predictor, pipeline_predict
 from glassline.registry import ValidityDomain
 from glassline.serve import Attributor
-from glassline.serve._compiled import fast_predictor, pipeline_predict
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["pipeline", "compiled"])

@@ -12,16 +12,18 @@ coalition S is
 (Shapley 1953; Lundberg & Lee 2017, eq. 8, with the interventional conditional expectation of
 Janzing, Minorics & Blöbaum 2020). Here every row × coalition × background row is stacked into a few
 large ``predict`` calls (at most :data:`MAX_STACKED_ROWS` rows each), and the weighting is one matrix
-product ``V @ W`` with the coalition weight matrix of :func:`shapley_weight_matrix`. The empty and
-full coalitions need no model call beyond ``f(background)`` and ``f(x)``.
+product ``V @ W`` with the coalition weight matrix of :func:`shapley_weight_matrix` (both in
+:mod:`glassline._coalitions`, shared with the service). The empty and full coalitions need no model
+call beyond ``f(background)`` and ``f(x)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from math import factorial
 
 import numpy as np
+
+from glassline._coalitions import coalition_masks, shapley_from_coalitions, shapley_weight_matrix
 
 __all__ = [
     "MAX_STACKED_ROWS",
@@ -35,32 +37,6 @@ __all__ = [
 MAX_STACKED_ROWS = 1_000_000
 
 Predict = Callable[[np.ndarray], np.ndarray]
-
-
-def coalition_masks(n_inputs: int) -> np.ndarray:
-    """Every coalition of *n_inputs* players as a boolean matrix (2^M, M); row s is the bit pattern of s."""
-    codes = np.arange(2**n_inputs)[:, None]
-    return ((codes >> np.arange(n_inputs)[None, :]) & 1).astype(bool)
-
-
-def shapley_weight_matrix(n_inputs: int) -> np.ndarray:
-    """W (2^M, M) with φ = V @ W for coalition values V (…, 2^M) in :func:`coalition_masks` order.
-
-    W[S, j] = +w(|S| − 1) when j ∈ S and −w(|S|) when j ∉ S, with w(s) = s! (M − s − 1)! / M!.
-    """
-    masks = coalition_masks(n_inputs)
-    sizes = masks.sum(axis=1)
-    m = n_inputs
-    weight = np.array([factorial(s) * factorial(m - s - 1) / factorial(m) for s in range(m)] + [0.0])
-    plus = weight[np.clip(sizes - 1, 0, m)]
-    minus = weight[sizes]
-    return np.where(masks, plus[:, None], -minus[:, None])
-
-
-def shapley_from_coalitions(values: np.ndarray, n_inputs: int) -> np.ndarray:
-    """Shapley values (n, M) from coalition values (n, 2^M); v(∅) is subtracted first for precision."""
-    centred = values - values[:, :1]
-    return centred @ shapley_weight_matrix(n_inputs)
 
 
 def enumerate_values(

@@ -21,9 +21,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from glassline.models._fast import fast_predictor
 from glassline.registry import LoadedModel
 from glassline.serve._attribution import Attributor
-from glassline.serve._compiled import fast_predictor
 from glassline.serve._metrics import BodyLimitAndMetrics, Metrics
 from glassline.serve._schemas import (
     Fallback,

@@ -9,14 +9,13 @@ For one background set B, the interventional value of a coalition S at row x is
   the closed form ``φ_i = β_i (x_i − mean_b x_i)``: one dot product per row;
 - otherwise all 2^p coalitions are evaluated in one predict call on stacked rows (≤ 100 background
   rows; p ≤ 10 inputs), and φ = v @ W with a precomputed weight matrix W;
-- a tree ensemble tabulated on the grid of its split thresholds (:class:`~glassline.serve._compiled.TreeGrid`)
+- a tree ensemble tabulated on the grid of its split thresholds (:class:`~glassline.models._fast.TreeGrid`)
   needs no model call: every f(x_S, b_¬S) is one lookup, its flat index the background's part (fixed)
   plus x's part.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from glassline.serve._compiled import TreeGrid
+from glassline._coalitions import TabulatedGame, coalition_masks, shapley_from_coalitions, shapley_weight_matrix
+from glassline.models._fast import TreeGrid
 
 __all__ = ["Attributions", "Attributor"]
 
@@ -69,33 +69,18 @@ class Attributor:
         f_bg = self._f(self._background)
         self.base_value = float(f_bg.mean())
         self._affine = self._fit_affine(bg, f_bg if n_bg == len(bg) else self._f(bg))
+        self._game = TabulatedGame(grid, self._background) if grid is not None and self._affine is None else None
         if self._affine is None:
-            masks = np.array([[(s >> i) & 1 for i in range(p)] for s in range(2**p)], dtype=bool)
-            self._masks = masks
-            weights = np.zeros((2**p, p))
-            sizes = masks.sum(axis=1)
-            for s in range(2**p):
-                for i in range(p):
-                    if not masks[s, i]:
-                        k = int(sizes[s])
-                        w = math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p)
-                        weights[s | (1 << i), i] += w
-                        weights[s, i] -= w
-            self._weights = weights
+            self._masks = coalition_masks(p)
+            self._weights = shapley_weight_matrix(p)
             # stacked template: (2^p, n_bg, p), background where the coalition does not hold x
             self._template = np.broadcast_to(self._background, (2**p, *self._background.shape)).copy()
-        self._grid = grid
-        if grid is not None and self._affine is None:
-            # flat table index of every (coalition, background row) with x's part left out: x adds its bins
-            offsets = grid.bins(self._background) * grid.strides  # (n_bg, p)
-            self._grid_base = (~self._masks).astype(np.int64) @ offsets.T  # (2^p, n_bg)
-            self._grid_masks = self._masks.astype(np.int64)
 
     @property
     def method(self) -> str:
         if self._affine is not None:
             return "closed form (affine model)"
-        if self._grid is not None:
+        if self._game is not None:
             return "exact enumeration over coalitions, by lookups in the tabulated tree ensemble"
         return "exact enumeration over coalitions"
 
@@ -140,15 +125,11 @@ class Attributor:
             phi = (x - self._background.mean(axis=0)) * beta[1:]
             return Attributions(prediction, phi, self.base_value)
         n, p = x.shape
-        if self._grid is not None:
-            grid = self._grid
-            own = self._grid_masks @ (grid.bins(x) * grid.strides).T  # (2^p, n): x's part per coalition
-            f = grid.table[self._grid_base[None, :, :] + own.T[:, :, None]].mean(axis=2)  # v(S) per row
-            return Attributions(f[:, -1], f @ self._weights, self.base_value)
+        if self._game is not None:
+            f = self._game.coalition_values(x)
+            return Attributions(f[:, -1], shapley_from_coalitions(f, p, self._weights), self.base_value)
         n_bg = len(self._background)
         # (n, 2^p, n_bg, p): x's values where the coalition holds them, the background's elsewhere
         stacked = np.where(self._masks[None, :, None, :], x[:, None, None, :], self._template[None])
         f = self._f(stacked.reshape(-1, p)).reshape(n, 2**p, n_bg).mean(axis=2)  # v(S) per row
-        phi = f @ self._weights
-        prediction = f[:, -1]
-        return Attributions(prediction, phi, self.base_value)
+        return Attributions(f[:, -1], shapley_from_coalitions(f, p, self._weights), self.base_value)
