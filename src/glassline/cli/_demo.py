@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console, progress
-from glassline.demo import run_demo
 
 __all__ = ["demo"]
 
@@ -28,6 +27,8 @@ def demo(
 ) -> None:
     """Run the paper's study on the simulated pilot line: design → line → dataset → models."""
     with progress("demo", quiet=quiet) as update:
+        from glassline.demo import run_demo
+
         result = run_demo(out, seed=seed, families=families, targets=targets, n_jobs=jobs, progress=update)
     for line in result.summary_lines():
         console.print(line, highlight=False, soft_wrap=True)

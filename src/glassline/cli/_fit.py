@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
-from glassline.models import CVScheme, compare
+from glassline.models._scheme import CVScheme
 from glassline.spec import load_study
 
 __all__ = ["fit"]
@@ -55,6 +55,8 @@ def fit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")] = False,
 ) -> None:
     """Compare model families on the paper's split and in grouped cross-validation; write RESULTS_DIR."""
+    from glassline.models import compare
+
     study = load_study(spec)
     with progress("fitting", quiet=quiet) as update:
         comparison = compare(

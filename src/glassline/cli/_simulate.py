@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
-from glassline.domains.electrode.simulator import DEFAULT_SEED, PAPER_DESIGN, DriftSpec, simulate_line
+from glassline.domains.electrode import SIMULATOR_SEED
 
 __all__ = ["simulate"]
 
@@ -32,7 +32,7 @@ def simulate(
     ] = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed; the same seed gives identical files.")
-    ] = DEFAULT_SEED,
+    ] = SIMULATOR_SEED,
     drift: Annotated[
         str | None,
         typer.Option(
@@ -45,6 +45,8 @@ def simulate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
 ) -> None:
     """Run the simulated anode pilot line on a design and write its raw files (with the true values)."""
+    from glassline.domains.electrode.simulator import PAPER_DESIGN, DriftSpec, simulate_line
+
     spec = DriftSpec.parse(drift) if drift else None
     source = design if design is not None else PAPER_DESIGN
     with progress("simulating the line", quiet=quiet) as update:

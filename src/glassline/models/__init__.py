@@ -12,30 +12,72 @@ which runs the whole grid and returns a :class:`Comparison` to write or inspect.
 >>> load_fits("results/").best("adhesion_strength", "product")   # doctest: +SKIP
 """
 
-from glassline.models._compare import compare
-from glassline.models._metrics import (
-    DEFAULT_R_LIMIT,
-    DEFAULT_VIF_LIMIT,
-    Collinearity,
-    collinearity,
-    mse,
-    mse_ratio,
-    r2,
-    rmse,
-)
-from glassline.models._parity import parity_figure, write_parity_plots
-from glassline.models._registry import FAMILIES, ExplainerKind, Family, family_names, get_family
-from glassline.models._results import RESULT_COLUMNS, Comparison, Fit, FitKey, Fits, load_fits, results_markdown
-from glassline.models._splits import (
-    CVScheme,
-    Fold,
-    RepeatedGroupKFold,
-    cross_validation_folds,
-    inner_folds,
-    paper_split,
-)
-from glassline.models._study_file import ResolvedStudy, resolve_study
-from glassline.models._tuning import Tuned, fit_tuned
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from glassline.models._compare import compare
+    from glassline.models._metrics import (
+        DEFAULT_R_LIMIT,
+        DEFAULT_VIF_LIMIT,
+        Collinearity,
+        collinearity,
+        mse,
+        mse_ratio,
+        r2,
+        rmse,
+    )
+    from glassline.models._parity import parity_figure, write_parity_plots
+    from glassline.models._registry import FAMILIES, ExplainerKind, Family, family_names, get_family
+    from glassline.models._results import RESULT_COLUMNS, Comparison, Fit, FitKey, Fits, load_fits, results_markdown
+    from glassline.models._scheme import CVScheme
+    from glassline.models._splits import (
+        Fold,
+        RepeatedGroupKFold,
+        cross_validation_folds,
+        inner_folds,
+        paper_split,
+    )
+    from glassline.models._study_file import ResolvedStudy, resolve_study
+    from glassline.models._tuning import Tuned, fit_tuned
+
+#: Public names and the module each lives in, imported on first use (scikit-learn and xgboost are slow to
+#: load; the command line's --help and the service's start-up should not pay for what they do not use).
+_LAZY = {
+    "compare": "glassline.models._compare",
+    "DEFAULT_R_LIMIT": "glassline.models._metrics",
+    "DEFAULT_VIF_LIMIT": "glassline.models._metrics",
+    "Collinearity": "glassline.models._metrics",
+    "collinearity": "glassline.models._metrics",
+    "mse": "glassline.models._metrics",
+    "mse_ratio": "glassline.models._metrics",
+    "r2": "glassline.models._metrics",
+    "rmse": "glassline.models._metrics",
+    "parity_figure": "glassline.models._parity",
+    "write_parity_plots": "glassline.models._parity",
+    "FAMILIES": "glassline.models._registry",
+    "ExplainerKind": "glassline.models._registry",
+    "Family": "glassline.models._registry",
+    "family_names": "glassline.models._registry",
+    "get_family": "glassline.models._registry",
+    "RESULT_COLUMNS": "glassline.models._results",
+    "Comparison": "glassline.models._results",
+    "Fit": "glassline.models._results",
+    "FitKey": "glassline.models._results",
+    "Fits": "glassline.models._results",
+    "load_fits": "glassline.models._results",
+    "results_markdown": "glassline.models._results",
+    "CVScheme": "glassline.models._scheme",
+    "Fold": "glassline.models._splits",
+    "RepeatedGroupKFold": "glassline.models._splits",
+    "cross_validation_folds": "glassline.models._splits",
+    "inner_folds": "glassline.models._splits",
+    "paper_split": "glassline.models._splits",
+    "ResolvedStudy": "glassline.models._study_file",
+    "resolve_study": "glassline.models._study_file",
+    "Tuned": "glassline.models._tuning",
+    "fit_tuned": "glassline.models._tuning",
+}
 
 __all__ = [
     "DEFAULT_R_LIMIT",
@@ -72,3 +114,11 @@ __all__ = [
     "rmse",
     "write_parity_plots",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'glassline.models' has no attribute {name!r}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy.typing as npt
 from sklearn.model_selection import GroupKFold, KFold, train_test_split
 
 from glassline.exceptions import DataError
+from glassline.models._scheme import CVScheme
 
 __all__ = [
     "CVScheme",
@@ -30,15 +30,6 @@ __all__ = [
 ]
 
 IntArray = npt.NDArray[np.intp]
-
-
-class CVScheme(StrEnum):
-    """How the honest cross-validation forms its folds."""
-
-    GROUPED = "grouped"
-    """``cv_folds`` × ``cv_repeats``: K-fold over whole groups, reshuffled per repeat."""
-    LOGO = "logo"
-    """Leave one group out: one fold per group, no repeats."""
 
 
 @dataclass(frozen=True)

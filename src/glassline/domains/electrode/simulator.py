@@ -31,11 +31,11 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
+from glassline.domains.electrode import SIMULATOR_SEED, physics
 from glassline.domains.electrode import _sim_cells as lab_
 from glassline.domains.electrode import _sim_files as files_
 from glassline.domains.electrode import _sim_inline as line_
 from glassline.domains.electrode import _sim_truth as truth_
-from glassline.domains.electrode import physics
 from glassline.domains.electrode._sim_design import as_design, read_design_table
 from glassline.domains.electrode._sim_files import LAYOUT_MODULE
 from glassline.exceptions import DataError, did_you_mean
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: The study's seed (study.toml ``seed = 2023``).
-DEFAULT_SEED = 2023
+DEFAULT_SEED = SIMULATOR_SEED
 #: The shipped stand-in for the paper's 17 configurations (see the module docstring).
 PAPER_DESIGN = Path(str(files("glassline.domains.electrode").joinpath("paper_design.csv")))
 
