@@ -97,3 +97,58 @@ def test_a_plain_table_study_publishes_without_study(
     assert "study.toml" in err
     assert "run.json" in err
     assert "Traceback" not in err
+
+
+def test_publishing_is_recorded_in_the_audit_log_and_shown(
+    results_dir: Path, study: object, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from glassline import Study
+    from glassline.registry import database_url, publish
+    from glassline.serve import AuditLog, connect, verify_chain
+
+    assert isinstance(study, Study)
+    published = publish(results_dir, "y", "factors", family="svr", name="audited", study=study, home=home, alias="qa")
+    engine = connect(database_url(home))
+    log = AuditLog(engine)
+    record = log.tail(1, kind="model_published")[0]
+    engine.dispose()
+    assert record.actor.startswith("cli")
+    assert record.payload["name"] == "audited"
+    assert record.payload["version"] == published.version
+    assert record.payload["alias"] == "qa"
+    assert record.payload["family"] == "svr"
+    assert record.payload["data_hash"].startswith("sha256:")
+    assert verify_chain(AuditLog(connect(database_url(home)))).ok
+
+    code, out, _ = run(["audit", "show", "--home", str(home), "--kind", "model_published", "--json"], capsys)
+    assert code == 0
+    shown = [json.loads(line) for line in out.strip().splitlines()]
+    assert shown[-1]["seq"] == record.seq
+    assert shown[-1]["payload"]["run_id"] == published.run_id
+    assert all(r["kind"] == "model_published" for r in shown)
+    code, out, _ = run(["audit", "show", "--home", str(home), "-n", "1"], capsys)
+    assert code == 0
+    assert "model_published" in out
+    assert "audited" in out
+    code, out, _ = run(["audit", "show", "--home", str(home), "--request", "no-such-request"], capsys)
+    assert code == 0
+    assert "no audit records for no-such-request" in out
+
+
+def test_an_unreachable_audit_log_registers_nothing(
+    results_dir: Path, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glassline.registry import RegistryError
+
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2"
+    code, _, err = run(
+        ["publish", str(results_dir), "-t", "y", "-s", "factors", "--name", "never", "--home", str(home), "--db", url],
+        capsys,
+    )
+    assert code == 1
+    assert "cannot open the database" in err
+    assert "secret" not in err
+    with pytest.raises(RegistryError, match="not found"):
+        load_model("never", home=home)

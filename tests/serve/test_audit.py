@@ -143,3 +143,32 @@ def test_unreachable_database_is_one_clear_error() -> None:
 
     with pytest.raises(StoreError, match="cannot open the database"):
         connect("postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "expected"),
+    [
+        (
+            "prediction",
+            {"predictions": [1.23456, 2.0], "fallback": [None, "flag"]},
+            "2 row(s) → 1.235, 2 (fallback flag)",
+        ),
+        ("prediction_refused", {"rows": [[1, 2]], "outside": [0]}, "1 row(s) refused: outside the domain"),
+        ("prediction_refused", {"rows": [[1, 2]], "non_finite": [0]}, "1 row(s) refused: no finite prediction"),
+        (
+            "model_published",
+            {"name": "m", "version": "3", "alias": "prod", "family": "xgb", "target": "y", "scenario": "s"},
+            "m v3 @prod (xgb: y / s)",
+        ),
+        ("model_loaded", {"name": "m", "version": "3", "fallback": "refuse"}, "m v3, fallback refuse"),
+        ("override", {"row": 0, "value": 340.0, "reason": "gauge"}, "row 0 := 340.0 (gauge)"),
+        ("feedback", {"row": 1, "measured": 2.5}, "row 1 measured 2.5"),
+        ("stop", {"reason": "lot change"}, "lot change"),
+        ("token_created", {"role": "admin", "label": "ops"}, "admin token for ops"),
+        ("something_new", {"a": 1}, '{"a": 1}'),
+    ],
+)
+def test_audit_show_says_what_each_record_is_about(kind: str, payload: dict[str, object], expected: str) -> None:
+    from glassline.cli._serve import _summary
+
+    assert _summary(kind, payload) == expected

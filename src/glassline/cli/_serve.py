@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from glassline.cli._app import app, console
 
-__all__ = ["audit_verify", "publish", "serve", "token_create"]
+__all__ = ["audit_show", "audit_verify", "publish", "serve", "token_create"]
 
 HomeOption = Annotated[
     Path | None,
@@ -54,8 +54,10 @@ def publish(
         str | None, typer.Option("--tracking-uri", help="Any MLflow tracking URI. [default: sqlite in the workspace]")
     ] = None,
     home: HomeOption = None,
+    db: DbOption = None,
 ) -> None:
-    """Register a fitted pipeline as an MLflow model version with the glassline bundle (domain, SHAP, card)."""
+    """Register a fitted pipeline as an MLflow model version with the glassline bundle (domain, SHAP, card);
+    the audit log records it."""
     from glassline.registry import publish as publish_model
 
     with console.status("publishing to MLflow"):
@@ -69,6 +71,7 @@ def publish(
             tracking=tracking_uri,
             home=home,
             alias=alias,
+            db=db,
         )
     console.print(f"published {published.name} version {published.version} (run {published.run_id})")
     console.print(f"{published.name}/{published.version}", highlight=False)
@@ -144,6 +147,7 @@ def token_create(
     """Create an API token; it is printed once, on the last line (only its hash is stored)."""
     from glassline.exceptions import SpecError
     from glassline.registry import database_url
+    from glassline.registry._publish import default_actor
     from glassline.serve import AuditLog, Role, TokenStore, connect
 
     try:
@@ -153,7 +157,7 @@ def token_create(
     engine = connect(database_url(home, db))
     try:
         token = TokenStore(engine).create(chosen, label)
-        AuditLog(engine).append("token_created", "cli", {"role": chosen.value, "label": label})
+        AuditLog(engine).append("token_created", default_actor(), {"role": chosen.value, "label": label})
     finally:
         engine.dispose()
     console.print(
@@ -176,3 +180,89 @@ def audit_verify(db: DbOption = None, home: HomeOption = None) -> None:
     if not report.ok:
         raise StoreError(str(report))
     console.print(str(report), highlight=False)
+
+
+@audit_app.command("show")
+def audit_show(
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many records (the newest).")] = 20,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="Only this kind: prediction, prediction_refused, override, feedback, stop, start, model_loaded, "
+            "model_published, token_created.",
+        ),
+    ] = None,
+    request_id: Annotated[str | None, typer.Option("--request", help="Only the records of one request id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per record instead of a table.")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Show the newest audit records (oldest of them first): who did what, when, for which request."""
+    import json
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from glassline.registry import database_url
+    from glassline.serve import AuditLog, connect
+
+    engine = connect(database_url(home, db))
+    try:
+        records = AuditLog(engine).tail(last, kind=kind, request_id=request_id)
+    finally:
+        engine.dispose()
+    if as_json:
+        for r in records:
+            print(json.dumps({**r.__dict__}, ensure_ascii=False, sort_keys=True))
+        return
+    if not records:
+        console.print(
+            "no audit records" + (f" of kind {kind!r}" if kind else "") + (f" for {request_id}" if request_id else "")
+        )
+        return
+    table = Table(title=f"audit log: {len(records)} record(s)", title_justify="left")
+    for column in ("seq", "time (UTC)", "kind", "actor", "request", "what"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        what = _summary(r.kind, r.payload)
+        table.add_row(
+            str(r.seq),
+            r.created_at[:23].replace("T", " "),
+            r.kind,
+            escape(r.actor),
+            (r.request_id or "")[:12],
+            escape(what if len(what) <= 160 else what[:157] + "…"),
+        )
+    console.print(table)
+
+
+def _summary(kind: str, payload: dict[str, Any]) -> str:
+    """One line saying what an audit record is about (the whole record: ``audit show --json``)."""
+    import json
+
+    p = payload
+    if kind == "prediction":
+        predictions = [f"{v:.4g}" for v in p.get("predictions", []) if isinstance(v, int | float)]
+        fallbacks = sorted({str(f) for f in p.get("fallback", []) if f})
+        return f"{len(predictions)} row(s) → {', '.join(predictions[:5])}{' …' if len(predictions) > 5 else ''}" + (
+            f" (fallback {', '.join(fallbacks)})" if fallbacks else ""
+        )
+    if kind == "prediction_refused":
+        why = "outside the domain" if "outside" in p else "no finite prediction"
+        return f"{len(p.get('rows', []))} row(s) refused: {why}"
+    if kind in {"model_published", "model_loaded"}:
+        alias = f" @{p['alias']}" if p.get("alias") else ""
+        what = f" ({p['family']}: {p['target']} / {p['scenario']})" if "family" in p else ""
+        extra = f", fallback {p['fallback']}" if "fallback" in p else ""
+        return f"{p.get('name')} v{p.get('version')}{alias}{what}{extra}"
+    if kind == "override":
+        return f"row {p.get('row')} := {p.get('value')} ({p.get('reason')})"
+    if kind == "feedback":
+        return f"row {p.get('row')} measured {p.get('measured')}"
+    if kind in {"stop", "start"}:
+        return str(p.get("reason", ""))
+    if kind == "token_created":
+        return f"{p.get('role')} token{' for ' + str(p['label']) if p.get('label') else ''}"
+    text = json.dumps(p, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "…"

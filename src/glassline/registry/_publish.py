@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 from glassline.exceptions import DataError, GlasslineError, SpecError, did_you_mean
 from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
-from glassline.registry._workspace import artifact_root, tracking_uri
+from glassline.registry._workspace import artifact_root, database_url, tracking_uri
 from glassline.spec import Study
 
 __all__ = ["LoadedModel", "ModelRef", "PublishedModel", "RegistryError", "load_model", "parse_model_ref", "publish"]
@@ -113,8 +113,64 @@ def publish(
     home: str | Path | None = None,
     alias: str | None = None,
     level: float = 0.9,
+    db: str | None = None,
+    actor: str | None = None,
 ) -> PublishedModel:
-    """Register the fit (*target*, *scenario*, *family*; default: the best family) as an MLflow model version."""
+    """Register the fit (*target*, *scenario*, *family*; default: the best family) as an MLflow model version.
+
+    The new version (and the alias it takes) is recorded as a ``model_published`` record in the audit
+    log of the workspace (*db*, default: the workspace's sqlite), by *actor* (default: ``cli:<OS user>``);
+    the log is opened before anything is registered, so an unreachable log registers nothing.
+    """
+    from glassline.serve._store import AuditLog, StoreError, connect
+
+    engine = connect(database_url(home, db))
+    try:
+        published, record = _publish(
+            results_dir,
+            target,
+            scenario,
+            family=family,
+            name=name,
+            study=study,
+            tracking=tracking,
+            home=home,
+            alias=alias,
+            level=level,
+        )
+        try:
+            AuditLog(engine).append("model_published", actor or default_actor(), record)
+        except StoreError as exc:
+            raise StoreError(f"{published.name} version {published.version} is registered, but {exc}") from None
+    finally:
+        engine.dispose()
+    return published
+
+
+def default_actor() -> str:
+    """``cli:<OS user>``: who ran a command that writes to the audit log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in a bare container
+        return "cli"
+
+
+def _publish(
+    results_dir: str | Path,
+    target: str,
+    scenario: str,
+    *,
+    family: str | None,
+    name: str | None,
+    study: str | Path | Study | None,
+    tracking: str | None,
+    home: str | Path | None,
+    alias: str | None,
+    level: float,
+) -> tuple[PublishedModel, dict[str, Any]]:
+    """Register the model version; returns it and what the audit record says of it."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -174,7 +230,18 @@ def publish(
         client.set_model_version_tag(model_name, version, "glassline.run_id", run_id)
         if alias:
             client.set_registered_model_alias(model_name, alias, version)
-    return PublishedModel(model_name, version, run_id, uri)
+    record = {
+        "name": model_name,
+        "version": version,
+        "alias": alias,
+        "run_id": run_id,
+        "target": fit.target,
+        "scenario": fit.scenario,
+        "family": fit.family,
+        "results_dir": str(folder.resolve()),
+        **{k: bundle.lineage.get(k) for k in ("data_hash", "design_id", "glassline_version", "git_revision")},
+    }
+    return PublishedModel(model_name, version, run_id, uri), record
 
 
 @dataclass

@@ -320,6 +320,17 @@ class AuditLog:
             ).first()
         return None if row is None else _to_record(row._mapping)
 
+    def tail(self, n: int = 20, *, kind: str | None = None, request_id: str | None = None) -> list[AuditRecord]:
+        """The last *n* records (oldest first), optionally only of one *kind* or one *request_id*."""
+        query = select(audit_table)
+        if kind is not None:
+            query = query.where(audit_table.c.kind == kind)
+        if request_id is not None:
+            query = query.where(audit_table.c.request_id == request_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(audit_table.c.seq.desc()).limit(n)).all()
+        return [_to_record(row._mapping) for row in reversed(rows)]
+
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(audit_table)).scalar_one())
