@@ -14,10 +14,10 @@ The stages are also importable on their own (``glassline.design``, ``glassline.d
 ``glassline.serve``); the heavy ones load on first use.
 """
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from glassline._lazy import load_lazily
 from glassline.exceptions import DataError, DesignError, GlasslineError, SpecError
 from glassline.spec import Study, load_study, study_from_dict, write_study
 
@@ -64,8 +64,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'glassline' has no attribute {name!r}")
+    return load_lazily(__name__, _LAZY, name)

@@ -12,8 +12,9 @@ which runs the whole grid and returns a :class:`Comparison` to write or inspect.
 >>> load_fits("results/").best("adhesion_strength", "product")   # doctest: +SKIP
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from glassline._lazy import load_lazily
 
 if TYPE_CHECKING:
     from glassline.models._compare import compare
@@ -117,8 +118,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'glassline.models' has no attribute {name!r}")
+    return load_lazily(__name__, _LAZY, name)
