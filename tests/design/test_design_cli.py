@@ -7,24 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from issue_keys import ISSUE_KEYS
 
 from glassline.cli import main
-
-ISSUE_KEYS = {
-    "runs",
-    "terms",
-    "criterion",
-    "i_criterion",
-    "n_i",
-    "d_efficiency",
-    "g_max_variance",
-    "max_vif",
-    "max_abs_correlation",
-    "fds_median",
-    "lack_of_fit_df",
-    "pure_error_df",
-    "seconds",
-}
 
 
 def run(args: list[str]) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from issue_keys import ISSUE_KEYS
 from scipy import stats
 
 from glassline.design import (
@@ -23,22 +24,6 @@ from glassline.design import (
 )
 from glassline.exceptions import DesignError
 from glassline.spec import load_study
-
-ISSUE_KEYS = {
-    "runs",
-    "terms",
-    "criterion",
-    "i_criterion",
-    "n_i",
-    "d_efficiency",
-    "g_max_variance",
-    "max_vif",
-    "max_abs_correlation",
-    "fds_median",
-    "lack_of_fit_df",
-    "pure_error_df",
-    "seconds",
-}
 
 
 def test_two_by_two_factorial_by_hand() -> None:
