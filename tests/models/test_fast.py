@@ -35,7 +35,7 @@ def _xy(n: int = 60, p: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     [
         ("mlr", ("numpy: StandardScaler", "numpy: LinearRegression")),
         ("svr", ("numpy: StandardScaler", "numpy: TransformedTargetRegressor(SVR(rbf), StandardScaler)")),
-        ("rf", ("numpy: StandardScaler", "library: RandomForestRegressor")),
+        ("rf", ("numpy: StandardScaler", "numpy: RandomForestRegressor (mean of its trees' tree_.predict)")),
         ("xgb", ("numpy: StandardScaler", "numpy: XGBoost booster.inplace_predict")),
     ],
 )
@@ -216,3 +216,30 @@ def _forest_grid() -> tuple[Pipeline, object]:
         assert grid is not None
         _FOREST_CACHE.update(pipe=pipe, grid=grid)
     return _FOREST_CACHE["pipe"], _FOREST_CACHE["grid"]  # type: ignore[return-value]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-50.0, 60.0), min_size=3, max_size=3))
+def test_compiled_forest_on_continuous_data_equals_the_forest(row: list[float]) -> None:
+    pipe, compiled = _continuous_forest()
+    x = np.array([row])
+    np.testing.assert_array_equal(compiled.predict(x), pipe.predict(x))
+
+
+_CONTINUOUS_CACHE: dict[str, object] = {}
+
+
+def _continuous_forest() -> tuple[Pipeline, _fast.CompiledPredictor]:
+    """A forest on 200 continuous rows: too many thresholds to tabulate, so it is compiled tree by tree."""
+    if not _CONTINUOUS_CACHE:
+        X, y = _xy(n=200)
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("model", RandomForestRegressor(n_estimators=30, random_state=0))]
+        )
+        pipe.fit(X, y)
+        assert tree_grid(pipe, X) is None
+        compiled = compile_pipeline(pipe, X)
+        assert compiled is not None
+        assert compiled.steps[-1] == "numpy: RandomForestRegressor (mean of its trees' tree_.predict)"
+        _CONTINUOUS_CACHE.update(pipe=pipe, compiled=compiled)
+    return _CONTINUOUS_CACHE["pipe"], _CONTINUOUS_CACHE["compiled"]  # type: ignore[return-value]

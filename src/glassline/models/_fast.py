@@ -12,6 +12,7 @@ prediction is a handful of array operations on the fitted attributes:
 - ``TransformedTargetRegressor`` with a ``StandardScaler`` on the target: the inner model, then
   ``y · scale_ + mean_``;
 - ``XGBRegressor``: its booster's ``inplace_predict`` without the wrapper's per-call configuration;
+- ``RandomForestRegressor`` / ``ExtraTreesRegressor``: the mean of its trees' ``tree_.predict``;
 
 and any other step is called through its own ``transform`` / ``predict`` (with scikit-learn's checks
 off). :func:`compile_pipeline` builds that and *verifies* it against ``pipeline.predict`` on probe rows
@@ -202,7 +203,26 @@ def _compile_regressor(step: Any) -> tuple[Step, str] | None:
         return target_scaled, f"TransformedTargetRegressor({inner[1]}, StandardScaler)"
     if kind.__module__.startswith("xgboost") and kind.__name__ == "XGBRegressor":
         return _compile_xgb(step)
-    return None
+    return _compile_forest(step)
+
+
+def _compile_forest(step: Any) -> tuple[Step, str] | None:
+    """A scikit-learn forest as the mean of its trees' ``tree_.predict`` (what its predict does, after
+    input validation and a joblib dispatch per tree, the cost that matters for a few hundred rows)."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    if type(step) not in (RandomForestRegressor, ExtraTreesRegressor) or step.n_outputs_ != 1:
+        return None
+    trees = [estimator.tree_ for estimator in step.estimators_]
+
+    def forest(x: FloatArray) -> FloatArray:
+        rows = np.ascontiguousarray(x, dtype=np.float32)
+        total = np.zeros(len(rows))
+        for tree in trees:
+            total += tree.predict(rows)[:, 0]
+        return total / len(trees)
+
+    return forest, f"{type(step).__name__} (mean of its trees' tree_.predict)"
 
 
 def _compile_svr(step: Any) -> tuple[Step, str] | None:
