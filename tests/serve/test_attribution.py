@@ -84,3 +84,24 @@ def test_large_batches_are_explained_in_blocks_with_the_same_values(
     blocks = attributor.explain(X)
     np.testing.assert_allclose(blocks.values, whole.values, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(blocks.prediction, whole.prediction, rtol=1e-12)
+
+
+def test_every_background_row_is_used_however_many_inputs() -> None:
+    """Six inputs and 100 background rows: the service's values are those of the whole published background."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR
+
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.uniform(0, 1, size=(120, 6)), columns=[f"x{j}" for j in range(6)])
+    y = X["x0"] * 2 + np.sin(3 * X["x1"]) + X["x2"] * X["x5"]
+    pipe = Pipeline([("scale", StandardScaler()), ("model", SVR(C=3.0))]).fit(X, y)
+    background = X.iloc[:100]
+    attributor = Attributor(pipeline_predict(pipe), background)
+    assert attributor.base_value == pytest.approx(float(pipe.predict(background).mean()), rel=1e-12)
+    rows = X.iloc[100:103].to_numpy()
+    ours = attributor.explain(rows).values
+    from glassline.explain import shap_values
+
+    theirs = shap_values(pipe, X.iloc[100:103], background, kind="exact").values
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-10)

@@ -7,8 +7,8 @@ For one background set B, the interventional value of a coalition S at row x is
 
 - an *affine* model (checked numerically at load time: MLR and anything else affine in its inputs) has
   the closed form ``φ_i = β_i (x_i − mean_b x_i)``: one dot product per row;
-- otherwise all 2^p coalitions are evaluated in one predict call on stacked rows (≤ 100 background
-  rows; p ≤ 10 inputs), and φ = v @ W with a precomputed weight matrix W;
+- otherwise all 2^p coalitions are evaluated in one predict call on stacked rows (every background
+  row; p ≤ 10 inputs), and φ = v @ W with a precomputed weight matrix W;
 - a tree ensemble tabulated on the grid of its split thresholds (:class:`~glassline.models._fast.TreeGrid`)
   needs no model call: every f(x_S, b_¬S) is one lookup, its flat index the background's part (fixed)
   plus x's part.
@@ -32,8 +32,6 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Exact enumeration up to this many inputs (2^p coalitions × background rows per explained row).
 MAX_EXACT_INPUTS = 10
-#: Stacked rows per explained row are kept under this by shrinking the background for many inputs.
-MAX_STACKED_ROWS = 4096
 #: A batch is explained in blocks of rows whose stacked coalition rows hold at most this many numbers.
 MAX_BLOCK_VALUES = 1 << 22
 
@@ -64,11 +62,12 @@ class Attributor:
         bg = background.to_numpy(dtype=float)
         if p > MAX_EXACT_INPUTS:
             raise ValueError(f"exact attributions need at most {MAX_EXACT_INPUTS} inputs, got {p}")
-        n_bg = max(1, min(len(bg), MAX_STACKED_ROWS // 2**p))
-        self._background = bg[:n_bg]
-        f_bg = self._f(self._background)
+        # every row of the published background, as the explain stage uses it: the service's attributions
+        # are the report's (cost: 2^p × background rows per explained row, in bounded blocks)
+        self._background = bg
+        f_bg = self._f(bg)
         self.base_value = float(f_bg.mean())
-        self._affine = self._fit_affine(bg, f_bg if n_bg == len(bg) else self._f(bg))
+        self._affine = self._fit_affine(bg, f_bg)
         self._game = TabulatedGame(grid, self._background) if grid is not None and self._affine is None else None
         if self._affine is None:
             self._masks = coalition_masks(p)
