@@ -5,7 +5,7 @@ scikit-learn validates its input, checks its parameters and inspects its estimat
 explaining one row in the service. For the steps glassline's model families are built from, the
 prediction is a handful of array operations on the fitted attributes:
 
-- ``StandardScaler``: ``(x − mean_) / scale_``; ``PolynomialFeatures``: ``Π_j x_j^powers_[k, j]``;
+- ``StandardScaler``: ``(x − mean_) / scale_``; ``PolynomialFeatures``: ``Π_j x_j^powers_[k, j]`` as products;
 - linear models (``LinearRegression``, ``Ridge``, ``Lasso``, ``ElasticNet``): ``x @ coef_ + intercept_``;
 - ``SVR`` / ``NuSVR``: the kernel expansion ``Σ_i dual_coef_i K(sv_i, x) + intercept_`` (rbf, linear,
   poly, sigmoid);
@@ -167,10 +167,18 @@ def _compile_transformer(step: Any) -> tuple[Step, str] | None:
 
         return scaled, "StandardScaler"
     if type(step) is PolynomialFeatures:
-        powers = np.asarray(step.powers_, dtype=float)  # (n_out, n_in)
+        powers = np.asarray(step.powers_, dtype=np.int64)  # (n_out, n_in)
+        if (powers < 0).any():
+            return None
+        # each output column as repeated products of its inputs (x_j·x_j, not x_j**2.0: pow is 100× dearer)
+        factors = [[j for j in range(powers.shape[1]) for _ in range(int(powers[k, j]))] for k in range(len(powers))]
 
         def polynomial(x: FloatArray) -> FloatArray:
-            return np.prod(x[:, None, :] ** powers[None, :, :], axis=2)
+            out = np.ones((x.shape[0], len(factors)))
+            for k, inputs in enumerate(factors):
+                for j in inputs:
+                    out[:, k] *= x[:, j]
+            return out
 
         return polynomial, "PolynomialFeatures"
     return None
