@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,32 +77,6 @@ def test_polynomial_ridge_as_in_poly2() -> None:
     compiled = compile_pipeline(pipe, X)
     assert compiled is not None
     assert compiled.steps == ("numpy: StandardScaler", "numpy: PolynomialFeatures", "numpy: Ridge")
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-20.0, 30.0), min_size=3, max_size=3))
-def test_compiled_svr_equals_pipeline_anywhere(row: list[float]) -> None:
-    pipe, compiled = _svr_pipeline()
-    x = np.array([row])
-    np.testing.assert_allclose(compiled.predict(x), pipe.predict(x), rtol=1e-9, atol=1e-9)
-
-
-_SVR_CACHE: dict[str, object] = {}
-
-
-def _svr_pipeline() -> tuple[Pipeline, _fast.CompiledPredictor]:
-    if not _SVR_CACHE:
-        X, y = _xy()
-        pipe = Pipeline(
-            [
-                ("scale", StandardScaler()),
-                ("model", TransformedTargetRegressor(SVR(C=10.0), transformer=StandardScaler())),
-            ]
-        ).fit(X, y)
-        compiled = compile_pipeline(pipe, X)
-        assert compiled is not None
-        _SVR_CACHE.update(pipe=pipe, compiled=compiled)
-    return _SVR_CACHE["pipe"], _SVR_CACHE["compiled"]  # type: ignore[return-value]
 
 
 def test_nothing_to_compile_keeps_the_pipeline() -> None:
@@ -192,54 +169,43 @@ def test_grids_too_large_or_behind_other_steps_are_not_tabulated() -> None:
     assert tree_grid(behind_poly.fit(X, y), X) is None
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-50.0, 60.0), min_size=3, max_size=3))
-def test_tabulated_forest_equals_the_forest_anywhere(row: list[float]) -> None:
-    pipe, grid = _forest_grid()
-    x = np.array([row])
-    np.testing.assert_array_equal(grid.predict(x), pipe.predict(x))
+# ------------------------------------------------------------------------------------------ anywhere
+@functools.cache
+def _svr() -> tuple[Pipeline, Any]:
+    X, y = _xy()
+    model = TransformedTargetRegressor(SVR(C=10.0), transformer=StandardScaler())
+    pipe = Pipeline([("scale", StandardScaler()), ("model", model)]).fit(X, y)
+    return pipe, compile_pipeline(pipe, X)
 
 
-_FOREST_CACHE: dict[str, object] = {}
+@functools.cache
+def _tabulated_forest() -> tuple[Pipeline, Any]:
+    X, y = _xy()
+    forest = RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("model", forest)]).fit(X, y)
+    return pipe, tree_grid(pipe, X)
 
 
-def _forest_grid() -> tuple[Pipeline, object]:
-    if not _FOREST_CACHE:
-        X, y = _xy()
-        pipe = Pipeline(
-            [
-                ("scale", StandardScaler()),
-                ("model", RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0)),
-            ]
-        ).fit(X, y)
-        grid = tree_grid(pipe, X)
-        assert grid is not None
-        _FOREST_CACHE.update(pipe=pipe, grid=grid)
-    return _FOREST_CACHE["pipe"], _FOREST_CACHE["grid"]  # type: ignore[return-value]
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(-50.0, 60.0), min_size=3, max_size=3))
-def test_compiled_forest_on_continuous_data_equals_the_forest(row: list[float]) -> None:
-    pipe, compiled = _continuous_forest()
-    x = np.array([row])
-    np.testing.assert_array_equal(compiled.predict(x), pipe.predict(x))
-
-
-_CONTINUOUS_CACHE: dict[str, object] = {}
-
-
-def _continuous_forest() -> tuple[Pipeline, _fast.CompiledPredictor]:
+@functools.cache
+def _continuous_forest() -> tuple[Pipeline, Any]:
     """A forest on 200 continuous rows: too many thresholds to tabulate, so it is compiled tree by tree."""
-    if not _CONTINUOUS_CACHE:
-        X, y = _xy(n=200)
-        pipe = Pipeline(
-            [("scale", StandardScaler()), ("model", RandomForestRegressor(n_estimators=30, random_state=0))]
-        )
-        pipe.fit(X, y)
-        assert tree_grid(pipe, X) is None
-        compiled = compile_pipeline(pipe, X)
-        assert compiled is not None
-        assert compiled.steps[-1] == "numpy: RandomForestRegressor (mean of its trees' tree_.predict)"
-        _CONTINUOUS_CACHE.update(pipe=pipe, compiled=compiled)
-    return _CONTINUOUS_CACHE["pipe"], _CONTINUOUS_CACHE["compiled"]  # type: ignore[return-value]
+    X, y = _xy(n=200)
+    forest = RandomForestRegressor(n_estimators=30, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("model", forest)]).fit(X, y)
+    assert tree_grid(pipe, X) is None
+    compiled = compile_pipeline(pipe, X)
+    assert compiled is not None
+    assert compiled.steps[-1] == "numpy: RandomForestRegressor (mean of its trees' tree_.predict)"
+    return pipe, compiled
+
+
+@pytest.mark.parametrize("build", [_svr, _tabulated_forest, _continuous_forest], ids=["svr", "grid", "forest"])
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-50.0, 60.0), min_size=3, max_size=3))
+def test_fast_predictors_equal_the_pipeline_anywhere(
+    build: Callable[[], tuple[Pipeline, Any]], row: list[float]
+) -> None:
+    pipe, fast = build()
+    assert fast is not None
+    x = np.array([row])
+    np.testing.assert_allclose(fast.predict(x), pipe.predict(x), rtol=1e-9, atol=1e-9)
