@@ -66,7 +66,6 @@ class TabulatedGame:
         self._masks = masks.astype(np.int64)
         offsets = grid.bins(background) * grid.strides  # (m, M)
         self._base = (~masks).astype(np.int64) @ offsets.T  # (2^M, m): the background's part of each index
-        self.base_value = float(grid.table[self._base[0]].mean())
 
     def coalition_values(self, X: np.ndarray) -> np.ndarray:
         """V (n, 2^M) for the rows of *X* (raw inputs, the model's order)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,7 @@ __all__ = [
     "compile_pipeline",
     "fast_predictor",
     "pipeline_predict",
+    "probe_rows",
     "tree_grid",
 ]
 
@@ -110,36 +111,59 @@ def compile_pipeline(
     if not any(label.startswith("numpy") for label in labels):
         return None
 
-    def predict(values: FloatArray) -> FloatArray:
-        out = values
-        for f in functions:
-            out = f(out)
-        return np.asarray(out, dtype=float).reshape(-1)
+    chain = _chain(functions)
 
-    probes = _probes(reference, seed)
+    def predict(values: FloatArray) -> FloatArray:
+        return np.asarray(chain(values), dtype=float).reshape(-1)
+
+    difference = _verified_difference(predict, pipeline, reference, seed, rtol)
+    if difference is None:
+        return None
+    return CompiledPredictor(predict, tuple(labels), difference, len(reference) + PROBES)
+
+
+def _chain(functions: list[Step]) -> Step:
+    """The steps applied in order, as one function."""
+
+    def chained(values: FloatArray) -> FloatArray:
+        for f in functions:
+            values = f(values)
+        return values
+
+    return chained
+
+
+def _verified_difference(predict: Step, pipeline: Any, reference: FloatArray, seed: int, rtol: float) -> float | None:
+    """The largest |predict − pipeline.predict| over :func:`probe_rows` of *reference*, or ``None`` when
+    *predict* fails, gives other shapes or non-finite values elsewhere, or differs by more than *rtol*
+    (relative to the largest |prediction|, at least 1)."""
+    probes = probe_rows(reference, seed)
     with np.errstate(all="ignore"):
         try:
-            ours = predict(probes)
+            ours = np.asarray(predict(probes), dtype=float).reshape(-1)
         except Exception:  # a step whose attributes are not what we assumed: keep the pipeline
             return None
         theirs = pipeline_predict(pipeline)(probes)
     if ours.shape != theirs.shape or not (np.isfinite(ours) == np.isfinite(theirs)).all():
         return None
     finite = np.isfinite(theirs)
-    difference = float(np.abs(ours[finite] - theirs[finite]).max()) if finite.any() else 0.0
-    scale = max(float(np.abs(theirs[finite]).max()) if finite.any() else 0.0, 1.0)
-    if difference > rtol * scale:
-        return None
-    return CompiledPredictor(predict, tuple(labels), difference, len(probes))
+    if not finite.any():
+        return 0.0
+    difference = float(np.abs(ours[finite] - theirs[finite]).max())
+    return difference if difference <= rtol * max(float(np.abs(theirs[finite]).max()), 1.0) else None
 
 
-def _probes(reference: FloatArray, seed: int) -> FloatArray:
-    """*reference* plus 256 random rows in its bounding box widened by half its span on each side."""
+#: Random probe rows beside the reference rows when a fast predictor is verified.
+PROBES = 256
+
+
+def probe_rows(reference: FloatArray, seed: int = 0) -> FloatArray:
+    """*reference* plus :data:`PROBES` random rows in its bounding box widened by half its span on each side."""
     reference = np.atleast_2d(np.asarray(reference, dtype=float))
     rng = np.random.default_rng(seed)
     low, high = reference.min(axis=0), reference.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
-    return np.vstack([reference, rng.uniform(low - 0.5 * span, high + 0.5 * span, size=(256, reference.shape[1]))])
+    return np.vstack([reference, rng.uniform(low - 0.5 * span, high + 0.5 * span, size=(PROBES, reference.shape[1]))])
 
 
 def _library_call(step: Any, last: bool) -> Step:
@@ -367,22 +391,10 @@ def tree_grid(
     grid = np.stack(np.meshgrid(*representatives, indexing="ij"), axis=-1).reshape(-1, p).astype(float)
     table = np.asarray(_library_call(model, last=True)(grid), dtype=float).reshape(-1)
     strides = np.array([math.prod(shape[j + 1 :]) for j in range(p)], dtype=np.int64)
-    functions = [s[0] for s in scalers if s is not None]
-
-    def transform(values: FloatArray) -> FloatArray:
-        for f in functions:
-            values = f(values)
-        return values
-
-    candidate = TreeGrid(transform, edges, side, table, strides, 0.0)
-    probes = _probes(reference, 0)
-    with np.errstate(all="ignore"):
-        ours = candidate.predict(probes)
-        theirs = pipeline_predict(pipeline)(probes)
-    difference = float(np.abs(ours - theirs).max())
-    if not np.isfinite(difference) or difference > rtol * max(float(np.abs(theirs).max()), 1.0):
-        return None
-    return TreeGrid(transform, edges, side, table, strides, difference)
+    transform = _chain([s[0] for s in scalers if s is not None])
+    grid_model = TreeGrid(transform, edges, side, table, strides, 0.0)
+    difference = _verified_difference(grid_model.predict, pipeline, reference, 0, rtol)
+    return None if difference is None else replace(grid_model, max_difference=difference)
 
 
 def _as_float32(thresholds: list[float], side: str) -> npt.NDArray[np.float32]:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from glassline._coalitions import TabulatedGame, coalition_masks, shapley_from_coalitions, shapley_weight_matrix
-from glassline.models._fast import TreeGrid
+from glassline.models._fast import TreeGrid, probe_rows
 
 __all__ = ["Attributions", "Attributor"]
 
@@ -67,7 +67,8 @@ class Attributor:
         self._background = bg
         f_bg = self._f(bg)
         self.base_value = float(f_bg.mean())
-        self._affine = self._fit_affine(bg, f_bg)
+        self._affine = self._fit_affine(bg)
+        self._background_mean = bg.mean(axis=0)
         self._game = TabulatedGame(grid, self._background) if grid is not None and self._affine is None else None
         if self._affine is None:
             self._masks = coalition_masks(p)
@@ -86,20 +87,15 @@ class Attributor:
     def _f(self, values: FloatArray) -> FloatArray:
         return np.asarray(self._predict(values), dtype=float).reshape(-1)
 
-    def _fit_affine(self, bg: FloatArray, f_bg: FloatArray) -> FloatArray | None:
-        """The coefficients (intercept first) when the model is affine on probe rows, else None."""
-        rng = np.random.default_rng(0)
-        low, high = bg.min(axis=0), bg.max(axis=0)
-        span = np.where(high > low, high - low, 1.0)
-        probes = rng.uniform(low - 0.5 * span, high + 0.5 * span, size=(max(4 * (bg.shape[1] + 1), 32), bg.shape[1]))
+    def _fit_affine(self, bg: FloatArray) -> FloatArray | None:
+        """The coefficients (intercept first) when the model is affine on the background and probe rows around
+        it (:func:`~glassline.models._fast.probe_rows`), else None."""
+        probes = probe_rows(bg)
         f_probe = self._f(probes)
         design = np.column_stack([np.ones(len(probes)), probes])
         beta, *_ = np.linalg.lstsq(design, f_probe, rcond=None)
         scale = max(float(np.abs(f_probe).max()), 1.0)
         if np.abs(design @ beta - f_probe).max() > 1e-8 * scale:
-            return None
-        check = np.column_stack([np.ones(len(bg)), bg]) @ beta
-        if np.abs(check - f_bg).max() > 1e-8 * scale:
             return None
         return np.asarray(beta, dtype=float)
 
@@ -121,7 +117,7 @@ class Attributor:
         if self._affine is not None:
             beta = self._affine
             prediction = beta[0] + x @ beta[1:]
-            phi = (x - self._background.mean(axis=0)) * beta[1:]
+            phi = (x - self._background_mean) * beta[1:]
             return Attributions(prediction, phi, self.base_value)
         n, p = x.shape
         if self._game is not None:

@@ -169,7 +169,18 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str)
 
 
-def _record_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+def _record_hash(
+    prev_hash: str, seq: int, created_at: str, kind: str, actor: str, request_id: str | None, payload: Any
+) -> str:
+    """SHA-256 of the previous hash and the record's fields as canonical JSON."""
+    fields = {
+        "seq": seq,
+        "created_at": created_at,
+        "kind": kind,
+        "actor": actor,
+        "request_id": request_id,
+        "payload": payload,
+    }
     return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
 
 
@@ -357,12 +368,8 @@ def _next_record(
     seq = 1 if last is None else int(last[0]) + 1
     prev = GENESIS if last is None else str(last[1])
     created = datetime.now(UTC).isoformat(timespec="microseconds")
+    digest = _record_hash(prev, seq, created, kind, actor, request_id, payload)
     payload_json = canonical_json(payload)
-    # canonical_json of the record's fields, with the payload's canonical JSON spliced in (sorted keys:
-    # actor, created_at, kind, payload, request_id, seq): the hash verify_chain recomputes, one encoding
-    head = canonical_json({"actor": actor, "created_at": created, "kind": kind})[:-1]
-    tail = canonical_json({"request_id": request_id, "seq": seq})[1:]
-    digest = hashlib.sha256((prev + head + ',"payload":' + payload_json + "," + tail).encode("utf-8")).hexdigest()
     return AuditRecord(seq, created, kind, actor, request_id, payload, prev, digest), payload_json
 
 
@@ -403,15 +410,8 @@ def verify_chain(log: AuditLog) -> ChainReport:
             return ChainReport(False, n, record.seq, f"sequence gap: expected record {expected}, found {record.seq}")
         if record.prev_hash != prev:
             return ChainReport(False, n, record.seq, "its previous-hash does not match the record before it")
-        fields = {
-            "seq": record.seq,
-            "created_at": record.created_at,
-            "kind": record.kind,
-            "actor": record.actor,
-            "request_id": record.request_id,
-            "payload": record.payload,
-        }
-        if _record_hash(prev, fields) != record.hash:
+        r = record
+        if _record_hash(prev, r.seq, r.created_at, r.kind, r.actor, r.request_id, r.payload) != record.hash:
             return ChainReport(False, n, record.seq, "its content does not match its hash (edited)")
         prev = record.hash
         expected += 1
