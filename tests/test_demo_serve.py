@@ -103,5 +103,19 @@ def test_the_demo_model_is_published_served_and_audited(tmp_path: Path, capsys: 
     report = cli(["audit", "verify", "--home", str(home)], capsys)
     found = re.search(r"audit chain OK: (\d+) records", report)
     assert found, report
-    # at least: the token, two model loads and the three answered predictions
-    assert int(found.group(1)) >= 6
+    assert int(found.group(1)) == 7
+    from glassline.registry import database_url
+    from glassline.serve import AuditLog, connect
+
+    engine = connect(database_url(home))
+    kinds = [r.kind for r in AuditLog(engine).records()]
+    engine.dispose()
+    assert kinds == [
+        "model_published",
+        "token_created",
+        "model_loaded",  # the flagging server
+        "prediction",
+        "prediction",
+        "model_loaded",  # the refusing server
+        "prediction",  # (an input out of range under 'refuse' is a 422 from the request schema: not recorded)
+    ]
