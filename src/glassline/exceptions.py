@@ -14,7 +14,9 @@ __all__ = [
     "DataError",
     "DesignError",
     "GlasslineError",
+    "RegistryError",
     "SpecError",
+    "StoreError",
     "did_you_mean",
 ]
 
@@ -33,6 +35,14 @@ class DataError(GlasslineError, ValueError):
 
 class DesignError(GlasslineError, ValueError):
     """A design cannot be built or evaluated as requested."""
+
+
+class StoreError(GlasslineError, RuntimeError):
+    """The token table or audit log cannot be used (unreachable database, broken schema)."""
+
+
+class RegistryError(GlasslineError, LookupError):
+    """A model name, version or alias the registry does not hold, or a store that cannot be reached."""
 
 
 def did_you_mean(name: str, valid: Iterable[str], *, n: int = 3) -> str:

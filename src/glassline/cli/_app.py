@@ -30,8 +30,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console()
-err_console = Console(stderr=True)
+#: Width of output that does not go to a terminal (a pipe, a log file, a test's capture): wide and never
+#: soft-wrapped, so a line that a script or test reads does not depend on the terminal it came from.
+PLAIN_WIDTH = 200
+
+
+def _console(*, stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True, width=PLAIN_WIDTH)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 class _State:

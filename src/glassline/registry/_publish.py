@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from glassline.exceptions import DataError, GlasslineError, SpecError, did_you_mean
+from glassline.exceptions import DataError, RegistryError, SpecError, did_you_mean
 from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
 from glassline.registry._workspace import artifact_root, database_url, tracking_uri
@@ -33,10 +33,6 @@ __all__ = ["LoadedModel", "ModelRef", "PublishedModel", "RegistryError", "load_m
 
 EXPERIMENT = "glassline"
 BUNDLE_PATH = "glassline"
-
-
-class RegistryError(GlasslineError, LookupError):
-    """A model name, version or alias the registry does not hold, or a store that cannot be reached."""
 
 
 @contextmanager

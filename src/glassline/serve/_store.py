@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
 )
 
-from glassline.exceptions import GlasslineError
+from glassline.exceptions import StoreError
 
 __all__ = [
     "GENESIS",
@@ -53,10 +53,6 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-
-
-class StoreError(GlasslineError, RuntimeError):
-    """The token table or audit log cannot be used (unreachable database, broken schema)."""
 
 
 class Role(StrEnum):
