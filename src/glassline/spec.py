@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -90,7 +91,16 @@ class Factor(_Strict):
     low: float | None = None
     high: float | None = None
     levels: list[str] | None = None
+    values: list[float] | None = None
     description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_kind(cls, data: Any) -> Any:
+        # levels without a kind mean a categorical factor (as in a design's factor table)
+        if isinstance(data, dict) and "kind" not in data and data.get("levels") is not None:
+            return {**data, "kind": "categorical"}
+        return data
 
     @model_validator(mode="after")
     def _check_kind(self) -> Factor:
@@ -103,14 +113,35 @@ class Factor(_Strict):
                 raise ValueError(f"'low' must be below 'high', got low={self.low} and high={self.high}")
             if self.levels is not None:
                 raise ValueError("'levels' is only for kind = \"categorical\"")
+            if self.values is not None:
+                allowed = sorted({float(v) for v in self.values})
+                outside = [v for v in allowed if not self.low <= v <= self.high]
+                if outside or not allowed:
+                    raise ValueError(f"'values' must lie in [{self.low:g}, {self.high:g}], got {list(self.values)}")
+                object.__setattr__(self, "values", allowed)
         else:
-            if not self.levels or len(self.levels) < 2:
-                raise ValueError("a categorical factor needs 'levels' with at least two entries")
-            if len(set(self.levels)) != len(self.levels):
-                raise ValueError(f"'levels' has duplicates: {self.levels}")
-            if self.low is not None or self.high is not None:
-                raise ValueError("'low'/'high' are only for continuous factors; use 'levels'")
+            levels = list(self.levels or [])
+            if len(levels) < 2 or len(set(levels)) != len(levels):
+                raise ValueError(f"a categorical factor needs 'levels' with at least two distinct levels, got {levels}")
+            if self.low is not None or self.high is not None or self.values is not None:
+                raise ValueError("'low'/'high'/'values' are only for continuous factors; use 'levels'")
         return self
+
+    @property
+    def centre(self) -> float:
+        """Middle of a continuous factor's range (real units)."""
+        return (float(self.low) + float(self.high)) / 2  # type: ignore[arg-type]
+
+    @property
+    def half_range(self) -> float:
+        """Half the width of a continuous factor's range: one coded unit in real units."""
+        return (float(self.high) - float(self.low)) / 2  # type: ignore[arg-type]
+
+    def coded_values(self) -> np.ndarray | None:
+        """The allowed coded settings (in [-1, 1]) of a continuous factor with fixed ``values``, else None."""
+        if self.values is None:
+            return None
+        return (np.asarray(self.values, dtype=float) - self.centre) / self.half_range
 
     @property
     def display(self) -> str:

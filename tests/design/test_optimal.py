@@ -8,7 +8,6 @@ import pytest
 
 from glassline.design import (
     Design,
-    DesignFactor,
     DesignSpace,
     PolynomialModel,
     augment,
@@ -141,7 +140,9 @@ def test_saturated_design_is_possible() -> None:
 
 
 def test_factor_with_two_settings_cannot_carry_a_square() -> None:
-    space = DesignSpace([DesignFactor("a", -1, 1), DesignFactor("rollers", 25.0, 40.0, values=(25.0, 40.0))])
+    space = DesignSpace(
+        [{"name": "a", "low": -1, "high": 1}, {"name": "rollers", "low": 25.0, "high": 40.0, "values": [25.0, 40.0]}]
+    )
     with pytest.raises(DesignError, match=r"'rollers' can only be set to 2 value\(s\).*rollers\^2"):
         optimal_design(space, 10)
     design = optimal_design(space, 6, model="interactions", seed=0)

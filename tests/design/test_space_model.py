@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glassline.design import DesignFactor, DesignSpace, PolynomialModel
+from glassline.design import DesignSpace, PolynomialModel
 from glassline.exceptions import DesignError
 from glassline.spec import LinearConstraint, load_study
 
@@ -40,11 +40,11 @@ def test_constraint_in_real_units_becomes_coded_rows() -> None:
 
 def test_bad_factors_and_constraints_are_design_errors() -> None:
     with pytest.raises(DesignError, match="low"):
-        DesignFactor("x", low=2.0, high=1.0)
+        DesignSpace([{"name": "x", "low": 2.0, "high": 1.0}])
     with pytest.raises(DesignError, match="two distinct levels"):
-        DesignFactor("kind", levels=("a",))
+        DesignSpace([{"name": "kind", "levels": ["a"]}])
     with pytest.raises(DesignError, match="unique"):
-        DesignSpace([DesignFactor("x", -1, 1), DesignFactor("x", 0, 1)])
+        DesignSpace([{"name": "x", "low": -1, "high": 1}, {"name": "x", "low": 0, "high": 1}])
     with pytest.raises(DesignError, match="Did you mean 'alpha'"):
         DesignSpace.from_ranges({"alpha": (0, 1)}, [LinearConstraint(coefficients={"alpah": 1}, upper=1)])
 

@@ -38,7 +38,7 @@ from glassline.design._fds import FdsCurve, fds_curve, plot_fds
 from glassline.design._model import MODEL_KINDS, PolynomialModel, Term
 from glassline.design._optimal import augment, augment_fds, optimal_design
 from glassline.design._runsheet import read_design, run_sheet, write_run_sheet
-from glassline.design._space import DesignFactor, DesignSpace
+from glassline.design._space import DesignSpace, as_factor
 
 __all__ = [
     "CLASSICAL_KINDS",
@@ -46,11 +46,12 @@ __all__ = [
     "Comparison",
     "Design",
     "DesignDiagnostics",
-    "DesignFactor",
     "DesignSpace",
     "FdsCurve",
     "PolynomialModel",
     "Term",
+    "as_factor",
+    "as_factor",
     "as_space",
     "augment",
     "augment_fds",

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from glassline.design._model import ModelKind, PolynomialModel
-from glassline.design._space import DesignFactor, DesignSpace, FactorLike
+from glassline.design._space import DesignSpace, FactorLike
 from glassline.exceptions import DesignError
+from glassline.spec import Factor
 
 if TYPE_CHECKING:
     from glassline.design._diagnostics import DesignDiagnostics
@@ -35,7 +36,7 @@ def as_space(space: SpaceLike) -> DesignSpace:
         return DesignSpace.from_ranges(space)
     if isinstance(space, Iterable) and not isinstance(space, str | bytes):
         items = list(space)
-        if all(isinstance(f, DesignFactor | FactorLike | Mapping) for f in items):
+        if all(isinstance(f, Factor | FactorLike | Mapping) for f in items):
             return DesignSpace(items)
     raise DesignError(
         f"expected a DesignSpace, a Study, a mapping of ranges or a list of factors; got {type(space).__name__}"

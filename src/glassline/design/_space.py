@@ -16,12 +16,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from glassline.exceptions import DesignError, did_you_mean
+from glassline.spec import Factor
 
-__all__ = ["DesignFactor", "DesignSpace", "FactorLike"]
-
-FactorKind = Literal["continuous", "categorical"]
+__all__ = ["DesignSpace", "FactorLike", "as_factor"]
 
 #: Tolerance (coded units) within which a point counts as satisfying a constraint or a bound.
 FEASIBILITY_TOL = 1e-9
@@ -47,101 +47,34 @@ class ConstraintLike(Protocol):
     upper: float | None
 
 
-@dataclass(frozen=True)
-class DesignFactor:
-    """One factor of a design space.
+def as_factor(factor: Factor | FactorLike | Mapping[str, Any]) -> Factor:
+    """A :class:`glassline.spec.Factor` from a Factor, a factor-like object or a mapping of its fields.
 
-    A continuous factor has ``low < high`` (real units) and, optionally, ``values``: the only settings
-    the line can run (e.g. two rollers: ``values=(25.0, 40.0)``). A categorical factor has ``levels``.
+    The one factor type of glassline: a design space holds study factors (continuous with ``low < high``
+    and optional ``values``, the only settings the line can run, e.g. two rollers ``values=[25, 40]``; or
+    categorical with ``levels``). Invalid fields raise :class:`DesignError` naming the factor.
     """
-
-    name: str
-    low: float | None = None
-    high: float | None = None
-    levels: tuple[str, ...] | None = None
-    values: tuple[float, ...] | None = None
-    unit: str = ""
-    label: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.name:
-            raise DesignError("a factor needs a non-empty name")
-        if self.levels is not None:
-            object.__setattr__(self, "levels", tuple(str(v) for v in self.levels))
-            levels = self.levels or ()
-            if self.low is not None or self.high is not None or self.values is not None:
-                raise DesignError(f"factor {self.name!r}: give either 'levels' (categorical) or 'low'/'high'")
-            if len(levels) < 2 or len(set(levels)) != len(levels):
-                raise DesignError(
-                    f"factor {self.name!r}: a categorical factor needs at least two distinct levels, got {list(levels)}"
-                )
-            return
-        if self.low is None or self.high is None:
-            raise DesignError(f"factor {self.name!r}: a continuous factor needs 'low' and 'high'")
-        low, high = float(self.low), float(self.high)
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise DesignError(
-                f"factor {self.name!r}: expected finite 'low' < 'high', got low={self.low} and high={self.high}"
-            )
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        if self.values is not None:
-            values = tuple(sorted({float(v) for v in self.values}))
-            outside = [v for v in values if not low <= v <= high]
-            if outside or not values:
-                raise DesignError(
-                    f"factor {self.name!r}: 'values' must lie in [{low:g}, {high:g}], got {list(self.values)}"
-                )
-            object.__setattr__(self, "values", values)
-
-    @property
-    def kind(self) -> FactorKind:
-        return "categorical" if self.levels is not None else "continuous"
-
-    @property
-    def display(self) -> str:
-        """The label (or name) with the unit, e.g. ``Porosity [%]``."""
-        text = self.label or self.name
-        return f"{text} [{self.unit}]" if self.unit else text
-
-    @property
-    def centre(self) -> float:
-        return (float(self.low) + float(self.high)) / 2  # type: ignore[arg-type]
-
-    @property
-    def half_range(self) -> float:
-        return (float(self.high) - float(self.low)) / 2  # type: ignore[arg-type]
-
-    def coded_values(self) -> np.ndarray | None:
-        """The allowed coded settings of a continuous factor with fixed ``values``, else None."""
-        if self.values is None:
-            return None
-        return (np.asarray(self.values) - self.centre) / self.half_range
-
-    @classmethod
-    def from_any(cls, factor: DesignFactor | FactorLike | Mapping[str, Any]) -> DesignFactor:
-        """Convert a :class:`glassline.spec.Factor`, a mapping or a DesignFactor."""
-        if isinstance(factor, DesignFactor):
-            return factor
-        get = factor.get if isinstance(factor, Mapping) else (lambda key, default=None: getattr(factor, key, default))
-        kind = get("kind", None)
-        levels = get("levels", None)
-        if kind == "categorical" or (kind is None and levels is not None):
-            return cls(
-                name=str(get("name")),
-                levels=tuple(levels or ()),
-                unit=str(get("unit", "") or ""),
-                label=str(get("label", "") or ""),
-            )
-        values = get("values", None)
-        return cls(
-            name=str(get("name")),
-            low=get("low"),
-            high=get("high"),
-            values=None if values is None else tuple(values),
-            unit=str(get("unit", "") or ""),
-            label=str(get("label", "") or ""),
+    if isinstance(factor, Factor):
+        return factor
+    if isinstance(factor, Mapping):
+        fields = dict(factor)
+    else:
+        fields = {key: getattr(factor, key) for key in _FACTOR_FIELDS if getattr(factor, key, None) is not None}
+    for key in ("levels", "values"):
+        if fields.get(key) is not None:
+            fields[key] = list(fields[key])
+    name = fields.get("name", "")
+    try:
+        return Factor.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            (".".join(str(p) for p in e["loc"]) + ": " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
+        raise DesignError(f"factor {name!r}: {problems}") from None
+
+
+_FACTOR_FIELDS = ("name", "label", "unit", "kind", "low", "high", "levels", "values", "description")
 
 
 @dataclass(frozen=True)
@@ -149,20 +82,20 @@ class DesignSpace:
     """Factors plus linear constraints: the region a design may use and a model must predict over.
 
     Build one from a study (:meth:`from_study`), from ranges (:meth:`from_ranges`), as the coded
-    cube (:meth:`cube`), or directly from :class:`DesignFactor` (or factor-like) objects.
+    cube (:meth:`cube`), or directly from :class:`glassline.spec.Factor` (or factor-like) objects or mappings.
     """
 
-    factors: tuple[DesignFactor, ...]
+    factors: tuple[Factor, ...]
     constraints: tuple[Any, ...] = ()
     G: np.ndarray = field(init=False, repr=False, compare=False)
     h: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __init__(
         self,
-        factors: Iterable[DesignFactor | FactorLike | Mapping[str, Any]],
+        factors: Iterable[Factor | FactorLike | Mapping[str, Any]],
         constraints: Iterable[ConstraintLike] = (),
     ) -> None:
-        converted = tuple(DesignFactor.from_any(f) for f in factors)
+        converted = tuple(as_factor(f) for f in factors)
         if not converted:
             raise DesignError("a design space needs at least one factor")
         names = [f.name for f in converted]
@@ -190,9 +123,9 @@ class DesignSpace:
         for name, spec in ranges.items():
             items: list[Any] = list(spec)
             if len(items) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in items):
-                factors.append(DesignFactor(name, low=float(items[0]), high=float(items[1])))
+                factors.append(as_factor({"name": name, "low": float(items[0]), "high": float(items[1])}))
             else:
-                factors.append(DesignFactor(name, levels=tuple(str(v) for v in items)))
+                factors.append(as_factor({"name": name, "levels": [str(v) for v in items]}))
         return cls(factors, constraints)
 
     @classmethod
@@ -201,7 +134,7 @@ class DesignSpace:
         if k < 1:
             raise DesignError(f"a cube needs at least one factor, got k={k}")
         names = list(names) if names is not None else [f"x{i + 1}" for i in range(k)]
-        return cls([DesignFactor(n, low=-1.0, high=1.0) for n in names])
+        return cls([as_factor({"name": n, "low": -1.0, "high": 1.0}) for n in names])
 
     # ---------------------------------------------------------------- views
     @property
@@ -227,7 +160,7 @@ class DesignSpace:
         """True when no linear constraint cuts the box (moments then have a closed form)."""
         return self.G.shape[0] == 0
 
-    def factor(self, name: str) -> DesignFactor:
+    def factor(self, name: str) -> Factor:
         for f in self.factors:
             if f.name == name:
                 return f
