@@ -51,7 +51,6 @@ __all__ = [
     "PolynomialModel",
     "Term",
     "as_factor",
-    "as_factor",
     "as_space",
     "augment",
     "augment_fds",
