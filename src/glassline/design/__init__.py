@@ -24,12 +24,11 @@ from glassline.design._classical import (
     full_factorial,
     latin_hypercube,
 )
-from glassline.design._design import Design, as_space, check_estimable
+from glassline.design._design import Design, as_space, check_estimable, diagnose
 from glassline.design._diagnostics import (
     Comparison,
     DesignDiagnostics,
     compare_with_factorial,
-    diagnose,
     factor_correlation,
     term_power,
     variance_inflation,
@@ -37,8 +36,9 @@ from glassline.design._diagnostics import (
 from glassline.design._fds import FdsCurve, fds_curve, plot_fds
 from glassline.design._model import MODEL_KINDS, PolynomialModel, Term
 from glassline.design._optimal import augment, augment_fds, optimal_design
-from glassline.design._runsheet import read_design, run_sheet, write_run_sheet
+from glassline.design._runsheet import run_sheet, write_run_sheet
 from glassline.design._space import DesignSpace, as_factor
+from glassline.design._tables import read_design
 
 __all__ = [
     "CLASSICAL_KINDS",

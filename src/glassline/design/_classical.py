@@ -70,16 +70,7 @@ def full_factorial(space: SpaceLike, *, levels: int = 3, model: ModelKind | str 
     """Every combination of *levels* equally spaced settings (categorical: every level)."""
     started = time.perf_counter()
     space = as_space(space)
-    if levels < 2:
-        raise DesignError(f"a full factorial needs at least 2 levels per factor, got {levels}")
-    axes = []
-    for f in space.factors:
-        if f.kind == "categorical":
-            axes.append(np.arange(len(f.levels or ()), dtype=float))
-        else:
-            axes.append(np.linspace(-1.0, 1.0, levels))
-    points = np.array(list(itertools.product(*axes)), dtype=float)
-    points = points[space.feasible(points)]
+    points = space.factorial_points(levels)
     return _design(space, points, f"{levels}-level full factorial", model, started)
 
 

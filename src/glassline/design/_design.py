@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from glassline.design._diagnostics import MIN_FDS_POINTS, DesignDiagnostics, diagnose_design
 from glassline.design._model import ModelKind, PolynomialModel
+from glassline.design._runsheet import run_sheet
 from glassline.design._space import DesignSpace, FactorLike
+from glassline.design._tables import coded_points
 from glassline.exceptions import DesignError
 from glassline.spec import Factor
 
-if TYPE_CHECKING:
-    from glassline.design._diagnostics import DesignDiagnostics
-
-__all__ = ["ROLES", "Design", "SpaceLike", "as_model", "as_space", "check_estimable"]
+__all__ = ["ROLES", "Design", "SpaceLike", "as_model", "as_space", "check_estimable", "diagnose"]
 
 #: Why a run is in a design.
 ROLES: tuple[str, ...] = ("fixed", "model", "lack-of-fit", "replicate", "augment", "classical")
@@ -189,14 +190,10 @@ class Design:
 
     def diagnostics(self, **options: Any) -> DesignDiagnostics:
         """I, N·I, D- and G-efficiency, VIF, correlations, power, FDS; see :func:`diagnose`."""
-        from glassline.design._diagnostics import diagnose
-
         return diagnose(self, **options)
 
     def run_sheet(self, seed: int | None = None) -> pd.DataFrame:
         """The runs in real units, with configuration ids, in a randomized (seeded) order."""
-        from glassline.design._runsheet import run_sheet
-
         return run_sheet(self, seed=self.seed if seed is None else seed)
 
     @classmethod
@@ -207,8 +204,6 @@ class Design:
 
         Validates every cell (see :func:`glassline.design.read_design`); extra columns are ignored.
         """
-        from glassline.design._runsheet import coded_points
-
         space = as_space(space)
         points = coded_points(table, space, source=source)
         return cls(
@@ -218,3 +213,40 @@ class Design:
             roles=("fixed",) * len(points),
             method=f"read from {source}",
         )
+
+
+def diagnose(
+    design: Design | pd.DataFrame,
+    space: SpaceLike | None = None,
+    model: ModelKind | str | None = None,
+    *,
+    effect_size: float = 2.0,
+    sigma: float = 1.0,
+    alpha: float = 0.05,
+    fds_points: int = MIN_FDS_POINTS,
+    seed: int = 0,
+    compare_levels: int | None = 4,
+    source: str = "<table>",
+) -> DesignDiagnostics:
+    """Diagnostics of any design: a :class:`Design` or a real-unit table of runs (plus *space*).
+
+    *effect_size* is in units of *sigma* (Design-Expert's signal-to-noise ratio). With
+    *compare_levels* the design is compared with the full factorial at that many levels.
+    """
+    started = time.perf_counter()
+    if not isinstance(design, Design):
+        if space is None:
+            raise DesignError("diagnosing a table needs the design space (space=...)")
+        design = Design.from_table(design, as_space(space), model or "quadratic", source=source)
+    elif model is not None:
+        design = design.with_model(model)
+    return diagnose_design(
+        design,
+        effect_size=effect_size,
+        sigma=sigma,
+        alpha=alpha,
+        fds_points=fds_points,
+        seed=seed,
+        compare_levels=compare_levels,
+        started=started,
+    )

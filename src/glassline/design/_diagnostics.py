@@ -19,21 +19,22 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from glassline.design._design import Design, SpaceLike, as_space
 from glassline.design._fds import MIN_FDS_POINTS, FdsCurve, fds_curve
-from glassline.design._model import ModelKind
+
+if TYPE_CHECKING:
+    from glassline.design._design import Design
 
 __all__ = [
     "Comparison",
     "DesignDiagnostics",
     "compare_with_factorial",
-    "diagnose",
+    "diagnose_design",
     "factor_correlation",
     "g_max_variance",
     "replication_df",
@@ -181,10 +182,8 @@ class DesignDiagnostics:
         return lines
 
 
-def diagnose(
-    design: Design | pd.DataFrame,
-    space: SpaceLike | None = None,
-    model: ModelKind | str | None = None,
+def diagnose_design(
+    design: Design,
     *,
     effect_size: float = 2.0,
     sigma: float = 1.0,
@@ -192,22 +191,10 @@ def diagnose(
     fds_points: int = MIN_FDS_POINTS,
     seed: int = 0,
     compare_levels: int | None = 4,
-    source: str = "<table>",
+    started: float | None = None,
 ) -> DesignDiagnostics:
-    """Diagnostics of any design: a :class:`Design` or a real-unit table of runs (plus *space*).
-
-    *effect_size* is in units of *sigma* (Design-Expert's signal-to-noise ratio). With
-    *compare_levels* the design is compared with the full factorial at that many levels.
-    """
-    started = time.perf_counter()
-    if not isinstance(design, Design):
-        if space is None:
-            from glassline.exceptions import DesignError
-
-            raise DesignError("diagnosing a table needs the design space (space=...)")
-        design = Design.from_table(design, as_space(space), model or "quadratic", source=source)
-    elif model is not None:
-        design = design.with_model(model)
+    """The diagnostics of a :class:`~glassline.design.Design` (see :func:`glassline.design.diagnose`)."""
+    started = time.perf_counter() if started is None else started
     A = design.information_inverse()  # raises a clear error when a term cannot be estimated
     X = design.X
     n, p = X.shape
@@ -332,9 +319,8 @@ def replication_df(points: np.ndarray) -> tuple[int, int]:
 
 def compare_with_factorial(design: Design, levels: int = 4) -> Comparison:
     """The design against the *levels*-level full factorial in the same space, same model."""
-    from glassline.design._classical import full_factorial
-
-    reference = full_factorial(design.space, levels=levels, model=design.model.kind)
+    points = design.space.factorial_points(levels)
+    reference = replace(design, points=points, roles=("classical",) * len(points), _cache={})
     i_ref = reference.i_value
     return Comparison(
         runs=len(design),

@@ -32,6 +32,7 @@ from glassline.design._exchange import Batch, coordinate_exchange, point_exchang
 from glassline.design._model import ModelKind, PolynomialModel
 from glassline.design._polish import polish
 from glassline.design._space import DesignSpace
+from glassline.design._tables import coded_points
 from glassline.exceptions import DesignError
 
 __all__ = ["augment", "augment_fds", "optimal_design"]
@@ -251,8 +252,6 @@ def _fixed_points(fixed: Design | pd.DataFrame | np.ndarray | None, space: Desig
             raise DesignError(f"the fixed design has factors {fixed.space.names}, the space {space.names}")
         return fixed.points.copy()
     if isinstance(fixed, pd.DataFrame):
-        from glassline.design._runsheet import coded_points
-
         return coded_points(fixed, space, source="the fixed runs")
     points = np.atleast_2d(np.asarray(fixed, dtype=float))
     if points.size == 0:

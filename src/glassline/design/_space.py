@@ -166,6 +166,18 @@ class DesignSpace:
                 return f
         raise DesignError(f"no factor named {name!r}; factors are {self.names}." + did_you_mean(name, self.names))
 
+    def factorial_points(self, levels: int) -> np.ndarray:
+        """Coded points of the full factorial: *levels* equally spaced settings per continuous factor, every
+        level of a categorical one, the infeasible combinations (linear constraints) dropped."""
+        if levels < 2:
+            raise DesignError(f"a full factorial needs at least 2 levels per factor, got {levels}")
+        axes = [
+            np.arange(len(f.levels or ()), dtype=float) if f.kind == "categorical" else np.linspace(-1.0, 1.0, levels)
+            for f in self.factors
+        ]
+        points = np.array(list(itertools.product(*axes)), dtype=float)
+        return points[self.feasible(points)]
+
     # ---------------------------------------------------------------- constraints
     def _coded_constraints(self) -> tuple[np.ndarray, np.ndarray]:
         rows: list[np.ndarray] = []
