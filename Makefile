@@ -43,6 +43,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf demo-out .pytest_cache .ruff_cache .mypy_cache build src/*.egg-info
