@@ -17,7 +17,7 @@ The stages are also importable on their own (``glassline.design``, ``glassline.d
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from glassline._lazy import load_lazily
+from glassline._lazy import load_lazily as _load_lazily
 from glassline.exceptions import DataError, DesignError, GlasslineError, SpecError
 from glassline.spec import Study, load_study, study_from_dict, write_study
 
@@ -64,4 +64,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    return load_lazily(__name__, _LAZY, name)
+    return _load_lazily(__name__, _LAZY, name)
