@@ -71,4 +71,5 @@ def test_all_equals_the_public_names(module_name: str) -> None:
     public = _bound_names(ast.parse(source.read_text(encoding="utf-8")).body, package)
     lazy = {n for n in exported if n not in public} if "__getattr__" in vars(module) else set()
     missing, extra = sorted(public - set(exported)), sorted(set(exported) - public - lazy)
-    assert not missing and not extra, f"{module_name}: public but not in __all__: {missing}; in __all__ only: {extra}"
+    assert not missing, f"{module_name}: public but not in __all__: {missing}"
+    assert not extra, f"{module_name}: in __all__ but neither defined nor re-exported there: {extra}"
