@@ -153,9 +153,10 @@ class Bundle:
             study_toml=study_toml,
             default=default,
         )
-        from glassline.registry._card import model_card
+        from glassline.registry._card import bundle_card_facts
+        from glassline.report._model_card import model_card
 
-        bundle.card = model_card(bundle)
+        bundle.card = model_card(bundle_card_facts(bundle))
         return bundle
 
     # ------------------------------------------------------------------ files

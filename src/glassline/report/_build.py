@@ -12,10 +12,11 @@ import pandas as pd
 
 from glassline.exceptions import DataError
 from glassline.models import RESULT_COLUMNS, resolve_study
-from glassline.report._cards import StudyFolder, datasheet, model_card, write_cards
+from glassline.report._cards import StudyFolder, card_facts, datasheet, write_cards
 from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs, lag_check, nyquist_examples
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
+from glassline.report._model_card import model_card
 from glassline.spec import Study
 
 __all__ = ["build_report", "find_study_folder"]
@@ -487,7 +488,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
     results = folder.results_table()
     card_html = (
         "".join(
-            f"<details><summary>{key}</summary>{markdown_html(model_card(folder, row))}</details>"
+            f"<details><summary>{key}</summary>{markdown_html(model_card(card_facts(folder, row)))}</details>"
             for key, row in (
                 (f"{r['target']} / {r['scenario']}", r) for _, r in results[results["best"].astype(bool)].iterrows()
             )

@@ -1,19 +1,18 @@
-"""Model cards (Mitchell et al. 2019) and a dataset datasheet (Gebru et al. 2021), computed from a study folder."""
+"""A study folder's model card facts (the card: :mod:`glassline.report._model_card`) and its datasheet (Gebru 2021)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from glassline.report._model_card import CardFacts, CardInput, model_card
 from glassline.spec import Study
 
-__all__ = ["StudyFolder", "datasheet", "model_card", "write_cards"]
+__all__ = ["StudyFolder", "card_facts", "datasheet", "write_cards"]
 
 
 @dataclass
@@ -52,8 +51,8 @@ def _level_of(study: Study, target: str) -> str:
     return study.response(target).level or "data"
 
 
-def model_card(folder: StudyFolder, row: pd.Series) -> str:
-    """The model card of one published candidate (a results.csv row marked best)."""
+def card_facts(folder: StudyFolder, row: pd.Series) -> CardFacts:
+    """What the study folder knows of one fitted candidate (a results.csv row), for :func:`model_card`."""
     study = folder.study
     target = study.response(str(row["target"]))
     inputs = study.scenarios[str(row["scenario"])]
@@ -62,82 +61,23 @@ def model_card(folder: StudyFolder, row: pd.Series) -> str:
     level = _level_of(study, target.name)
     levels = meta.get("levels", {}) if isinstance(meta, dict) else {}
     level_info = levels.get(level, {}) if isinstance(levels, dict) else {}
-    folds = int(run.get("cv_folds", 0) or 0) * int(run.get("cv_repeats", 0) or 0)
-    half = 1.96 * float(row["cv_r2_std"]) / np.sqrt(folds) if folds else float("nan")
-    factor_lines = []
+    card_inputs = []
     for name in inputs:
         column = study.column(name)
-        span = ""
-        if hasattr(column, "low") and getattr(column, "low", None) is not None:
-            span = f"{column.low:g} – {column.high:g} {column.unit}"  # type: ignore[union-attr]
-        else:
-            span = "measured on the line; range of the training data"
-        factor_lines.append(f"| {column.display} | `{name}` | {span} |")
-    explainable = bool(row.get("explainable", True))
-    caveats = [
-        f"Trained on {int(row['n_train'])} rows from {level_info.get('groups', '?')} configurations: small data; "
-        "the grouped cross-validation figure is the honest one, the random split flatters when replicates sit on "
-        "both sides.",
-        "Valid inside the design space only; outside it the serving stage flags or refuses the input.",
-    ]
-    if not explainable:
-        caveats.append(
-            "The inputs of this scenario are strongly correlated: the model predicts, but per-input explanations "
-            "are not meaningful and are not offered."
-        )
-    return "\n".join(
-        [
-            f"# Model card: {target.display} from the {row['scenario']} scenario",
-            "",
-            "## Model details",
-            "",
-            f"- Family: `{row['family']}` (chosen by grouped cross-validation among "
-            f"{', '.join(study.models.families)})",
-            f"- Study: {study.name}; seed {study.seed}; card written {date.today().isoformat()} by glassline",
-            f"- Tuned hyperparameters: {row.get('params', '{}')}",
-            f"- Saved pipeline: `results/models/{row['target']}/{row['scenario']}/{row['family']}.joblib`",
-            "",
-            "## Intended use",
-            "",
-            f"- Predict {target.label or target.name} [{target.unit}] of new settings inside the studied ranges, to "
-            "plan experiments, compare settings and find a process window; with a person checking the result.",
-            "- Users: process engineers and data scientists; domain experts read the explanations.",
-            "",
-            "## Out-of-scope use",
-            "",
-            "- Settings outside the ranges below, other materials, formulations or lines.",
-            "- Release decisions on single products without a measurement; safety functions.",
-            "- Causal claims beyond the designed factors.",
-            "",
-            "## Factors (inputs)",
-            "",
-            "| input | column | range |",
-            "|---|---|---|",
-            *factor_lines,
-            "",
-            "## Metrics",
-            "",
-            "| metric | value |",
-            "|---|---|",
-            f"| R² grouped CV (pooled out-of-fold) | {float(row['cv_r2_pooled']):.3f} |",
-            f"| R² grouped CV, mean of folds ± 95 % interval | {float(row['cv_r2_mean']):.3f} ± {half:.3f} |",
-            f"| RMSE grouped CV, mean ± SD over folds | {float(row['cv_rmse_mean']):.4g} ± "
-            f"{float(row['cv_rmse_std']):.2g} {target.unit} |",
-            f"| R² test (paper's random 80/20 split) | {float(row['r2_test']):.3f} |",
-            f"| RMSE test | {float(row['rmse_test']):.4g} {target.unit} |",
-            f"| MSE_train / MSE_test | {float(row['mse_ratio']):.2f} |",
-            "",
-            "## Data",
-            "",
-            f"- Table `dataset/{level}.parquet`: {level_info.get('rows', '?')} rows, {level_info.get('groups', '?')} "
-            f"groups; {int(row['n_train'])} training and {int(row['n_test'])} test rows (paper protocol).",
-            "- See the datasheet (`cards/datasheet.md`) for how the data were collected and cleaned.",
-            "",
-            "## Caveats and recommendations",
-            "",
-            *[f"- {c}" for c in caveats],
-            "",
-        ]
+        low, high = getattr(column, "low", None), getattr(column, "high", None)
+        card_inputs.append(CardInput(name=name, display=column.display, unit=column.unit, low=low, high=high))
+    return CardFacts(
+        study=study,
+        target=target.name,
+        scenario=str(row["scenario"]),
+        family=str(row["family"]),
+        metrics={str(k): v for k, v in row.items()},
+        inputs=tuple(card_inputs),
+        n_folds=int(run.get("cv_folds", 0) or 0) * int(run.get("cv_repeats", 0) or 0),
+        data_table=f"dataset/{level}.parquet",
+        data_rows=level_info.get("rows"),
+        groups=level_info.get("groups"),
+        pipeline=f"`results/models/{row['target']}/{row['scenario']}/{row['family']}.joblib`",
     )
 
 
@@ -212,7 +152,7 @@ def write_cards(folder: StudyFolder) -> dict[str, Path]:
     if len(results):
         for _, row in results[results["best"].astype(bool)].iterrows():
             path = out / f"model_card_{row['target']}_{row['scenario']}.md"
-            path.write_text(model_card(folder, row), encoding="utf-8")
+            path.write_text(model_card(card_facts(folder, row)), encoding="utf-8")
             written[f"{row['target']}/{row['scenario']}"] = path
     path = out / "datasheet.md"
     path.write_text(datasheet(folder), encoding="utf-8")

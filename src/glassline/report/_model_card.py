@@ -1,0 +1,213 @@
+"""The one model card generator (Mitchell et al. 2019, "Model Cards for Model Reporting").
+
+A card is written from :class:`CardFacts`: what is known of one fitted model. The report fills them from
+a study folder (one card per best family per target × scenario), the registry from a published bundle
+(which adds the lineage, the validity domain, the prediction interval and the attribution method), so the
+two cards a model gets have the same sections, the same metric names and the same wording.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from glassline.spec import Study
+
+__all__ = ["CardFacts", "CardInput", "model_card"]
+
+
+@dataclass(frozen=True)
+class CardInput:
+    """One input of the model: its range (None for an input measured on the line) and where that came from."""
+
+    name: str
+    display: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    source: str = "study file"
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What a model card says of one model. ``metrics`` holds a results row (``results.csv`` columns)."""
+
+    study: Study
+    target: str
+    scenario: str
+    family: str
+    metrics: Mapping[str, Any]
+    inputs: tuple[CardInput, ...]
+    n_folds: int = 0  # grouped-CV folds × repeats (for the interval of the mean CV R²)
+    data_table: str = ""
+    data_rows: int | None = None
+    groups: int | None = None
+    pipeline: str = ""
+    lineage: Mapping[str, Any] = field(default_factory=dict)  # published models: versions, hashes, time
+    interval: Mapping[str, Any] = field(default_factory=dict)  # published models: level, half_width, method
+    domain_threshold: float | None = None  # published models: Mahalanobis distance limit
+    background_rows: int | None = None
+    explainer: str = ""
+
+
+def _fmt(value: Any, spec: str = ".3g") -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "–" if value is None or value == "" else str(value)
+    return "–" if not math.isfinite(number) else format(number, spec)
+
+
+def _metric_rows(facts: CardFacts, unit: str) -> list[str]:
+    m = facts.metrics
+    rows = [
+        f"| R² grouped CV (pooled out-of-fold) | {_fmt(m.get('cv_r2_pooled'))} |",
+    ]
+    std = m.get("cv_r2_std")
+    if facts.n_folds and std is not None and math.isfinite(float(std)):
+        half = 1.96 * float(std) / math.sqrt(facts.n_folds)
+        rows.append(f"| R² grouped CV, mean of folds ± 95 % interval | {_fmt(m.get('cv_r2_mean'))} ± {_fmt(half)} |")
+    else:
+        rows.append(f"| R² grouped CV, mean ± SD over folds | {_fmt(m.get('cv_r2_mean'))} ± {_fmt(std)} |")
+    rows += [
+        f"| RMSE grouped CV, mean ± SD over folds [{unit}] | {_fmt(m.get('cv_rmse_mean'), '.4g')} ± "
+        f"{_fmt(m.get('cv_rmse_std'), '.2g')} |",
+        f"| R² test (paper's random 80/20 split) | {_fmt(m.get('r2_test'))} |",
+        f"| RMSE test [{unit}] | {_fmt(m.get('rmse_test'), '.4g')} |",
+        f"| MSE_train / MSE_test | {_fmt(m.get('mse_ratio'))} |",
+    ]
+    if m.get("optimism") is not None:
+        rows.append(f"| optimism (R²_test − CV R²) | {_fmt(m.get('optimism'))} |")
+    if facts.interval:
+        level = float(facts.interval.get("level", 0.9))
+        half_width = _fmt(facts.interval.get("half_width"))
+        rows.append(f"| {level:.0%} prediction interval half-width [{unit}] | {half_width} |")
+    return rows
+
+
+def model_card(facts: CardFacts) -> str:
+    """Markdown with the sections of Mitchell et al.: details, intended and out-of-scope use, factors, metrics,
+    data (training and evaluation), quantitative analyses, ethical considerations, caveats."""
+    study, m, lineage = facts.study, facts.metrics, facts.lineage
+    response = study.response(facts.target)
+    unit = response.unit or "–"
+    n_train, n_test = m.get("n_train", lineage.get("n_train")), m.get("n_test", lineage.get("n_test"))
+    details = [
+        f"- Study: {study.name}; target `{facts.target}` ({response.display}); scenario `{facts.scenario}`; "
+        f"seed {study.seed}.",
+        f"- Family: `{facts.family}` (chosen by grouped cross-validation among {', '.join(study.models.families)}); "
+        f"tuned hyperparameters: `{m.get('params', lineage.get('params', {}))}`.",
+    ]
+    if facts.pipeline:
+        details.append(f"- Fitted pipeline: {facts.pipeline}.")
+    if lineage:
+        details += [
+            f"- glassline {lineage.get('glassline_version')}, git revision {lineage.get('git_revision') or 'unknown'}; "
+            f"published {lineage.get('published_at')}.",
+            f"- Data hash {lineage.get('data_hash')}; design {lineage.get('design_id') or 'unknown'}.",
+        ]
+    details.append(f"- Card written {date.today().isoformat()} by glassline.")
+    factor_rows = [
+        f"| {i.display} | `{i.name}` | {i.unit or '–'} | {_fmt(i.low, '.4g')} | {_fmt(i.high, '.4g')} | "
+        f"{i.source if i.low is not None else 'measured on the line; range of the training data'} |"
+        for i in facts.inputs
+    ]
+    domain = (
+        [
+            "",
+            f"Beside the ranges, a row must lie within Mahalanobis distance {_fmt(facts.domain_threshold)} of the "
+            "training rows (standardized inputs; the largest training distance × 1.25). Outside the domain the "
+            "service flags the row and applies its fallback policy.",
+        ]
+        if facts.domain_threshold is not None
+        else []
+    )
+    data_line = (
+        f"- Table `{facts.data_table}`: {_fmt(facts.data_rows, '.0f')} rows, {_fmt(facts.groups, '.0f')} groups."
+        if facts.data_table
+        else ""
+    )
+    explainable = bool(m.get("explainable", True))
+    caveats = [
+        f"Trained on {n_train} rows"
+        + (f" from {facts.groups} configurations" if facts.groups else "")
+        + ": small data; the grouped cross-validation figure is the honest one, the random split flatters when "
+        "replicates sit on both sides.",
+        "Valid inside the design space only; outside it the serving stage flags or refuses the input.",
+        "Keep a human in the loop: operators can override a prediction and engineers can stop the service.",
+    ]
+    if not explainable:
+        caveats.append(
+            "The inputs of this scenario are strongly correlated: the model predicts, but per-input explanations "
+            "are not meaningful; read attributions with care."
+        )
+    lines = [
+        f"# Model card: {response.display} from the {facts.scenario} scenario ({facts.family})",
+        "",
+        "## Model details",
+        "",
+        *details,
+        "",
+        "## Intended use",
+        "",
+        f"- Predict {response.display} of new settings inside the validity domain below, with an explanation "
+        "(interventional SHAP) and a prediction interval, to plan experiments, compare settings and find a process "
+        "window, or to support an operator; with a person checking the result.",
+        "- Users: process engineers, data scientists and operators; domain experts read the explanations.",
+        "",
+        "## Out-of-scope use",
+        "",
+        "- Settings outside the ranges below, other materials, formulations or lines.",
+        "- Release decisions on single products without a measurement where a decision is safety-relevant; "
+        "safety functions.",
+        "- Causal claims beyond the designed factors.",
+        "",
+        "## Factors (inputs and validity domain)",
+        "",
+        "| input | column | unit | low | high | range from |",
+        "|---|---|---|--:|--:|---|",
+        *factor_rows,
+        *domain,
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|--:|",
+        *_metric_rows(facts, unit),
+        *(["", f"Interval method: {facts.interval.get('method')}."] if facts.interval.get("method") else []),
+        "",
+        "## Data",
+        "",
+        *([data_line] if data_line else []),
+        "- See the datasheet (`cards/datasheet.md` of the study folder) for how the data were collected and cleaned.",
+        "",
+        "### Training data",
+        "",
+        f"- {n_train} rows of the study's data"
+        + (f"; SHAP background: {facts.background_rows} of them." if facts.background_rows else "."),
+        "",
+        "### Evaluation data",
+        "",
+        f"- {n_test} rows of the paper's random test split, and grouped cross-validation "
+        f"({m.get('cv_scheme') or 'by configuration'}).",
+        "",
+        "## Quantitative analyses",
+        "",
+        f"- Max VIF of the inputs {_fmt(m.get('max_vif'))}, max |r| {_fmt(m.get('max_abs_r'))}; explainable: "
+        f"{'yes' if explainable else 'no (collinear inputs: read attributions with care)'}."
+        + (f" Attributions: {facts.explainer}." if facts.explainer else ""),
+        "",
+        "## Ethical considerations",
+        "",
+        "- The model predicts a product property, not anything about people. Every prediction, override, "
+        "feedback and stop of the served model is written to a hash-chained audit log (EU AI Act Arts. 12, 14).",
+        "",
+        "## Caveats and recommendations",
+        "",
+        *[f"- {c}" for c in caveats],
+        "",
+    ]
+    return "\n".join(lines)
