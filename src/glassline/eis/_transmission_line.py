@@ -67,7 +67,7 @@ def transmission_line_impedance(
     For γ = 1 the real part tends to R_sep + R_ion/3 as f → 0. coth is evaluated as
     (1 + e^−2x)/(−expm1(−2x)), which neither overflows at high frequency nor loses digits at low.
     Arguments broadcast against each other; a complex number comes back for scalar input.
-    Non-finite or out-of-range input (NaN propagates) raises :class:`~glassline.exceptions.DataError`.
+    Infinite or out-of-range input raises :class:`~glassline.exceptions.DataError`.
     """
     f = _checked("frequency_hz", frequency_hz)
     r_sep = _checked("r_sep_ohm", r_sep_ohm, zero=True)

@@ -92,6 +92,12 @@ def _caption(name: str, pack: DomainPack | None = None) -> str:
     return "Figure from the explanation stage."
 
 
+def _physics_caption(name: str, pack: DomainPack | None) -> str:
+    """A physics-check figure's caption: the pack's for its name, else the pack's "physics" one, else the core's."""
+    own = (pack.caption(name) or pack.caption("physics")) if pack is not None else None
+    return own or _caption("physics")
+
+
 def find_study_folder(path: str | Path) -> Path:
     """The study folder for *path*: the folder itself, or the parent of a ``results`` folder."""
     path = Path(path)
@@ -423,7 +429,7 @@ def _explanations_section(
             Section(
                 "physics",
                 "Physics check figures",
-                "".join(figure_html(Figure(p, _caption("physics", pack), p.stem)) for p in physics),
+                "".join(figure_html(Figure(p, _physics_caption(p.stem, pack), p.stem)) for p in physics),
             )
         )
     return Section("explanations", "Explanations", "".join(body), subsections), _narratives(root, folder.study)

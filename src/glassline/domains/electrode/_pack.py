@@ -17,10 +17,6 @@ __all__ = ["STUDY_FILE", "pack"]
 #: The paper's study file (graphite-anode DoE), shipped with the pack.
 STUDY_FILE = Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
 
-_PHYSICS_CAPTION = (
-    "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's "
-    "predicted curve; a large gap means the model departs from the physics there."
-)
 
 pack = DomainPack(
     name="electrode",
@@ -29,9 +25,8 @@ pack = DomainPack(
     physics_checks=physics_checks,
     report=report_blocks,
     captions={
-        "physics": _PHYSICS_CAPTION,
-        "bruggeman": "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the "
-        "model's predicted curve.",
+        "physics": "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's "
+        "predicted curve; a large gap means the model departs from the physics there.",
     },
     phrases=Phrases(physics_reference="the fitted Bruggeman curves"),
     simulator=simulate_line,
