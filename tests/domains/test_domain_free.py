@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import glassline
+import glassline.domains
 
 #: words of the electrode domain that must not reach the report of a study without a domain
 ELECTRODE_WORDS = (
@@ -103,3 +106,32 @@ def test_domain_free_study_imports_no_domain_pack(tmp_path: Path) -> None:
     assert found == []
     story = (tmp_path / "study" / "explanations" / "narratives.md").read_text(encoding="utf-8").lower()
     assert [word for word in ELECTRODE_WORDS if word in story] == []
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) of every import in *path*, at any depth (imports inside functions too)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.lineno, node.module
+            yield from ((node.lineno, f"{node.module}.{alias.name}") for alias in node.names)
+
+
+#: the electrode line's own ``glassline simulate`` command (its drift options are the electrode simulator's)
+ELECTRODE_COMMAND = Path("cli") / "_simulate.py"
+
+
+def test_the_core_reaches_domain_packs_only_through_the_contract() -> None:
+    package = Path(glassline.__file__).resolve().parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "domains" or relative == ELECTRODE_COMMAND:
+            continue
+        for line, module in _imports(path):
+            if module.startswith("glassline.domains.") and module.split(".")[2] not in glassline.domains.__all__:
+                offenders.append(f"{relative}:{line} imports {module}")
+            if module == "pkgutil" or module.startswith("pkgutil."):
+                offenders.append(f"{relative}:{line} imports {module} (packages found by scanning names)")
+    assert offenders == []
