@@ -43,6 +43,7 @@ True
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -141,8 +142,6 @@ class ReportContext:
 
     def dataset_metadata(self) -> dict[str, Any]:
         """The dataset's ``metadata.json`` (empty when there is none)."""
-        import json
-
         path = self.dataset / "metadata.json"
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
         return data if isinstance(data, dict) else {}

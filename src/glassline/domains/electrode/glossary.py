@@ -19,8 +19,9 @@ GLOSSARY: dict[str, str] = {
     "wet film and so the mass loading.",
     "Ionic resistance": "Resistance R_ion of the electrolyte in the electrode's pores, fitted from a "
     "symmetric cell's impedance spectrum with a blocking transmission-line model.",
-    "Tortuosity": "How much longer and narrower the ion paths through the pores are than the "
-    "electrode's thickness; from R_ion, thickness, porosity and the electrolyte's conductivity (Eq. 2).",
+    "Tortuosity": "How much the pore network lengthens and constricts the ions' path compared with straight "
+    "channels, τ = N_M·ε (MacMullin number times porosity); from R_ion, thickness, porosity and the "
+    "electrolyte's conductivity (Eq. 2).",
     "Bruggeman relation": "Tortuosity from porosity, τ = ε^−α with α = 0.5 for spheres (Eq. 4); the "
     "modified form τ = a·ε^−α (Eq. 5) is fitted per group in the physics check.",
     "Adhesion strength": "Pull-off stress at which the coating separates from the current collector, in kPa.",
