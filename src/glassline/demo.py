@@ -13,12 +13,12 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from glassline.domains import get_domain
 from glassline.spec import Study, load_study, write_study
 
 __all__ = ["DemoResult", "electrode_study_path", "run_demo"]
@@ -28,7 +28,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 def electrode_study_path() -> Path:
     """The shipped study file of the paper (graphite-anode DoE)."""
-    return Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
+    return get_domain("electrode").study_file()
 
 
 @dataclass
@@ -100,7 +100,6 @@ def run_demo(
     *seed* defaults to the study's; *families* and *targets* narrow the comparison.
     """
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
-    from glassline.domains.electrode.simulator import simulate_line
     from glassline.workflow import run_study
 
     out = Path(out_dir)
@@ -134,7 +133,7 @@ def run_demo(
     step("simulated pilot line", 1)
     clock = time.perf_counter()
     factor_columns = [f.name for f in study.factors]
-    simulated = simulate_line(runs[["configuration", *factor_columns]], out / "raw", seed=seed)
+    simulated = get_domain("electrode").simulate(runs[["configuration", *factor_columns]], out / "raw", seed=seed)
     seconds["simulate"] = time.perf_counter() - clock
     step("study: prepare → fit → explain → report", 2)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 __all__ = [
     "DataError",
     "DesignError",
+    "DomainError",
     "GlasslineError",
     "RegistryError",
     "SpecError",
@@ -39,6 +40,10 @@ class DesignError(GlasslineError, ValueError):
 
 class StoreError(GlasslineError, RuntimeError):
     """The token table or audit log cannot be used (unreachable database, broken schema)."""
+
+
+class DomainError(GlasslineError, LookupError):
+    """A domain pack that is not installed or is malformed, or a part a domain pack does not supply."""
 
 
 class RegistryError(GlasslineError, LookupError):

@@ -256,6 +256,9 @@ class Study(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    #: the domain pack whose physics checks, report figures and phrases this study uses (``domain = "electrode"``);
+    #: None for a domain-free study (see :mod:`glassline.domains`)
+    domain: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
     factors: list[Factor] = Field(min_length=1)
     measured: list[Measured] = Field(default_factory=list)
     responses: list[Response] = Field(min_length=1)

@@ -5,9 +5,9 @@ Two kinds of raw folder are understood:
 * a **tables** folder: one table per response level, named ``<level>.csv`` (or ``.parquet``,
   ``.xlsx``), holding the group column, the inputs and the responses of that level. Responses
   without a level live in ``data.*``. This is the layout any line can export.
-* a **line** folder with a ``manifest.json`` whose ``"layout"`` names a Python module (for instance
-  ``glassline.domains.electrode.prepare``) that turns that line's raw files into the same per-level
-  tables; a domain pack brings such a module, the core knows nothing of any domain.
+* a **line** folder with a ``manifest.json`` whose ``"layout"`` names a domain pack (see
+  :mod:`glassline.domains`) whose ``prepare`` turns that line's raw files into the same per-level
+  tables; the core knows nothing of any domain.
 
 Either way the tables are checked against the study (columns, units in headers, numbers, ranges,
 duplicates), the outlier rule of the study runs per group on every response, and everything removed
@@ -16,20 +16,20 @@ or changed lands in ``cleaning_log.csv``.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers
 from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
-from glassline.exceptions import DataError, did_you_mean
+from glassline.domains import LineLayout, get_domain
+from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
 
 __all__ = [
@@ -61,12 +61,6 @@ class LevelTable:
     cleaned: bool = False
     #: extra column units (derived quantities) beyond those the study declares
     units: dict[str, str] = field(default_factory=dict)
-
-
-class LineLayout(Protocol):
-    def __call__(
-        self, raw_dir: Path, study: Study, log: CleaningLog, progress: ProgressCallback | None
-    ) -> tuple[dict[str, LevelTable], dict[str, Any]]: ...
 
 
 @dataclass
@@ -154,15 +148,14 @@ def _load_layout(raw_dir: Path) -> tuple[LineLayout, dict[str, Any]]:
         raise DataError(f"{manifest_path}: not valid JSON: {exc}") from None
     layout = manifest.get("layout") if isinstance(manifest, dict) else None
     if not isinstance(layout, str) or not layout:
-        raise DataError(f'{manifest_path}: expected a "layout" entry naming the module that reads this folder')
+        raise DataError(f'{manifest_path}: expected a "layout" entry naming the domain pack that reads this folder')
     try:
-        module = importlib.import_module(layout)
-    except ImportError as exc:
-        raise DataError(f"{manifest_path}: layout {layout!r} cannot be imported ({exc})") from None
-    reader = getattr(module, "prepare_raw", None)
-    if not callable(reader):
-        raise DataError(f"{manifest_path}: layout module {layout!r} has no prepare_raw() function")
-    return reader, manifest
+        pack = get_domain(layout)
+    except DomainError as exc:
+        raise DataError(f"{manifest_path}: layout {layout!r} cannot be imported: {exc}") from None
+    if pack.prepare is None:
+        raise DataError(f"{manifest_path}: layout {layout!r}: that domain pack reads no raw folders (no prepare)")
+    return pack.prepare, manifest
 
 
 def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]) -> pd.DataFrame:
@@ -282,7 +275,7 @@ def prepare(
     for level, table in level_tables.items():
         if level in expected:
             tables[level] = _check_level(level, table, study, log, outside.setdefault(level, {}))
-        else:  # extra tables a layout offers (e.g. uncalendered electrodes): written as they are
+        else:  # extra tables a layout offers (beyond the study's levels): written as they are
             tables[level] = table.frame.reset_index(drop=True)
         units.update(table.units)
     out_dir.mkdir(parents=True, exist_ok=True)

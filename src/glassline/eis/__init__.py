@@ -6,7 +6,8 @@
 >>> fit.r_ion, fit.flag                                                     # doctest: +SKIP
 
 :func:`fit_folder` fits a file or a folder over worker processes and returns one row per spectrum
-(the table behind ``glassline eis fit``); :func:`plot_nyquist` draws a spectrum with its fit.
+(the table behind ``glassline eis fit``); :func:`plot_nyquist` draws a spectrum with its fit;
+:func:`transmission_line_impedance` is the fitted circuit as a vectorized function.
 """
 
 from glassline.eis._batch import INDEX_FILE, fit_folder, read_index, spectrum_files
@@ -31,6 +32,7 @@ from glassline.eis._readers import (
     read_spectrum,
 )
 from glassline.eis._simulate import CONTACT_CIRCUIT, frequency_sweep, simulate_spectrum
+from glassline.eis._transmission_line import transmission_line_impedance
 
 __all__ = [
     "CIRCUIT",
@@ -56,4 +58,5 @@ __all__ = [
     "read_spectrum",
     "simulate_spectrum",
     "spectrum_files",
+    "transmission_line_impedance",
 ]

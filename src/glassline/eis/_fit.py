@@ -36,6 +36,7 @@ from impedance.models.circuits import CustomCircuit
 from scipy.optimize import OptimizeWarning
 
 from glassline.eis._readers import check_spectrum
+from glassline.eis._transmission_line import transmission_line_impedance
 from glassline.exceptions import DataError
 
 __all__ = [
@@ -172,7 +173,7 @@ def initial_guess(frequency_hz: npt.ArrayLike, z: npt.ArrayLike) -> tuple[float,
     """A starting point (R_sep, R_ion, Q, γ) read off the spectrum, inside the fit's bounds.
 
     A grid search, with the transmission line evaluated by
-    :func:`glassline.domains.electrode.physics.transmission_line_impedance` over all grid values at
+    :func:`~glassline.eis.transmission_line_impedance` over all grid values at
     once: γ from 0.5 to 1 in steps of 0.05; for each γ, Q from the capacitive tail at the lowest
     frequency, −Im Z = sin(γπ/2)/(Q·ω^γ); R_ion on a log grid over 0.1–30 times the growth of Re Z
     across the spectrum; R_sep, a linear parameter, solved in closed form at each grid point. The
@@ -180,8 +181,6 @@ def initial_guess(frequency_hz: npt.ArrayLike, z: npt.ArrayLike) -> tuple[float,
     fails when a spectrum stops near the transition frequency (R_ion·Q)^(−1/γ), where the tail has
     not formed yet; the grid does not.
     """
-    from glassline.domains.electrode.physics import transmission_line_impedance
-
     f = np.asarray(frequency_hz, dtype=float)
     zc = np.asarray(z, dtype=complex)
     order = np.argsort(f)

@@ -24,8 +24,8 @@ CONTACT_CIRCUIT = "R0-p(R1,CPE1)-TLMQ0"
 def frequency_sweep(fmax_hz: float, fmin_hz: float, points_per_decade: float) -> npt.NDArray[np.float64]:
     """Log-spaced frequencies from *fmax_hz* down to *fmin_hz* [Hz], as a potentiostat sweeps them.
 
-    Both ends are included: 10 kHz to 100 mHz at 10 points per decade (the paper's protocol,
-    ``glassline.domains.electrode.constants.EIS_FREQUENCY_RANGE``) gives 51 frequencies.
+    Both ends are included: 10 kHz to 100 mHz at 10 points per decade (the electrode paper's
+    protocol) gives 51 frequencies.
     """
     if not (0 < fmin_hz < fmax_hz) or points_per_decade <= 0:
         raise DataError(

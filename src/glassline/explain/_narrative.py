@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import shap
 
+from glassline.domains import Phrases, study_domain
 from glassline.explain._expectations import GRID_POINTS, factor_bounds
 from glassline.explain._importance import input_range, partial_dependence, pd_direction
 from glassline.models import Fit, FitKey
@@ -233,7 +234,9 @@ def narratives(
         if physics is not None and not physics.empty and target in set(physics.get("target", [])):
             part = physics[physics["target"] == target]
             worst = float(part["max_rel_deviation"].max())
-            expert += f" Physics check: largest deviation from the fitted Bruggeman curves {_percent(worst)}."
+            pack = study_domain(study)
+            reference = (pack.phrases if pack is not None else Phrases()).physics_reference
+            expert += f" Physics check: largest deviation from {reference} {_percent(worst)}."
         technician = _waterfall(study, fit, explanations[fit.key])
         manager = (
             f"{y[0].upper() + y[1:]} is predicted with a cross-validated R² of {float(metrics['cv_r2_pooled']):.2f}. "

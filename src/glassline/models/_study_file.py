@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from glassline.domains import available_domains, get_domain
 from glassline.exceptions import SpecError
 from glassline.spec import Study, load_study, write_study
 
@@ -64,14 +63,9 @@ class ResolvedStudy:
 
 
 def _shipped_studies() -> Iterator[Path]:
-    """The study files the domain packs ship (``glassline/domains/<pack>/study.toml``)."""
-    import glassline.domains
-
-    for module in pkgutil.iter_modules(glassline.domains.__path__):
-        if module.ispkg:
-            path = Path(str(files(f"glassline.domains.{module.name}").joinpath(STUDY_COPY)))
-            if path.is_file():
-                yield path
+    """The study files the domain packs ship (:attr:`glassline.domains.DomainPack.study_files`), pack by pack."""
+    for name in available_domains():
+        yield from (path for path in get_domain(name).study_files if path.is_file())
 
 
 def _read(path: Path, note: str | None = None) -> ResolvedStudy:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import platform
 from datetime import date
@@ -10,11 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from glassline.domains import DomainPack, ReportBlock, ReportContext, study_domain
 from glassline.exceptions import DataError
 from glassline.models import RESULT_COLUMNS, resolve_study
 from glassline.report._cards import StudyFolder, card_facts, datasheet, write_cards
 from glassline.report._evidence import evidence_map, evidence_markdown
-from glassline.report._figures import design_pairs, lag_check, nyquist_examples
+from glassline.report._figures import design_pairs
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
 from glassline.report._model_card import model_card
 from glassline.spec import Study
@@ -57,12 +59,8 @@ CAPTIONS: tuple[tuple[str, str], ...] = (
     ("window", "Process window: the settings where the models, with their intervals, meet every requirement."),
     (
         "physics",
-        "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's "
-        "predicted curve; a large gap means the model departs from the physics there.",
-    ),
-    (
-        "bruggeman",
-        "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's predicted curve.",
+        "Physics check of the study's domain: the model's predictions beside the domain's physics; a large gap "
+        "means the model departs from the physics there.",
     ),
     (
         "agreement",
@@ -83,12 +81,22 @@ CAPTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _caption(name: str) -> str:
+def _caption(name: str, pack: DomainPack | None = None) -> str:
+    """The caption of a figure by its file name: the study's domain pack's first, then the core's."""
+    own = pack.caption(name) if pack is not None else None
+    if own is not None:
+        return own
     lowered = name.lower()
     for key, caption in CAPTIONS:
         if key in lowered:
             return caption
     return "Figure from the explanation stage."
+
+
+def _physics_caption(name: str, pack: DomainPack | None) -> str:
+    """A physics-check figure's caption: the pack's for its name, else the pack's "physics" one, else the core's."""
+    own = (pack.caption(name) or pack.caption("physics")) if pack is not None else None
+    return own or _caption("physics")
 
 
 def find_study_folder(path: str | Path) -> Path:
@@ -110,7 +118,33 @@ def _load_study(root: Path, study: Study | None) -> Study:
     return resolve_study(root / "results", study).study
 
 
-def _study_section(folder: StudyFolder, figures: Path) -> Section:
+def _blocks_html(blocks: list[ReportBlock], section: str) -> list[str]:
+    """The HTML of the domain pack's blocks for *section*, in the pack's order."""
+    parts = []
+    for block in (b for b in blocks if b.section == section):
+        if block.heading:
+            parts.append(f"<h4>{html.escape(block.heading)}</h4>")
+        if block.text:
+            parts.append(f"<p>{html.escape(block.text)}</p>")
+        if block.table is not None:
+            table = block.table
+            text_columns = tuple(str(c) for c in table.columns if not pd.api.types.is_numeric_dtype(table[c]))
+            parts.append(df_table(table, left=text_columns))
+        parts.extend(figure_html(Figure(f.path, f.caption, f.title)) for f in block.figures)
+    return parts
+
+
+def _glossary(pack: DomainPack | None) -> list[Section]:
+    if pack is None or not pack.glossary:
+        return []
+    items = "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(meaning)}</dd>" for term, meaning in pack.glossary.items()
+    )
+    title = f" ({html.escape(pack.title)})" if pack.title else ""
+    return [Section("glossary", "Glossary", f"<p>Terms of the study's domain{title}.</p><dl>{items}</dl>")]
+
+
+def _study_section(folder: StudyFolder, figures: Path, pack: DomainPack | None = None) -> Section:
     study = folder.study
     factors = pd.DataFrame(
         [
@@ -172,10 +206,10 @@ def _study_section(folder: StudyFolder, figures: Path) -> Section:
             )
         )
         subsections.append(Section("design", "Design", "".join(body)))
-    return Section("study", "The study", "".join(parts), subsections)
+    return Section("study", "The study", "".join(parts), subsections + _glossary(pack))
 
 
-def _data_section(folder: StudyFolder, figures: Path) -> Section:
+def _data_section(folder: StudyFolder, blocks: list[ReportBlock]) -> Section:
     meta = folder.dataset_metadata()
     levels = meta.get("levels", {}) if isinstance(meta, dict) else {}
     if not levels:
@@ -203,34 +237,7 @@ def _data_section(folder: StudyFolder, figures: Path) -> Section:
             f"<h4>Cleaning log ({len(log)} rows)</h4><p>Every row removed or changed, with file and row, is in "
             "<code>dataset/cleaning_log.csv</code>.</p>" + df_table(summary, left=("file", "rule", "action"))
         )
-    lags = meta.get("alignment_lags") if isinstance(meta, dict) else None
-    if isinstance(lags, dict) and lags:
-        table = pd.DataFrame([{"sensor": k, **v} for k, v in lags.items()])
-        body.append("<h4>Sensor alignment check</h4>" + df_table(table, left=("sensor",)))
-        lag_png = lag_check(folder.dataset, figures)
-        if lag_png:
-            body.append(
-                figure_html(
-                    Figure(
-                        lag_png,
-                        "Cross-correlation of each mass sensor with the coating gap along "
-                        "the coil; the peak (dotted) should sit at the sensor's distance from the "
-                        "blade.",
-                        "Alignment",
-                    )
-                )
-            )
-    for path, caption in nyquist_examples(folder.dataset, folder.root / "raw", figures):
-        body.append(
-            figure_html(
-                Figure(
-                    path,
-                    caption + " Filled points were fitted; lines are the weighted and "
-                    "unweighted fits of R_sep + blocking transmission line.",
-                    "Nyquist",
-                )
-            )
-        )
+    body.extend(_blocks_html(blocks, "data"))
     return Section("data", "The data", "".join(body))
 
 
@@ -313,7 +320,9 @@ def _narratives(root: Path, study: Study) -> Section | None:
     )
 
 
-def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]:
+def _explanations_section(
+    folder: StudyFolder, pack: DomainPack | None = None, blocks: list[ReportBlock] | None = None
+) -> tuple[Section, Section | None]:
     root = folder.explanations
     if not root.is_dir():
         return Section("explanations", "Explanations", '<p class="muted">No explanations in this folder.</p>'), None
@@ -363,6 +372,7 @@ def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]
             "<h4>Influential points (candidates for data-quality and label checks)</h4>"
             + df_table(frame, left=("target", "scenario", "family", "method"), max_rows=30)
         )
+    body.extend(_blocks_html(blocks or [], "explanations"))
     subsections = []
     for target, entry in story.items():
         model = entry.get("model") or {}
@@ -383,7 +393,9 @@ def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]
             for png in (p for p in pngs if kind in p.stem):
                 parts.append(
                     figure_html(
-                        Figure(png, _caption(png.stem), f"{entry.get('label', target)}: {png.stem.replace('_', ' ')}")
+                        Figure(
+                            png, _caption(png.stem, pack), f"{entry.get('label', target)}: {png.stem.replace('_', ' ')}"
+                        )
                     )
                 )
         label = folder.study.response(target).label or target
@@ -409,7 +421,7 @@ def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]
                 "process-window",
                 "Process window",
                 recommended
-                + "".join(figure_html(Figure(p, _caption("window"), p.stem.replace("_", " "))) for p in window),
+                + "".join(figure_html(Figure(p, _caption("window", pack), p.stem.replace("_", " "))) for p in window),
             )
         )
     physics = sorted((root / "figures" / "physics").glob("*.png"))
@@ -418,7 +430,7 @@ def _explanations_section(folder: StudyFolder) -> tuple[Section, Section | None]
             Section(
                 "physics",
                 "Physics check figures",
-                "".join(figure_html(Figure(p, _caption("physics"), p.stem)) for p in physics),
+                "".join(figure_html(Figure(p, _physics_caption(p.stem, pack), p.stem)) for p in physics),
             )
         )
     return Section("explanations", "Explanations", "".join(body), subsections), _narratives(root, folder.study)
@@ -480,11 +492,14 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
     target = Path(out) if out is not None else root / "report.html"
     figures = root / "report_figures"
     figures.mkdir(parents=True, exist_ok=True)
+    pack = study_domain(folder.study)
+    context = ReportContext(folder.study, root, folder.dataset, root / "raw", figures)
+    blocks = list(pack.report(context)) if pack is not None and pack.report is not None else []
     cards = write_cards(folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     evidence = evidence_map(root, writing=(target.name,) if target.parent == root else ())
     (root / "ai_act_evidence.md").write_text(evidence_markdown(evidence), encoding="utf-8")
-    explanations, narratives = _explanations_section(folder)
+    explanations, narratives = _explanations_section(folder, pack, blocks)
     results = folder.results_table()
     card_html = (
         "".join(
@@ -499,8 +514,8 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
     sections = [
         _summary(folder),
         *([narratives] if narratives else []),
-        _study_section(folder, figures),
-        _data_section(folder, figures),
+        _study_section(folder, figures, pack),
+        _data_section(folder, blocks),
         _models_section(folder),
         explanations,
         _limitations(folder),

@@ -117,7 +117,6 @@ def test_design_box_gives_the_ionic_resistances_in_the_domain_facts() -> None:
 
 def test_scalars_give_floats_and_arrays_broadcast() -> None:
     assert type(p.porosity(10.0, 80.0, RHO)) is float
-    assert type(p.transmission_line_impedance(1.0, 10.0, 100.0, 1e-3, 0.9)) is complex
     out = p.thickness_from_loading(np.array([[8.2], [11.2]]), np.array([0.25, 0.3, 0.4]), RHO, W_AM)
     assert isinstance(out, np.ndarray)
     assert out.shape == (2, 3)
@@ -201,45 +200,6 @@ def test_characteristic_time_grows_with_thickness_and_falls_with_porosity(d: flo
     t = p.characteristic_time_h(np.array([d, 2 * d]), eps, tau, 3e-6)
     assert t[1] == pytest.approx(4 * t[0])
     assert p.characteristic_time_h(d, min(eps * 1.1, 0.95), tau, 3e-6) < p.characteristic_time_h(d, eps, tau, 3e-6)
-
-
-# --- Transmission-line impedance ------------------------------------------------------------------
-
-TLM_CASES = [
-    (20.0, 200.0, 2e-3, 0.9),
-    (9.0, 76.0, 1.1e-3, 0.84),
-    (34.0, 329.0, 3.8e-3, 0.91),
-    (5.0, 150.0, 1e-3, 1.0),
-]
-
-
-@pytest.mark.parametrize(("r_sep", "r_ion", "q", "gamma"), TLM_CASES)
-def test_transmission_line_matches_impedance_py(r_sep: float, r_ion: float, q: float, gamma: float) -> None:
-    from impedance.models.circuits import CustomCircuit
-
-    f = np.logspace(5, -3, 81)
-    circuit = CustomCircuit("R0-TLMQ0", initial_guess=[r_sep, r_ion, q, gamma])
-    with pytest.warns(UserWarning, match="initial parameters"):
-        reference = circuit.predict(f)
-    z = p.transmission_line_impedance(f, r_sep, r_ion, q, gamma)
-    np.testing.assert_allclose(z, reference, rtol=1e-10, atol=0)
-
-
-def test_transmission_line_limits_for_an_ideal_capacitor() -> None:
-    r_sep, r_ion, q = 10.0, 150.0, 1e-3
-    # γ = 1: Re Z → R_sep + R_ion/3 as f → 0, and Z → R_sep as f → ∞.
-    low = p.transmission_line_impedance(1e-7, r_sep, r_ion, q, 1.0)
-    assert low.real == pytest.approx(r_sep + r_ion / 3.0, rel=1e-8)
-    assert low.imag < 0
-    high = p.transmission_line_impedance(1e9, r_sep, r_ion, q, 1.0)
-    assert high.real == pytest.approx(r_sep, rel=1e-3)
-
-
-def test_transmission_line_is_stable_at_extreme_frequencies() -> None:
-    f = np.logspace(-9, 15, 49)
-    z = p.transmission_line_impedance(f, 10.0, 1e4, 1.0, 0.8)
-    assert np.all(np.isfinite(z))
-    assert np.all(np.diff(z.real) <= 1e-9 * z.real[:-1])  # Re Z falls with frequency
 
 
 # --- Fitting the Bruggeman relation ---------------------------------------------------------------

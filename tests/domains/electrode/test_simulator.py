@@ -12,7 +12,7 @@ from impedance.preprocessing import readCSV
 
 from glassline.domains.electrode import constants, physics
 from glassline.domains.electrode.simulator import (
-    LAYOUT_MODULE,
+    LAYOUT,
     PAPER_DESIGN,
     DriftSpec,
     SimulationResult,
@@ -98,7 +98,7 @@ def test_every_file_with_its_columns(paper: SimulationResult) -> None:
     for name in ("line.json", "truth.json", "manifest.json"):
         assert json.loads((out / name).read_text(encoding="utf-8"))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["layout"] == LAYOUT_MODULE
+    assert manifest["layout"] == LAYOUT
     assert manifest["adhesion_test"]["compression_stress_kpa"] == 1500.0
     assert set(paper.files) == set(manifest["files"])
 

@@ -14,10 +14,10 @@ from glassline.domains.electrode import _sim_inline as line_
 from glassline.domains.electrode import _sim_truth as truth_
 from glassline.domains.electrode import constants
 
-__all__ = ["LAYOUT_MODULE", "jsonable", "manifest", "manifest_notes", "records", "write_json"]
+__all__ = ["LAYOUT", "jsonable", "manifest", "manifest_notes", "records", "write_json"]
 
-#: The module that reads this folder layout into per-level tables (``glassline prepare``).
-LAYOUT_MODULE = "glassline.domains.electrode.prepare"
+#: The layout ``manifest.json`` names: the domain pack whose ``prepare`` reads this folder (``glassline prepare``).
+LAYOUT = "electrode"
 
 
 def jsonable(value: Any) -> Any:
@@ -58,7 +58,7 @@ def manifest_notes() -> dict[str, str]:
 
 def manifest(rows: dict[str, int], notes: dict[str, str], cells: pd.DataFrame) -> dict[str, Any]:
     return {
-        "layout": LAYOUT_MODULE,
+        "layout": LAYOUT,
         "description": "Raw files of the simulated graphite-anode pilot line (glassline.domains.electrode.simulator)",
         "files": {name: {"rows": rows[name], "content": notes[name]} for name in rows},
         "columns": {

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from glassline.data import read_table
+from glassline.domains import PhysicsContext, PhysicsResult
 from glassline.domains.electrode.physics import fit_bruggeman
 from glassline.exceptions import DataError
-from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 
 __all__ = ["GROUP_TOLERANCE", "physics_checks"]
 

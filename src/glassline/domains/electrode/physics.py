@@ -23,6 +23,7 @@ import numpy.typing as npt
 from scipy import optimize
 
 from glassline.domains.electrode import constants
+from glassline.eis import transmission_line_impedance
 from glassline.exceptions import DataError
 
 __all__ = [
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 FloatOrArray: TypeAlias = float | npt.NDArray[np.float64]
-ComplexOrArray: TypeAlias = complex | npt.NDArray[np.complex128]
 
 _UM_PER_CM = 1e4
 _MG_PER_G = 1e3
@@ -345,42 +345,8 @@ def fit_bruggeman(porosity: npt.ArrayLike, tortuosity: npt.ArrayLike) -> Bruggem
     )
 
 
-# --- Blocking transmission-line impedance ---------------------------------------------------------
-
-
-def _coth(x: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
-    """coth for complex x with Re x > 0, without overflow: (1 + e^−2x)/(1 − e^−2x)."""
-    e = np.exp(-2.0 * x)
-    return np.asarray((1.0 + e) / -np.expm1(-2.0 * x), dtype=np.complex128)
-
-
-def transmission_line_impedance(
-    frequency_hz: npt.ArrayLike,
-    r_sep_ohm: npt.ArrayLike,
-    r_ion_ohm: npt.ArrayLike,
-    q: npt.ArrayLike,
-    gamma: npt.ArrayLike,
-) -> ComplexOrArray:
-    """Impedance of a symmetric cell of blocking porous electrodes (Landesfeind et al. 2016, Eq. 11).
-
-    Z = R_sep + sqrt(R_ion·Z_q)·coth(sqrt(R_ion/Z_q)),  Z_q = 1/(Q·(jω)^γ),  ω = 2π·f.
-
-    *r_sep_ohm* is the high-frequency (separator and contact) resistance, *r_ion_ohm* the ionic
-    resistance R_ion, *q* the constant-phase element's Q in F·s^(γ−1) and *gamma* its exponent
-    γ in (0, 1]. This is impedance.py's circuit ``R0-TLMQ0`` with parameters [R_sep, R_ion, Q, γ].
-    For γ = 1 the real part tends to R_sep + R_ion/3 as f → 0. coth is evaluated as
-    (1 + e^−2x)/(−expm1(−2x)), which neither overflows at high frequency nor loses digits at low.
-    """
-    fn = "transmission_line_impedance"
-    f = _check(fn, "frequency_hz", frequency_hz, _POSITIVE)
-    r_sep = _check(fn, "r_sep_ohm", r_sep_ohm, _NON_NEGATIVE)
-    r_ion = _check(fn, "r_ion_ohm", r_ion_ohm, _POSITIVE)
-    q_ = _check(fn, "q", q, _POSITIVE)
-    gamma_ = _check(fn, "gamma", gamma, _HALF_OPEN_UNIT)
-    omega = 2.0 * np.pi * f
-    z_q = 1.0 / (q_ * (1j * omega) ** gamma_)
-    z = r_sep + np.sqrt(r_ion * z_q) * _coth(np.sqrt(r_ion / z_q))
-    return complex(z) if z.ndim == 0 else z
+# --- Blocking transmission-line impedance: glassline.eis.transmission_line_impedance (impedance, not
+# electrode physics; re-exported here because the simulated cells use it as Eq. 11 of Landesfeind 2016).
 
 
 # --- Capacity and rate capability -----------------------------------------------------------------

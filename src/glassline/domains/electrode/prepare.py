@@ -1,6 +1,7 @@
 """The electrode pilot line's raw layout → the study's tidy tables (a ``prepare`` layout module).
 
-``glassline prepare`` imports this module when a raw folder's ``manifest.json`` names it. It does
+The electrode pack's ``prepare`` (:data:`glassline.domains.electrode.pack`): ``glassline prepare`` runs
+:func:`prepare_raw` when a raw folder's ``manifest.json`` says ``"layout": "electrode"``. It does
 what the paper's scripts did by hand (section "Data Preprocessing and Analysis"):
 
 * **inline** (one row per recipe step, the paper's 34 points): the coating gap (mean of the two side
@@ -508,4 +509,4 @@ def prepare_raw(
         "eis_fits": LevelTable(fits, source="eis", units=units),
         "alignment_xcorr": LevelTable(lag_curves, source="inline_log.csv", units=units),
     }
-    return tables, {"layout": "glassline.domains.electrode.prepare", **inline_meta}
+    return tables, {"layout": "electrode", **inline_meta}

@@ -37,12 +37,12 @@ from glassline.domains.electrode import _sim_files as files_
 from glassline.domains.electrode import _sim_inline as line_
 from glassline.domains.electrode import _sim_truth as truth_
 from glassline.domains.electrode._sim_design import as_design, read_design_table
-from glassline.domains.electrode._sim_files import LAYOUT_MODULE
+from glassline.domains.electrode._sim_files import LAYOUT
 from glassline.exceptions import DataError, did_you_mean
 
 __all__ = [
     "DEFAULT_SEED",
-    "LAYOUT_MODULE",
+    "LAYOUT",
     "PAPER_DESIGN",
     "DriftKind",
     "DriftSpec",
