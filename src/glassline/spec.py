@@ -8,6 +8,7 @@ what was expected and what came, with did-you-mean hints for names.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import tomllib
 from collections.abc import Iterable
@@ -366,6 +367,17 @@ class Study(_Strict):
     def units(self) -> dict[str, str]:
         """Column name → unit for every factor, measured column and response."""
         return {item.name: item.unit for item in self.columns()}
+
+    def with_seed(self, seed: int | None) -> Study:
+        """This study with *seed* as its seed (None: unchanged): one seed for every stage of a run.
+
+        Raises :class:`~glassline.exceptions.SpecError` for a seed outside 0 … 2³² − 1.
+        """
+        if seed is None or seed == self.seed:
+            return self
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) <= 2**32 - 1:
+            raise SpecError(f"seed: expected an integer from 0 to {2**32 - 1}, got {seed!r}")
+        return self.model_copy(update={"seed": int(seed)})
 
 
 class _FieldError(ValueError):

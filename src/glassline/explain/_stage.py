@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ import pandas as pd
 import shap
 from joblib import Parallel, delayed
 
-from glassline.exceptions import DataError, SpecError, did_you_mean
+from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain import _figures as figures
 from glassline.explain._agreement import agreement
 from glassline.explain._expectations import check_expectations, factor_bounds
@@ -60,17 +61,26 @@ from glassline.explain._narrative import narratives, write_narratives
 from glassline.explain._physics_check import run_physics_checks
 from glassline.explain._uncertainty import bootstrap_importance
 from glassline.explain._window import Requirement, Window, parse_requirement, process_window, window_slice
-from glassline.models import Fit, FitKey, Fits, load_fits, resolve_study
-from glassline.spec import Study
+from glassline.models import Comparison, Fit, FitKey, Fits, load_fits, resolve_study
+from glassline.spec import Study, load_study
 
 __all__ = ["Explanations", "explain"]
 
 ProgressCallback = Callable[[str, int, int], None]
 
 
+#: What the explanation stage records of its run (``run.json`` in its folder).
+RUN_FILE = "run.json"
+
+
 @dataclass
 class Explanations:
-    """What :func:`explain` computed; ``files`` lists what it wrote."""
+    """What :func:`explain` computed; ``files`` lists what it wrote.
+
+    ``seed`` is the seed the stage ran with (permutation importance, bootstrap refits, sampled SHAP);
+    ``settings`` the rest of what ``run.json`` records (results folder, bootstrap, level, requirements).
+    :meth:`write` writes it all to a folder and :meth:`load` reads such a folder back.
+    """
 
     study: Study
     fits: Fits
@@ -85,6 +95,26 @@ class Explanations:
     window: Window | None = None
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    seed: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
+        """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files."""
+        written = write(self, Path(folder), plots=plots, n_jobs=n_jobs)
+        self.files = [*written, *(f for f in self.files if f not in written)]
+        return written
+
+    @classmethod
+    def load(
+        cls, folder: str | Path, *, fits: Fits | None = None, study: Study | str | Path | None = None
+    ) -> Explanations:
+        """Read back a folder written by :func:`explain` (or :meth:`write`).
+
+        The fits come from the results folder its ``run.json`` names (or *fits*); the study as for
+        :func:`~glassline.models.resolve_study` (or *study*). SHAP values, tables, narratives, the physics
+        check and the process window are read from the files; figures stay files.
+        """
+        return _load(Path(folder), fits, study)
 
 
 def _check_folder(results_dir: Path) -> None:
@@ -94,12 +124,17 @@ def _check_folder(results_dir: Path) -> None:
         raise DataError(f"{results_dir}: not a results folder (no results.csv); run 'glassline fit' first")
 
 
-def _groups(results_dir: Path) -> pd.DataFrame:
-    path = results_dir / "predictions.parquet"
-    if not path.exists():
-        return pd.DataFrame(columns=["target", "scenario", "family", "row_id", "group"])
-    table = pd.read_parquet(path, columns=["target", "scenario", "family", "row_id", "group"])
-    return table.drop_duplicates(["target", "scenario", "family", "row_id"])
+_GROUP_COLUMNS = ["target", "scenario", "family", "row_id", "group"]
+
+
+def _groups(predictions: pd.DataFrame | Path | None) -> pd.DataFrame:
+    """The group of every row of every fit, from the comparison's predictions (or their file)."""
+    if isinstance(predictions, Path):
+        path = predictions / "predictions.parquet"
+        predictions = pd.read_parquet(path, columns=_GROUP_COLUMNS) if path.exists() else None
+    if predictions is None or not set(_GROUP_COLUMNS) <= set(predictions.columns):
+        return pd.DataFrame(columns=_GROUP_COLUMNS)
+    return predictions.loc[:, _GROUP_COLUMNS].drop_duplicates(["target", "scenario", "family", "row_id"])
 
 
 def _explain_fit(
@@ -150,7 +185,7 @@ def _choose(kind: str, wanted: Iterable[str] | None, available: list[str]) -> li
     chosen = list(wanted)
     for name in chosen:
         if name not in available:
-            raise SpecError(
+            raise UnknownNameError(
                 f"{kind}: {name!r} is not in the results; expected one of {available}." + did_you_mean(name, available)
             )
     return chosen
@@ -173,8 +208,59 @@ def lead_fits(fits: Fits, targets: Iterable[str], explained: set[FitKey]) -> dic
     return lead
 
 
+@dataclass(frozen=True)
+class _Source:
+    """What the stage explains: the fits, their results table, the rows' groups, the study and the seed."""
+
+    fits: Fits
+    folder: Path | None
+    groups: pd.DataFrame
+    study: Study
+    note: str | None
+    seed: int
+
+
+def _source(results: str | Path | Comparison | Fits, study: Study | str | Path | None, seed: int | None) -> _Source:
+    """The fits to explain, from a comparison in memory or a results folder, and the one seed of the run.
+
+    The seed: *seed* if given, else the one the fits were made with (the comparison's, or run.json's),
+    else the study's.
+    """
+    if isinstance(results, Comparison):
+        folder = results.folder
+        given = study if isinstance(study, Study) else results.study if study is None else None
+        if given is not None:
+            resolved_study, note = given, None
+        elif folder is not None:
+            resolved = resolve_study(folder, study)
+            resolved_study, note = resolved.study, resolved.note
+        elif study is not None and not isinstance(study, Study):
+            resolved_study, note = load_study(study), None
+        else:
+            raise SpecError("explain: the comparison carries no study and was not written to a folder; pass study=")
+        recorded = results.settings.get("seed")
+        fits, groups = results.fits, _groups(results.predictions)
+    else:
+        if isinstance(results, Fits):
+            if results.folder is None:
+                raise SpecError("explain: these fits have no results folder; pass the Comparison or the folder")
+            folder = results.folder
+        else:
+            folder = Path(results)
+        _check_folder(folder)
+        resolved = resolve_study(folder, study)
+        resolved_study, note = resolved.study, resolved.note
+        run_file = folder / "run.json"
+        recorded = json.loads(run_file.read_text(encoding="utf-8")).get("seed") if run_file.is_file() else None
+        fits, groups = (results if isinstance(results, Fits) else load_fits(folder)), _groups(folder)
+    if seed is None:
+        seed = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else resolved_study.seed
+    resolved_study = resolved_study.with_seed(seed)
+    return _Source(fits, folder, groups, resolved_study, note, resolved_study.seed)
+
+
 def explain(
-    results_dir: str | Path,
+    results: str | Path | Comparison | Fits,
     out_dir: str | Path | None = None,
     *,
     study: Study | str | Path | None = None,
@@ -187,33 +273,36 @@ def explain(
     influence: bool = True,
     requirements: Iterable[str | Requirement] = (),
     level: float = 0.9,
-    seed: int = 0,
+    seed: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Explanations:
-    """Explain every fit of RESULTS_DIR and write the tables, narratives and figures to *out_dir*.
+    """Explain every fit of *results* and write the tables, narratives and figures to *out_dir*.
 
-    *study*: the study (or its file) when RESULTS_DIR does not say (see :func:`glassline.models.resolve_study`).
+    *results*: a :class:`~glassline.models.Comparison` in memory, or a results folder (RESULTS_DIR)
+    written by ``glassline fit``. *out_dir* defaults to ``RESULTS_DIR/explanations``; a comparison that
+    was never written and no *out_dir*: nothing is written.
+    *study*: the study (or its file) when the results do not say (see :func:`glassline.models.resolve_study`).
     *targets* / *families* narrow what is explained (did-you-mean errors for unknown names).
     *bootstrap* grouped bootstrap refits per fit give CIs on SHAP, MDI and coefficient importance
     (0: none). *n_jobs* worker processes explain fits in parallel (-1: all cores).
     *include_unexplainable* also explains collinear scenarios (flagged ``explainable = False``).
     *plots* / *influence* switch off the figures / the influential-points refits.
     *requirements* (``"adhesion_strength>=400"`` or :class:`Requirement`) add the process window,
-    with conformal intervals at coverage *level*. ``progress(label, done, total)`` after each fit.
+    with conformal intervals at coverage *level*. *seed* seeds permutation importance, the bootstrap
+    and sampled SHAP values (default: the seed the results were fitted with, else the study's); the
+    outcome and its ``run.json`` record it. ``progress(label, done, total)`` after each fit.
     See the module docstring for the files.
 
     >>> explanations = explain("results", requirements=["adhesion_strength>=400"])  # doctest: +SKIP
     >>> explanations.narratives["adhesion_strength"]["statements"][0]               # doctest: +SKIP
     """
-    folder = Path(results_dir)
-    _check_folder(folder)
-    source = resolve_study(folder, study)
-    the_study = source.study
+    source = _source(results, study, seed)
+    folder, the_study, seed = source.folder, source.study, source.seed
     wanted = [parse_requirement(r, the_study) for r in requirements]
-    fits = load_fits(folder)
-    results = fits.results
-    chosen_targets = _choose("targets", targets, list(dict.fromkeys(results["target"].astype(str))))
-    chosen_families = _choose("families", families, list(dict.fromkeys(results["family"].astype(str))))
+    fits = source.fits
+    results_table = fits.results
+    chosen_targets = _choose("targets", targets, list(dict.fromkeys(results_table["target"].astype(str))))
+    chosen_families = _choose("families", families, list(dict.fromkeys(results_table["family"].astype(str))))
     notes: list[str] = [source.note] if source.note else []
     keys: list[FitKey] = []
     flags: dict[FitKey, bool] = {}
@@ -221,7 +310,11 @@ def explain(
         target, scenario, family = key
         if target not in chosen_targets or family not in chosen_families:
             continue
-        row = results[(results["target"] == target) & (results["scenario"] == scenario) & (results["family"] == family)]
+        row = results_table[
+            (results_table["target"] == target)
+            & (results_table["scenario"] == scenario)
+            & (results_table["family"] == family)
+        ]
         flags[key] = bool(row["explainable"].iloc[0])
         if not flags[key] and not include_unexplainable:
             note = f"{target} / {scenario}: skipped, not explainable (collinear inputs; see collinearity.csv)"
@@ -230,8 +323,8 @@ def explain(
             continue
         keys.append(key)
     # results.csv is the record of the collinearity check: the fits carry its flag
-    fits = Fits(results, {k: dataclasses.replace(fits[k], explainable=flags[k]) for k in keys}, folder=folder)
-    groups = _groups(folder)
+    fits = Fits(results_table, {k: dataclasses.replace(fits[k], explainable=flags[k]) for k in keys}, folder=folder)
+    groups = source.groups
     bounds = factor_bounds(the_study)
     tasks = []
     for key in keys:
@@ -255,13 +348,14 @@ def explain(
         if progress:
             progress(" · ".join(fit.key), done, len(tasks))
     if not tables:
-        raise DataError(f"{folder}: nothing to explain (every chosen scenario is marked not explainable)")
+        where = folder if folder is not None else "the comparison"
+        raise DataError(f"{where}: nothing to explain (every chosen scenario is marked not explainable)")
     importance = pd.concat(tables, ignore_index=True)
-    agree = agreement(importance, results)
+    agree = agreement(importance, results_table)
     lead = lead_fits(fits, chosen_targets, set(keys))
     best_keys = {
         (str(t), str(s), str(f))
-        for t, s, f, b in results[["target", "scenario", "family", "best"]].itertuples(index=False)
+        for t, s, f, b in results_table[["target", "scenario", "family", "best"]].itertuples(index=False)
         if b
     }
     expectations = check_expectations(the_study, [fits[k] for k in keys], best_keys)
@@ -273,16 +367,21 @@ def explain(
         if influence
         else pd.DataFrame()
     )
-    out = folder / "explanations" if out_dir is None else Path(out_dir)
-    ranked = results[results["best"].astype(bool)].sort_values("cv_r2_pooled", ascending=False)
+    out = Path(out_dir) if out_dir is not None else folder / "explanations" if folder is not None else None
+    ranked = results_table[results_table["best"].astype(bool)].sort_values("cv_r2_pooled", ascending=False)
     best_fits: dict[str, list[Fit]] = {}
     for t, sc, fam in ranked[["target", "scenario", "family"]].itertuples(index=False):
         if (str(t), str(sc), str(fam)) in explanations:
             best_fits.setdefault(str(t), []).append(fits[(str(t), str(sc), str(fam))])
-    physics = run_physics_checks(folder, the_study, lead, best_fits, out / "figures" / "physics" if plots else None)
-    story = narratives(
-        the_study, lead, explanations, importance, results, agree, expectations, physics.table if physics else None
+    physics = (
+        run_physics_checks(
+            folder, the_study, lead, best_fits, out / "figures" / "physics" if plots and out is not None else None
+        )
+        if folder is not None
+        else None
     )
+    physics_table = physics.table if physics else None
+    story = narratives(the_study, lead, explanations, importance, results_table, agree, expectations, physics_table)
     outcome = Explanations(
         study=the_study,
         fits=fits,
@@ -293,15 +392,24 @@ def explain(
         influential=influential,
         narratives=story,
         lead=lead,
-        physics=physics.table if physics else None,
+        physics=physics_table,
         notes=notes,
+        seed=seed,
+        settings={
+            "bootstrap": bootstrap,
+            "level": level,
+            "requirements": [str(r) for r in wanted],
+            "targets": chosen_targets,
+            "families": chosen_families,
+            "include_unexplainable": include_unexplainable,
+        },
     )
     if wanted:
         outcome.window = process_window(fits, the_study, wanted, level=level, results_dir=folder, explained=keys)
-    outcome.files = write(outcome, out, plots=plots, n_jobs=n_jobs)
     if physics is not None:
-        physics.table.to_csv(out / "physics_check.csv", index=False)
-        outcome.files += [out / "physics_check.csv", *physics.figures]
+        outcome.files = list(physics.figures)
+    if out is not None:
+        outcome.write(out, plots=plots, n_jobs=n_jobs)
     return outcome
 
 
@@ -353,6 +461,19 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int =
     if outcome.notes:
         (out / "notes.txt").write_text("\n".join(outcome.notes) + "\n", encoding="utf-8")
         written.append(out / "notes.txt")
+    if outcome.physics is not None:
+        outcome.physics.to_csv(out / "physics_check.csv", index=False)
+        written.append(out / "physics_check.csv")
+    results = outcome.fits.folder
+    run = {
+        "study": outcome.study.name,
+        "seed": outcome.seed,
+        "results": os.path.relpath(results, out) if results is not None else None,
+        **outcome.settings,
+        "explained": [list(key) for key in outcome.shap],
+    }
+    (out / RUN_FILE).write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
+    written.append(out / RUN_FILE)
     if plots:
         written += write_figures(outcome, out / "figures", n_jobs=n_jobs)
     return written
@@ -422,3 +543,92 @@ def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> li
             path = folder / "window" / f"{response}_{x}_{y}.png"
             written.append(figures.contour_figure(fit, x, y, bounds, labels, path, title, feasible, window.recommended))
     return written
+
+
+# ----------------------------------------------------------------------------- reading a folder back
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A table the stage wrote; an empty one (no rows and no columns) reads as an empty frame."""
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _shap_from_table(table: pd.DataFrame) -> dict[FitKey, shap.Explanation]:
+    """``shap_values.parquet`` back to one :class:`shap.Explanation` per fit (rows and inputs in their order)."""
+    out: dict[FitKey, shap.Explanation] = {}
+    for (target, scenario, family), part in table.groupby(["target", "scenario", "family"], sort=False):
+        features = list(dict.fromkeys(part["feature"].astype(str)))
+        p = len(features)
+        n = len(part) // p
+        values = part["shap"].to_numpy(dtype=float).reshape(n, p)
+        data = part["value"].to_numpy(dtype=float).reshape(n, p)
+        base = part["base_value"].to_numpy(dtype=float).reshape(n, p)[:, 0]
+        out[(str(target), str(scenario), str(family))] = shap.Explanation(
+            values=values, base_values=base, data=data, feature_names=features
+        )
+    return out
+
+
+def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> Explanations:
+    run_file = folder / RUN_FILE
+    if not run_file.is_file():
+        raise DataError(f"{folder}: no {RUN_FILE}; expected a folder written by 'glassline explain'")
+    try:
+        run: dict[str, Any] = json.loads(run_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{run_file}: not valid JSON: {exc}") from None
+    if fits is None:
+        recorded = run.get("results")
+        if not isinstance(recorded, str):
+            raise DataError(f"{run_file}: names no results folder; pass the fits (fits=...)")
+        fits = load_fits(folder / recorded)
+    if isinstance(study, Study):
+        the_study = study
+    elif fits.folder is not None:
+        the_study = resolve_study(fits.folder, study).study
+    elif study is not None:
+        the_study = load_study(study)
+    else:
+        raise SpecError(f"{folder}: the fits have no results folder to find the study in; pass study=...")
+    seed = int(run.get("seed", the_study.seed))
+    the_study = the_study.with_seed(seed)
+    shap_file = folder / "shap_values.parquet"
+    explanations = _shap_from_table(pd.read_parquet(shap_file)) if shap_file.is_file() else {}
+    explained = set(explanations)
+    narratives_file = folder / "narratives.json"
+    story = json.loads(narratives_file.read_text(encoding="utf-8")) if narratives_file.is_file() else {}
+    targets = [str(t) for t in run.get("targets", [])] or list(dict.fromkeys(k[0] for k in explained))
+    physics = folder / "physics_check.csv"
+    notes_file = folder / "notes.txt"
+    settings = {k: v for k, v in run.items() if k not in ("study", "seed", "results", "explained")}
+    outcome = Explanations(
+        study=the_study,
+        fits=fits,
+        importance=_read_csv(folder / "importance.csv"),
+        shap=explanations,
+        agreement=_read_csv(folder / "agreement.csv"),
+        expectations=_read_csv(folder / "expectations.csv"),
+        influential=_read_csv(folder / "influential.csv"),
+        narratives=story,
+        lead=lead_fits(fits, targets, explained),
+        physics=_read_csv(physics) if physics.is_file() else None,
+        notes=notes_file.read_text(encoding="utf-8").splitlines() if notes_file.is_file() else [],
+        files=sorted(p for p in folder.rglob("*") if p.is_file()),
+        seed=seed,
+        settings=settings,
+    )
+    window_file = folder / "window.json"
+    if window_file.is_file():
+        summary = json.loads(window_file.read_text(encoding="utf-8"))
+        outcome.window = Window(
+            requirements=[parse_requirement(r, the_study) for r in summary["requirements"]],
+            grid=_read_csv(folder / "window.csv"),
+            models={r: fits[(r, m["scenario"], m["family"])] for r, m in summary["models"].items()},
+            half_widths={str(k): float(v) for k, v in summary["interval_half_widths"].items()},
+            recommended=summary.get("recommended"),
+            notes=list(summary.get("notes", [])),
+        )
+    return outcome

@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
+from glassline.data import PreparedDataset
 from glassline.exceptions import SpecError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
 from glassline.models._metrics import (
@@ -180,8 +181,9 @@ def _tasks(key: FitKey, td: TargetData, inputs: Sequence[str], plan: _Plan, seed
 
 def compare(
     study: Study,
-    data: str | Path | pd.DataFrame,
+    data: str | Path | pd.DataFrame | PreparedDataset,
     *,
+    seed: int | None = None,
     families: Iterable[str] | None = None,
     scenarios: Iterable[str] | None = None,
     targets: Iterable[str] | None = None,
@@ -194,13 +196,19 @@ def compare(
 ) -> Comparison:
     """Compare model families for every target × scenario of *study* on *data*.
 
-    *data* is the prepare stage's folder, one table file, or a DataFrame. *families*, *scenarios*
+    *data* is the prepare stage's :class:`~glassline.data.PreparedDataset` or its folder, one table
+    file, or a DataFrame. *seed* (default: the study's) seeds the paper's split, the CV folds, the
+    inner tuning folds and the models; the comparison's ``study`` carries it. *families*, *scenarios*
     and *targets* narrow the grid (default: the study's families, every scenario, every response).
     Every family of a target sees the same paper-split test rows and the same CV folds. *n_jobs*
     worker processes (joblib; 1 runs in this process). ``progress(label, done, total)`` is called
     after each finished task.
     """
     start = time.perf_counter()
+    study = study.with_seed(seed)
+    schemes = [s.value for s in CVScheme]
+    if str(getattr(cv, "value", cv)) not in schemes:
+        raise SpecError(f"cv: unknown scheme {cv!r}; expected one of {schemes}." + did_you_mean(str(cv), schemes))
     scheme = CVScheme(cv)
     chosen_families = _choose("families", families, family_names(), study.models.families)
     chosen_targets = _choose("targets", targets, study.response_names, study.response_names)
