@@ -29,7 +29,7 @@ from sklearn.pipeline import Pipeline
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.models._registry import FAMILIES, ExplainerKind
 from glassline.models._study_file import STUDY_COPY, record_study, resolve_study
-from glassline.spec import Study
+from glassline.spec import Study, load_study
 
 __all__ = ["RESULT_COLUMNS", "Comparison", "Fit", "FitKey", "Fits", "load_fits", "results_markdown"]
 
@@ -266,8 +266,9 @@ class Comparison:
         """Write every output to folder *out* (created if needed); returns the files written.
 
         *study_file*: the file :attr:`study` was read from; the folder keeps a byte-for-byte copy of it
-        as ``study.toml`` (without one, :attr:`study` is written there) and run.json records its path
-        and SHA-256, so later stages find the study (see :func:`~glassline.models.resolve_study`).
+        as ``study.toml`` (without one, or when :attr:`study` was fitted with another seed than the
+        file's, :attr:`study` is written there) and run.json records its path and SHA-256, so later
+        stages find the study the results were fitted with (see :func:`~glassline.models.resolve_study`).
         """
         from glassline.models._parity import write_parity_plots
 
@@ -282,6 +283,8 @@ class Comparison:
         for name, table in (("tuning.csv", self.tuning), ("collinearity.csv", self.collinearity)):
             table.to_csv(folder / name, index=False)
             written.append(folder / name)
+        if study_file is not None and self.study is not None and load_study(study_file).seed != self.study.seed:
+            study_file = None  # fitted with another seed than the file's: keep the study as fitted
         recorded = record_study(folder, study=self.study, study_file=study_file)
         if recorded:
             written.append(folder / STUDY_COPY)
