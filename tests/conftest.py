@@ -77,6 +77,12 @@ def study() -> Study:
 
 
 @pytest.fixture(scope="session")
+def synthetic_rows() -> pd.DataFrame:
+    """The table of the synthetic study (:func:`synthetic_table`)."""
+    return synthetic_table()
+
+
+@pytest.fixture(scope="session")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One workspace per session: creating an MLflow sqlite store costs seconds of migrations."""
     return tmp_path_factory.mktemp("home")

@@ -218,11 +218,13 @@ class StudyRun:
         n_jobs: int = 2,
         plots: bool = True,
         influence: bool = True,
+        include_unexplainable: bool = False,
         progress: ProgressCallback | None = None,
     ) -> Explanations:
         """Explain the run's comparison with the run's seed; written to ``out/explanations``.
 
-        *requirements* default to the study's on the responses that were fitted.
+        *requirements* default to the study's on the responses that were fitted; the other options are
+        :func:`glassline.explain.explain`'s.
         """
         from glassline.explain import explain
 
@@ -239,6 +241,7 @@ class StudyRun:
                 n_jobs=n_jobs,
                 plots=plots,
                 influence=influence,
+                include_unexplainable=include_unexplainable,
                 requirements=_fitted_requirements(self.study, fitted) if requirements is None else requirements,
                 level=level,
                 seed=self.seed,

@@ -58,6 +58,10 @@ def explain(
             "results were fitted with, else the study file's).",
         ),
     ] = None,
+    include_unexplainable: Annotated[
+        bool,
+        typer.Option("--include-unexplainable", help="Also explain scenarios with collinear inputs (flagged as such)."),
+    ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
 ) -> None:
@@ -74,6 +78,7 @@ def explain(
             families=_names(families),
             bootstrap=bootstrap,
             n_jobs=jobs,
+            include_unexplainable=include_unexplainable,
             plots=plots,
             requirements=require or (),
             level=level,

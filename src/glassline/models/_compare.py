@@ -407,7 +407,6 @@ def _assemble(
                         "inputs": ",".join(inputs),
                         "params": json.dumps(paper.params, sort_keys=True),
                         "n_fits": sum(o.n_fits for o in items),
-                        "fit_seconds": sum(o.seconds for o in items),
                     }
                 )
                 X = td.frame.loc[:, list(inputs)]

@@ -2,10 +2,13 @@
 
 RESULTS_DIR holds ``results.csv`` (one row per target × scenario × family), ``results.md`` (the same
 as a Table-5-style table), ``predictions.parquet`` (every prediction of every split), ``tuning.csv``
-(the hyperparameters chosen in every outer split), ``collinearity.csv``, ``run.json`` (settings, notes
+(the hyperparameters chosen in every outer split and the seconds each took), ``collinearity.csv``, ``run.json`` (settings, notes
 and the study file's path and SHA-256), ``study.toml`` (a copy of the study file the results were
 fitted from), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
 on the paper's training rows, with their training and test rows. :func:`load_fits` reads them back.
+
+The same data, study and seed give byte-identical ``results.csv`` and ``predictions.parquet``: the
+timings live in ``tuning.csv`` and ``run.json`` only.
 
 ``predictions.parquet`` has one row per prediction: ``row_id`` (0-based row of the source table),
 ``group``, ``target``, ``scenario``, ``family``, ``split`` (``train``/``test`` of the paper's split, or
@@ -65,7 +68,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "inputs",
     "params",
     "n_fits",
-    "fit_seconds",
 )
 
 _FORMAT = 1
