@@ -66,9 +66,11 @@ def test_one_seed_reaches_every_stage(runs: dict[str, StudyRun], study: Study) -
     assert run.seed == run.study.seed == 12
     assert study.seed == 7  # the study's seed is replaced in the run, not changed
     assert runs["default"].seed == 7
-    assert run.comparison is not None and run.comparison.settings["seed"] == 12
+    assert run.comparison is not None
+    assert run.comparison.settings["seed"] == 12
     assert json.loads((run.out / "results" / "run.json").read_text(encoding="utf-8"))["seed"] == 12
-    assert run.explanations is not None and run.explanations.seed == 12
+    assert run.explanations is not None
+    assert run.explanations.seed == 12
     assert json.loads((run.out / "explanations" / "run.json").read_text(encoding="utf-8"))["seed"] == 12
     # the folders keep the study the results were fitted with, so a stage run alone uses the same seed
     for copy in (run.out / "study.toml", run.out / "results" / "study.toml"):
@@ -85,7 +87,9 @@ def test_stage_outputs_are_typed_and_load_back(runs: dict[str, StudyRun]) -> Non
     assert isinstance(run.explanations, Explanations)
     loaded = StudyRun.load(run.out)
     assert loaded.seed == 11
-    assert loaded.dataset is not None and loaded.comparison is not None and loaded.explanations is not None
+    assert loaded.dataset is not None
+    assert loaded.comparison is not None
+    assert loaded.explanations is not None
     pd.testing.assert_frame_equal(loaded.dataset.tables["data"], run.dataset.tables["data"])
     pd.testing.assert_frame_equal(loaded.comparison.results, run.comparison.results, check_dtype=False)
     assert loaded.comparison.notes == run.comparison.notes

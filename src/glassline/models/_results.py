@@ -2,10 +2,11 @@
 
 RESULTS_DIR holds ``results.csv`` (one row per target × scenario × family), ``results.md`` (the same
 as a Table-5-style table), ``predictions.parquet`` (every prediction of every split), ``tuning.csv``
-(the hyperparameters chosen in every outer split and the seconds each took), ``collinearity.csv``, ``run.json`` (settings, notes
-and the study file's path and SHA-256), ``study.toml`` (a copy of the study file the results were
-fitted from), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
-on the paper's training rows, with their training and test rows. :func:`load_fits` reads them back.
+(the hyperparameters chosen in every outer split and the seconds each took), ``collinearity.csv``,
+``run.json`` (settings, notes and the study file's path and SHA-256), ``study.toml`` (a copy of the
+study file the results were fitted from), ``parity/<target>.png`` and
+``models/<target>/<scenario>/<family>.joblib``: the pipelines refit on the paper's training rows, with
+their training and test rows. :func:`load_fits` reads them back.
 
 The same data, study and seed give byte-identical ``results.csv`` and ``predictions.parquet``: the
 timings live in ``tuning.csv`` and ``run.json`` only.
