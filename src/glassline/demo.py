@@ -101,6 +101,7 @@ def run_demo(
     """
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
     from glassline.domains.electrode.simulator import simulate_line
+    from glassline.models import check_selection
     from glassline.run import StudyRun
 
     out = Path(out_dir)
@@ -109,6 +110,7 @@ def run_demo(
     spec: Path | Study = electrode_study_path() if study is None else study
     run = StudyRun(spec, seed=seed, out=out)
     study, seed = run.study, run.seed
+    check_selection(study, families=families, targets=targets)  # a wrong name fails before the design
     run.write_study()
     total = 7
 

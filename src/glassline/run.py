@@ -272,6 +272,9 @@ class StudyRun:
 
         ``progress(label, stage, 4)`` is called as each stage reports, labelled ``stage: step``.
         """
+        from glassline.models import check_selection
+
+        check_selection(self.study, families=families, targets=targets)  # a wrong name fails before any work
         stages = 4
 
         def sub(stage: int, name: str) -> ProgressCallback | None:

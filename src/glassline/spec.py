@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
@@ -329,20 +329,20 @@ class Study(_Strict):
         return [r.name for r in self.responses]
 
     def factor(self, name: str) -> Factor:
-        """The factor called *name* (SpecError with a did-you-mean otherwise)."""
+        """The factor called *name* (:class:`~glassline.exceptions.UnknownNameError` with a did-you-mean otherwise)."""
         for factor in self.factors:
             if factor.name == name:
                 return factor
-        raise SpecError(
+        raise UnknownNameError(
             f"no factor named {name!r}; factors are {self.factor_names}." + did_you_mean(name, self.factor_names)
         )
 
     def response(self, name: str) -> Response:
-        """The response called *name* (SpecError with a did-you-mean otherwise)."""
+        """The response called *name* (:class:`~glassline.exceptions.UnknownNameError`, did-you-mean, otherwise)."""
         for response in self.responses:
             if response.name == name:
                 return response
-        raise SpecError(
+        raise UnknownNameError(
             f"no response named {name!r}; responses are {self.response_names}."
             + did_you_mean(name, self.response_names)
         )
@@ -357,7 +357,9 @@ class Study(_Strict):
             if item.name == name:
                 return item
         every = self.input_names + self.response_names
-        raise SpecError(f"no column named {name!r} in the study; columns are {every}." + did_you_mean(name, every))
+        raise UnknownNameError(
+            f"no column named {name!r} in the study; columns are {every}." + did_you_mean(name, every)
+        )
 
     def scenarios_for(self, response: str) -> dict[str, list[str]]:
         """The scenarios (name → inputs) that apply to *response*."""

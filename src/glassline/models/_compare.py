@@ -25,7 +25,7 @@ from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
 from glassline.data import PreparedDataset
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
 from glassline.models._metrics import (
     DEFAULT_R_LIMIT,
@@ -42,7 +42,7 @@ from glassline.models._splits import CVScheme, Fold, _seed, cross_validation_fol
 from glassline.models._tuning import fit_tuned
 from glassline.spec import Study
 
-__all__ = ["compare"]
+__all__ = ["check_selection", "compare"]
 
 ProgressCallback = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.intp]
@@ -125,7 +125,7 @@ def _choose(kind: str, given: Iterable[str] | None, valid: Sequence[str], defaul
     chosen = []
     for name in given:
         if name not in valid:
-            raise SpecError(
+            raise UnknownNameError(
                 f"{kind}: unknown name {name!r}; expected one of {list(valid)}." + did_you_mean(name, valid)
             )
         if name not in chosen:
@@ -133,6 +133,25 @@ def _choose(kind: str, given: Iterable[str] | None, valid: Sequence[str], defaul
     if not chosen:
         raise SpecError(f"{kind}: the selection is empty; choose at least one of {list(valid)}")
     return chosen
+
+
+def check_selection(
+    study: Study,
+    *,
+    families: Iterable[str] | None = None,
+    scenarios: Iterable[str] | None = None,
+    targets: Iterable[str] | None = None,
+) -> tuple[list[str], list[str], list[str]]:
+    """The families, scenarios and targets a comparison of *study* fits (None: the study's own).
+
+    A name that is not a registered family, a scenario or a response of the study raises
+    :class:`~glassline.exceptions.UnknownNameError` naming the valid ones, with a did-you-mean.
+    """
+    return (
+        _choose("families", families, family_names(), study.models.families),
+        _choose("scenarios", scenarios, list(study.scenarios), list(study.scenarios)),
+        _choose("targets", targets, study.response_names, study.response_names),
+    )
 
 
 def _cv_description(scheme: CVScheme, data: TargetData, folds: int, repeats: int) -> str:
@@ -210,9 +229,9 @@ def compare(
     if str(getattr(cv, "value", cv)) not in schemes:
         raise SpecError(f"cv: unknown scheme {cv!r}; expected one of {schemes}." + did_you_mean(str(cv), schemes))
     scheme = CVScheme(cv)
-    chosen_families = _choose("families", families, family_names(), study.models.families)
-    chosen_targets = _choose("targets", targets, study.response_names, study.response_names)
-    chosen_scenarios = _choose("scenarios", scenarios, list(study.scenarios), list(study.scenarios))
+    chosen_families, chosen_scenarios, chosen_targets = check_selection(
+        study, families=families, scenarios=scenarios, targets=targets
+    )
     if n_jobs == 0 or n_jobs < -1:
         raise SpecError(f"n_jobs: expected a positive number of worker processes (or -1 for all), got {n_jobs}")
     source = DataSource(data)
