@@ -121,6 +121,17 @@ def test_written_elsewhere_and_read_again(runs: dict[str, StudyRun], tmp_path: P
     pd.testing.assert_frame_equal(read.agreement.fillna(""), run.explanations.agreement.fillna(""), check_dtype=False)
 
 
+def test_a_run_written_to_another_folder(study: Study, table_file: Path, tmp_path: Path) -> None:
+    run = _run(study, table_file, tmp_path / "first", 5)
+    run.write(tmp_path / "second", plots=False)
+    assert run.out == tmp_path / "second"
+    loaded = StudyRun.load(tmp_path / "second")
+    assert loaded.seed == 5
+    assert loaded.explanations is not None
+    assert loaded.explanations.fits.folder == tmp_path / "second" / "results"
+    assert (tmp_path / "second" / "dataset" / "metadata.json").is_file()
+
+
 def test_stages_in_order(study: Study, tmp_path: Path) -> None:
     run = StudyRun(study, out=tmp_path)
     with pytest.raises(ValueError, match=r"run StudyRun.prepare"):

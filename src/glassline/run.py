@@ -309,6 +309,8 @@ class StudyRun:
         if self.comparison is not None:
             written += self.comparison.write(self.out / RESULTS, plots=plots, study_file=self.study_file)
         if self.explanations is not None:
+            if self.comparison is not None:
+                self.explanations.fits.folder = self.comparison.folder  # run.json names the results beside it
             written += self.explanations.write(self.out / EXPLANATIONS, plots=plots)
         if self.report is not None:
             written.append(self.build_report())
