@@ -16,6 +16,7 @@ explained and flagged with ``include_unexplainable=True``), and writes to OUT_DI
   (see :mod:`glassline.explain._window`);
 - ``physics_check.csv`` and ``figures/physics/``: the data's domain physics check, if it has one
   (see :mod:`glassline.explain._physics_check`);
+- ``run.json``: the seed the stage ran with, the results folder it explained and its settings;
 - ``figures/<target>/<scenario>/``: ``<family>_beeswarm.png``, ``<family>_bar.png``, ``<family>_mdi.png``,
   ``<family>_coefficients.png``; for the lead model ``dependence_<input>.png`` and
   ``contour_<x>_<y>.png``.
