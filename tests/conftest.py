@@ -61,12 +61,12 @@ def synthetic_table(seed: int = 20231) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from glassline.models import compare
+    from glassline.models import compare, family_names
 
     folder = tmp_path_factory.mktemp("results")
-    comparison = compare(
-        synthetic_study(), synthetic_table(), families=["mlr", "svr", "rf", "xgb"], targets=["y"], n_jobs=2
-    )
+    # every registered family but the polynomial (the serve tests publish one model per family)
+    families = [name for name in family_names() if name != "poly2"]
+    comparison = compare(synthetic_study(), synthetic_table(), families=families, targets=["y"], n_jobs=2)
     comparison.write(folder, plots=False)
     return folder
 
@@ -74,6 +74,12 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def study() -> Study:
     return synthetic_study()
+
+
+@pytest.fixture(scope="session")
+def synthetic_rows() -> pd.DataFrame:
+    """The table of the synthetic study (:func:`synthetic_table`)."""
+    return synthetic_table()
 
 
 @pytest.fixture(scope="session")

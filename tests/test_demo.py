@@ -31,6 +31,10 @@ def test_demo_python(tmp_path: Path) -> None:
     assert set(results["family"]) == {"mlr", "poly2"}
     assert set(results["target"]) == {"adhesion_strength", "tortuosity"}
     assert "adhesion_strength / product: best" in result.summary_lines()[4]
+    # the demo's seed drives the splits and the explanations too, not only the design and the line
+    for stage in ("results", "explanations"):
+        assert json.loads((tmp_path / "demo" / stage / "run.json").read_text(encoding="utf-8"))["seed"] == 7
+    assert truth["seed"] == 7
 
 
 def test_demo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,36 @@ def test_top_level_all() -> None:
     assert "load_study" in glassline.__all__
 
 
+def test_top_level_all_is_the_curated_list() -> None:
+    assert sorted(glassline.__all__) == sorted(
+        [
+            "DataError",
+            "DesignError",
+            "GlasslineError",
+            "SpecError",
+            "Study",
+            "StudyRun",
+            "__version__",
+            "build_report",
+            "compare",
+            "diagnose",
+            "explain",
+            "load_fits",
+            "load_study",
+            "optimal_design",
+            "prepare",
+            "run_demo",
+            "run_study",
+            "shap_values",
+            "study_from_dict",
+            "write_study",
+        ]
+    )
+    from glassline.run import StudyRun
+
+    assert glassline.StudyRun is StudyRun
+
+
 @pytest.mark.parametrize("module_name", PUBLIC_PACKAGES)
 def test_every_public_module_declares_all(module_name: str) -> None:
     module = importlib.import_module(module_name)

@@ -8,6 +8,10 @@ import pytest
 
 from glassline import SpecError, Study, load_study, study_from_dict
 from glassline.exceptions import GlasslineError
+from glassline.models import family_names
+
+#: every registered family, as a study file lists them
+FAMILIES_TOML = "[" + ", ".join(f'"{name}"' for name in family_names()) + "]"
 
 ISSUE_EXAMPLE = """
 name = "Graphite anode DoE"
@@ -58,11 +62,11 @@ cv_folds = 5
 cv_repeats = 5
 
 [models]
-families = ["mlr", "poly2", "svr", "rf", "xgb"]
+families = FAMILIES
 
 [cleaning]
 outlier_sd = 1.5
-"""
+""".replace("FAMILIES", FAMILIES_TOML)
 
 
 def write(tmp_path: Path, text: str, name: str = "study.toml") -> Path:
@@ -105,7 +109,7 @@ def test_requirements() -> None:
 def test_defaults() -> None:
     study = study_from_dict(minimal())
     assert study.scenarios == {"factors": ["x1", "x2"]}
-    assert study.models.families == ["mlr", "poly2", "svr", "rf", "xgb"]
+    assert study.models.families == list(family_names())
     assert study.split.test_fraction == 0.2
     assert study.data.group is None
     assert study.seed == 0

@@ -6,7 +6,10 @@ explained in the language of the people who act on them::
     import glassline
 
     study = glassline.load_study("study.toml")
-    run = glassline.run_study(study, "raw/", "out/")       # prepare → fit → explain → report
+    run = glassline.StudyRun(study, seed=7, out="out/")    # one study, one seed, every stage's output
+    run.run("raw/")                                        # prepare → fit → explain → report
+    run.fits.best("adhesion_strength", "product")
+    glassline.run_study(study, "raw/", "out/")             # the same in one call, returning the paths
     fits = glassline.load_fits("out/results")
 
 The stages are also importable on their own (``glassline.design``, ``glassline.data``,
@@ -37,6 +40,7 @@ _LAZY = {
     "shap_values": "glassline.explain",
     "build_report": "glassline.report",
     "run_study": "glassline.workflow",
+    "StudyRun": "glassline.run",
     "run_demo": "glassline.demo",
 }
 
@@ -46,6 +50,7 @@ __all__ = [
     "GlasslineError",
     "SpecError",
     "Study",
+    "StudyRun",
     "__version__",
     "build_report",
     "compare",

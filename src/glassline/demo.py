@@ -9,7 +9,6 @@ model comparison → explanations → report). Every intermediate file lands in 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from glassline.domains import get_domain
-from glassline.spec import Study, load_study, write_study
+from glassline.spec import Study
 
 __all__ = ["DemoResult", "electrode_study_path", "run_demo"]
 
@@ -97,21 +96,21 @@ def run_demo(
     ``design_diagnostics.json``, ``fds.png``, ``raw/`` (the simulated line's files), ``dataset/``
     (tidy tables per response level, cleaning log), ``results/`` (the model comparison),
     ``explanations/``, ``cards/``, ``ai_act_evidence.md`` and ``report.html`` into *out_dir*.
-    *seed* defaults to the study's; *families* and *targets* narrow the comparison.
+    *seed* (default: the study's) drives the design, the simulated line, the splits, the tuning, the
+    models and the explanations; *families* and *targets* narrow the comparison.
     """
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
-    from glassline.workflow import run_study
+    from glassline.models import check_selection
+    from glassline.run import StudyRun
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # the shipped study by its file, so the results record the file they were fitted from
     spec: Path | Study = electrode_study_path() if study is None else study
-    if study is None:
-        study = load_study(electrode_study_path())
-        shutil.copyfile(electrode_study_path(), out / "study.toml")
-    else:
-        write_study(study, out / "study.toml")
-    seed = study.seed if seed is None else seed
+    run = StudyRun(spec, seed=seed, out=out)
+    study, seed = run.study, run.seed
+    check_selection(study, families=families, targets=targets)  # a wrong name fails before the design
+    run.write_study()
     total = 7
 
     def step(label: str, done: int) -> None:
@@ -141,9 +140,9 @@ def run_demo(
         if progress:
             progress(label, 2 + done, total)
 
-    run = run_study(spec, out / "raw", out, families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
+    run.run(out / "raw", families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
     dataset = prepared(out / "dataset")
-    comparison_best = pd.read_csv(run.results / "results.csv")
+    comparison_best = run.fits.results
     comparison_best = comparison_best[comparison_best["best"].astype(bool)].reset_index(drop=True)
     step("done", total)
     return DemoResult(
@@ -161,7 +160,7 @@ def run_demo(
             "raw": out / "raw",
             "dataset": out / "dataset",
             "results": out / "results",
-            "report": run.report,
+            "report": run.files.report,
         },
         extra={
             "configurations": len(runs),

@@ -18,6 +18,7 @@ __all__ = [
     "RegistryError",
     "SpecError",
     "StoreError",
+    "UnknownNameError",
     "did_you_mean",
 ]
 
@@ -28,6 +29,17 @@ class GlasslineError(Exception):
 
 class SpecError(GlasslineError, ValueError):
     """A study file (or an in-memory study) is invalid."""
+
+
+class UnknownNameError(SpecError, KeyError):
+    """A target, scenario or model-family name that the study or the results do not hold.
+
+    Also a :class:`KeyError`, so a mapping keyed by those names (``Fits``) keeps the mapping contract
+    (``key in fits``, ``fits.get(key)``); unlike a bare ``KeyError`` it prints its message as it is.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class DataError(GlasslineError, ValueError):

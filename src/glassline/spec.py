@@ -8,6 +8,7 @@ what was expected and what came, with did-you-mean hints for names.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import tomllib
 from collections.abc import Iterable
@@ -24,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
@@ -364,20 +365,20 @@ class Study(_Strict):
         return [r.name for r in self.responses]
 
     def factor(self, name: str) -> Factor:
-        """The factor called *name* (SpecError with a did-you-mean otherwise)."""
+        """The factor called *name* (:class:`~glassline.exceptions.UnknownNameError` with a did-you-mean otherwise)."""
         for factor in self.factors:
             if factor.name == name:
                 return factor
-        raise SpecError(
+        raise UnknownNameError(
             f"no factor named {name!r}; factors are {self.factor_names}." + did_you_mean(name, self.factor_names)
         )
 
     def response(self, name: str) -> Response:
-        """The response called *name* (SpecError with a did-you-mean otherwise)."""
+        """The response called *name* (:class:`~glassline.exceptions.UnknownNameError`, did-you-mean, otherwise)."""
         for response in self.responses:
             if response.name == name:
                 return response
-        raise SpecError(
+        raise UnknownNameError(
             f"no response named {name!r}; responses are {self.response_names}."
             + did_you_mean(name, self.response_names)
         )
@@ -392,7 +393,9 @@ class Study(_Strict):
             if item.name == name:
                 return item
         every = self.input_names + self.response_names
-        raise SpecError(f"no column named {name!r} in the study; columns are {every}." + did_you_mean(name, every))
+        raise UnknownNameError(
+            f"no column named {name!r} in the study; columns are {every}." + did_you_mean(name, every)
+        )
 
     def scenarios_for(self, response: str) -> dict[str, list[str]]:
         """The scenarios (name → inputs) that apply to *response*."""
@@ -402,6 +405,17 @@ class Study(_Strict):
     def units(self) -> dict[str, str]:
         """Column name → unit for every factor, measured column and response."""
         return {item.name: item.unit for item in self.columns()}
+
+    def with_seed(self, seed: int | None) -> Study:
+        """This study with *seed* as its seed (None: unchanged): one seed for every stage of a run.
+
+        Raises :class:`~glassline.exceptions.SpecError` for a seed outside 0 … 2³² − 1.
+        """
+        if seed is None or seed == self.seed:
+            return self
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) <= 2**32 - 1:
+            raise SpecError(f"seed: expected an integer from 0 to {2**32 - 1}, got {seed!r}")
+        return self.model_copy(update={"seed": int(seed)})
 
 
 class _FieldError(ValueError):

@@ -11,7 +11,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 
 from glassline.cli import main
-from glassline.models import load_fits
+from glassline.models import family_names, load_fits
 
 
 def run(args: list[str]) -> int:
@@ -53,7 +53,7 @@ def test_diabetes_runs_through_glassline_fit(
     assert run(["fit", str(spec), "--data", str(data), "--out", str(out), "--jobs", "2", "--quiet"]) == 0
     assert "ok" in capsys.readouterr().out
     results = pd.read_csv(out / "results.csv")
-    assert len(results) == 2 * 5
+    assert len(results) == 2 * len(family_names())  # scenarios × families
     assert results["cv_scheme"].str.contains("no group column").all()
     assert (results.groupby("scenario")["best"].sum() == 1).all()
     # well-known: the clinical inputs explain a good part of the progression, not all of it

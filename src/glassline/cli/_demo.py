@@ -16,7 +16,12 @@ __all__ = ["demo"]
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("demo-out"),
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed for design, line and splits (default: the study's).")
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed of the design, the simulated line, splits, tuning, models and explanations "
+            "(default: the study's).",
+        ),
     ] = None,
     families: Annotated[
         list[str] | None, typer.Option("--family", "-f", help="Only these model families (repeat the option).")

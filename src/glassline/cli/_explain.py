@@ -50,6 +50,18 @@ def explain(
     ] = None,
     level: Annotated[float, typer.Option("--level", help="Coverage of the prediction intervals.")] = 0.9,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (1: none; -1: all cores).")] = 1,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed of permutation importance, bootstrap and sampled SHAP values (default: the seed the "
+            "results were fitted with, else the study file's).",
+        ),
+    ] = None,
+    include_unexplainable: Annotated[
+        bool,
+        typer.Option("--include-unexplainable", help="Also explain scenarios with collinear inputs (flagged as such)."),
+    ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
 ) -> None:
@@ -66,9 +78,11 @@ def explain(
             families=_names(families),
             bootstrap=bootstrap,
             n_jobs=jobs,
+            include_unexplainable=include_unexplainable,
             plots=plots,
             requirements=require or (),
             level=level,
+            seed=seed,
             progress=update,
         )
     if not quiet:
@@ -87,6 +101,6 @@ def explain(
     folder = out if out is not None else results_dir / "explanations"
     console.print(
         f"[green]ok[/] {len(outcome.shap)} models explained; {failed} of {len(checks)} "
-        f"expectation checks fail; wrote {len(outcome.files)} files to {folder}",
+        f"expectation checks fail; seed {outcome.seed}; wrote {len(outcome.files)} files to {folder}",
         highlight=False,
     )

@@ -51,6 +51,9 @@ def fit(
         CVScheme, typer.Option("--cv", help="Honest cross-validation: grouped repeated K-fold, or leave-one-group-out.")
     ] = CVScheme.GROUPED,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (1: none; -1: all cores).")] = 2,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the splits, tuning and models (default: the study file's).")
+    ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the parity plots.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")] = False,
 ) -> None:
@@ -62,6 +65,7 @@ def fit(
         comparison = compare(
             study,
             data,
+            seed=seed,
             families=_names(families),
             scenarios=_names(scenarios),
             targets=_names(targets),
@@ -91,7 +95,8 @@ def fit(
         for note in comparison.notes:
             console.print(f"[dim]note:[/] {note}", highlight=False)
     console.print(
-        f"[green]ok[/] {len(comparison.results)} models ({s['n_model_fits']} fits) in {s['wall_seconds']:.1f} s; "
+        f"[green]ok[/] {len(comparison.results)} models ({s['n_model_fits']} fits, seed {s['seed']}) in "
+        f"{s['wall_seconds']:.1f} s; "
         f"wrote {len(written)} files to {out}",
         highlight=False,
     )

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from glassline.cli._app import app, console, progress
 from glassline.domains.electrode import SIMULATOR_SEED
+from glassline.spec import load_study
 
 __all__ = ["simulate"]
 
@@ -31,8 +32,20 @@ def simulate(
         ),
     ] = None,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; the same seed gives identical files.")
-    ] = SIMULATOR_SEED,
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Random seed; the same seed gives identical files. Default: the seed of --study, else "
+            f"{SIMULATOR_SEED} (the paper's year).",
+            show_default=False,
+        ),
+    ] = None,
+    study: Annotated[
+        Path | None,
+        typer.Option(
+            "--study", help="The study file whose seed the line runs with (unless --seed).", show_default=False
+        ),
+    ] = None,
     drift: Annotated[
         str | None,
         typer.Option(
@@ -47,6 +60,8 @@ def simulate(
     """Run the simulated anode pilot line on a design and write its raw files (with the true values)."""
     from glassline.domains.electrode.simulator import PAPER_DESIGN, DriftSpec, simulate_line
 
+    if seed is None:
+        seed = load_study(study).seed if study is not None else SIMULATOR_SEED
     spec = DriftSpec.parse(drift) if drift else None
     source = design if design is not None else PAPER_DESIGN
     with progress("simulating the line", quiet=quiet) as update:

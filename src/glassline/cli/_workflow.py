@@ -27,12 +27,26 @@ def study(
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeat).")] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Grouped bootstrap refits for importance CIs.")] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed of the splits, tuning, models, bootstrap and explanations (default: the study's)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Run the whole study: prepare (raw data) → fit → explain → report, all files in one folder."""
     with progress("study", quiet=quiet) as update:
         run = run_study(
-            spec, data, out, families=families, targets=targets, bootstrap=bootstrap, n_jobs=jobs, progress=update
+            spec,
+            data,
+            out,
+            seed=seed,
+            families=families,
+            targets=targets,
+            bootstrap=bootstrap,
+            n_jobs=jobs,
+            progress=update,
         )
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items())
-    console.print(f"[green]ok[/] report {run.report}; stages: {stages}")
+    console.print(f"[green]ok[/] report {run.report}; seed {run.seed}; stages: {stages}", highlight=False)

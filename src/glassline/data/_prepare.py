@@ -76,6 +76,48 @@ class PreparedDataset:
         """Rows per level."""
         return {level: len(frame) for level, frame in self.tables.items()}
 
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and ``metadata.json``."""
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for level, frame in self.tables.items():
+            frame.to_parquet(out / f"{level}.parquet", index=False)
+            frame.to_csv(out / f"{level}.csv", index=False)
+            written += [out / f"{level}.parquet", out / f"{level}.csv"]
+        written.append(self.log.write(out / "cleaning_log.csv"))
+        (out / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str), encoding="utf-8")
+        written.append(out / "metadata.json")
+        self.out_dir = out
+        return written
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PreparedDataset:
+        """Read a folder written by :func:`prepare` (or :meth:`write`) back: tables, cleaning log, metadata."""
+        path = Path(folder)
+        meta = path / "metadata.json"
+        if not meta.exists():
+            raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
+        try:
+            metadata = json.loads(meta.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"{meta}: not valid JSON: {exc}") from None
+        levels = metadata.get("levels") if isinstance(metadata, dict) else None
+        if not isinstance(levels, dict):
+            raise DataError(f'{meta}: expected a "levels" entry naming the tables of the dataset')
+        tables: dict[str, pd.DataFrame] = {}
+        for level in levels:
+            table = path / f"{level}.parquet"
+            if not table.exists():
+                raise DataError(f"{table}: missing; {meta} lists the level {level!r}")
+            tables[level] = pd.read_parquet(table)
+        log = CleaningLog()
+        log_file = path / "cleaning_log.csv"
+        if log_file.exists():
+            frame = pd.read_csv(log_file, keep_default_na=False)
+            log.rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+        return cls(out_dir=path, tables=tables, log=log, metadata=metadata)
+
 
 def level_columns(study: Study) -> dict[str, tuple[list[str], list[str]]]:
     """Per level: (inputs any of its responses' scenarios needs, its responses)."""
@@ -278,11 +320,6 @@ def prepare(
         else:  # extra tables a layout offers (beyond the study's levels): written as they are
             tables[level] = table.frame.reset_index(drop=True)
         units.update(table.units)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for level, frame in tables.items():
-        frame.to_parquet(out_dir / f"{level}.parquet", index=False)
-        frame.to_csv(out_dir / f"{level}.csv", index=False)
-    log.write(out_dir / "cleaning_log.csv")
     metadata: dict[str, Any] = {
         "study": study.name,
         "raw_dir": raw_dir.name,
@@ -300,14 +337,11 @@ def prepare(
         "cleaning": {"rows": len(log), "by_rule": log.counts()},
         **{k: v for k, v in layout_meta.items() if k != "layout"},
     }
-    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2, default=str), encoding="utf-8")
-    return PreparedDataset(out_dir=out_dir, tables=tables, log=log, metadata=metadata)
+    dataset = PreparedDataset(out_dir=out_dir, tables=tables, log=log, metadata=metadata)
+    dataset.write(out_dir)
+    return dataset
 
 
 def load_dataset(path: str | Path) -> dict[str, pd.DataFrame]:
     """Read a folder written by :func:`prepare`: level → table."""
-    path = Path(path)
-    if not (path / "metadata.json").exists():
-        raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
-    metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
-    return {level: pd.read_parquet(path / f"{level}.parquet") for level in metadata["levels"]}
+    return PreparedDataset.load(path).tables

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from glassline._lazy import load_lazily
 
 if TYPE_CHECKING:
-    from glassline.models._compare import compare
+    from glassline.models._compare import check_selection, compare
     from glassline.models._metrics import (
         DEFAULT_R_LIMIT,
         DEFAULT_VIF_LIMIT,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 #: load; the command line's --help and the service's start-up should not pay for what they do not use).
 _LAZY = {
     "compare": "glassline.models._compare",
+    "check_selection": "glassline.models._compare",
     "DEFAULT_R_LIMIT": "glassline.models._metrics",
     "DEFAULT_VIF_LIMIT": "glassline.models._metrics",
     "Collinearity": "glassline.models._metrics",
@@ -97,6 +98,7 @@ __all__ = [
     "RepeatedGroupKFold",
     "ResolvedStudy",
     "Tuned",
+    "check_selection",
     "collinearity",
     "compare",
     "cross_validation_folds",

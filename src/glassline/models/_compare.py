@@ -24,7 +24,8 @@ from joblib import Parallel, delayed
 from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.data import PreparedDataset
+from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
 from glassline.models._metrics import (
     DEFAULT_R_LIMIT,
@@ -41,7 +42,7 @@ from glassline.models._splits import CVScheme, Fold, _seed, cross_validation_fol
 from glassline.models._tuning import fit_tuned
 from glassline.spec import Study
 
-__all__ = ["compare"]
+__all__ = ["check_selection", "compare"]
 
 ProgressCallback = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.intp]
@@ -124,7 +125,7 @@ def _choose(kind: str, given: Iterable[str] | None, valid: Sequence[str], defaul
     chosen = []
     for name in given:
         if name not in valid:
-            raise SpecError(
+            raise UnknownNameError(
                 f"{kind}: unknown name {name!r}; expected one of {list(valid)}." + did_you_mean(name, valid)
             )
         if name not in chosen:
@@ -132,6 +133,25 @@ def _choose(kind: str, given: Iterable[str] | None, valid: Sequence[str], defaul
     if not chosen:
         raise SpecError(f"{kind}: the selection is empty; choose at least one of {list(valid)}")
     return chosen
+
+
+def check_selection(
+    study: Study,
+    *,
+    families: Iterable[str] | None = None,
+    scenarios: Iterable[str] | None = None,
+    targets: Iterable[str] | None = None,
+) -> tuple[list[str], list[str], list[str]]:
+    """The families, scenarios and targets a comparison of *study* fits (None: the study's own).
+
+    A name that is not a registered family, a scenario or a response of the study raises
+    :class:`~glassline.exceptions.UnknownNameError` naming the valid ones, with a did-you-mean.
+    """
+    return (
+        _choose("families", families, family_names(), study.models.families),
+        _choose("scenarios", scenarios, list(study.scenarios), list(study.scenarios)),
+        _choose("targets", targets, study.response_names, study.response_names),
+    )
 
 
 def _cv_description(scheme: CVScheme, data: TargetData, folds: int, repeats: int) -> str:
@@ -180,8 +200,9 @@ def _tasks(key: FitKey, td: TargetData, inputs: Sequence[str], plan: _Plan, seed
 
 def compare(
     study: Study,
-    data: str | Path | pd.DataFrame,
+    data: str | Path | pd.DataFrame | PreparedDataset,
     *,
+    seed: int | None = None,
     families: Iterable[str] | None = None,
     scenarios: Iterable[str] | None = None,
     targets: Iterable[str] | None = None,
@@ -194,17 +215,23 @@ def compare(
 ) -> Comparison:
     """Compare model families for every target × scenario of *study* on *data*.
 
-    *data* is the prepare stage's folder, one table file, or a DataFrame. *families*, *scenarios*
+    *data* is the prepare stage's :class:`~glassline.data.PreparedDataset` or its folder, one table
+    file, or a DataFrame. *seed* (default: the study's) seeds the paper's split, the CV folds, the
+    inner tuning folds and the models; the comparison's ``study`` carries it. *families*, *scenarios*
     and *targets* narrow the grid (default: the study's families, every scenario, every response).
     Every family of a target sees the same paper-split test rows and the same CV folds. *n_jobs*
     worker processes (joblib; 1 runs in this process). ``progress(label, done, total)`` is called
     after each finished task.
     """
     start = time.perf_counter()
+    study = study.with_seed(seed)
+    schemes = [s.value for s in CVScheme]
+    if str(getattr(cv, "value", cv)) not in schemes:
+        raise SpecError(f"cv: unknown scheme {cv!r}; expected one of {schemes}." + did_you_mean(str(cv), schemes))
     scheme = CVScheme(cv)
-    chosen_families = _choose("families", families, family_names(), study.models.families)
-    chosen_targets = _choose("targets", targets, study.response_names, study.response_names)
-    chosen_scenarios = _choose("scenarios", scenarios, list(study.scenarios), list(study.scenarios))
+    chosen_families, chosen_scenarios, chosen_targets = check_selection(
+        study, families=families, scenarios=scenarios, targets=targets
+    )
     if n_jobs == 0 or n_jobs < -1:
         raise SpecError(f"n_jobs: expected a positive number of worker processes (or -1 for all), got {n_jobs}")
     source = DataSource(data)
@@ -399,7 +426,6 @@ def _assemble(
                         "inputs": ",".join(inputs),
                         "params": json.dumps(paper.params, sort_keys=True),
                         "n_fits": sum(o.n_fits for o in items),
-                        "fit_seconds": sum(o.seconds for o in items),
                     }
                 )
                 X = td.frame.loc[:, list(inputs)]

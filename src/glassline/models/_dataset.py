@@ -1,8 +1,9 @@
 """Find the rows a target is modelled on: its table in DATA, its scenarios' inputs, its groups.
 
-DATA is either the prepare stage's folder (one tidy table per response level, ``<level>.parquet``
-or ``<level>.csv``, beside ``cleaning_log.csv`` and ``metadata.json``), one CSV/Parquet/Excel table
-holding every column, or a DataFrame. Every problem is a :class:`~glassline.exceptions.DataError`
+DATA is either the prepare stage's output (a :class:`~glassline.data.PreparedDataset` in memory, or
+its folder: one tidy table per response level, ``<level>.parquet`` or ``<level>.csv``, beside
+``cleaning_log.csv`` and ``metadata.json``), one CSV/Parquet/Excel table holding every column, or a
+DataFrame. Every problem is a :class:`~glassline.exceptions.DataError`
 naming the file and the column, with did-you-mean hints.
 """
 
@@ -16,7 +17,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from glassline.data import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+from glassline.data import (
+    TABLE_SUFFIXES,
+    PreparedDataset,
+    read_table,
+    require_columns,
+    require_numeric,
+    user_row,
+)
 from glassline.exceptions import DataError, did_you_mean
 from glassline.spec import Study
 
@@ -48,15 +56,24 @@ class TargetData:
 
 
 class DataSource:
-    """Where tables come from, read once each: a dataset folder, one table file, or a DataFrame."""
+    """Where tables come from, read once each: a prepared dataset (in memory or its folder), one table file,
+    or a DataFrame."""
 
-    def __init__(self, data: str | Path | pd.DataFrame) -> None:
+    def __init__(self, data: str | Path | pd.DataFrame | PreparedDataset) -> None:
         self._cache: dict[Path, pd.DataFrame] = {}
+        self.frame: pd.DataFrame | None = None
+        #: level → table of a prepared dataset held in memory (named as the files its folder holds)
+        self.tables: dict[str, pd.DataFrame] | None = None
         if isinstance(data, pd.DataFrame):
-            self.frame: pd.DataFrame | None = data.reset_index(drop=True)
+            self.frame = data.reset_index(drop=True)
             self.path: Path | None = None
             return
-        self.frame = None
+        if isinstance(data, PreparedDataset):
+            self.path = Path(data.out_dir)
+            self.tables = dict(data.tables)
+            for level, frame in self.tables.items():
+                self._cache[self.path / f"{level}.parquet"] = frame
+            return
         self.path = Path(data)
         if not self.path.exists():
             raise DataError(f"{self.path}: no such data file or folder")
@@ -70,9 +87,10 @@ class DataSource:
             self._cache[path] = read_table(path)
         return self._cache[path]
 
-    @staticmethod
-    def _folder_tables(folder: Path) -> dict[str, Path]:
+    def _folder_tables(self, folder: Path) -> dict[str, Path]:
         """Level name → table file in a dataset folder (Parquet preferred over CSV)."""
+        if self.tables is not None:
+            return {level: folder / f"{level}.parquet" for level in self.tables}
         tables: dict[str, Path] = {}
         for suffix in (".parquet", ".pq", *TABLE_SUFFIXES):
             for path in sorted(folder.glob(f"*{suffix}")):
@@ -84,7 +102,7 @@ class DataSource:
         """The table holding *response*, and its name for error messages."""
         if self.path is None:
             return self.frame if self.frame is not None else pd.DataFrame(), self.name
-        if not self.path.is_dir():
+        if self.tables is None and not self.path.is_dir():
             return self._read(self.path), self.name
         tables = self._folder_tables(self.path)
         if not tables:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from glassline.exceptions import UnknownNameError, did_you_mean
 from glassline.models._registry import FAMILIES
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def parity_figure(comparison: Comparison, target: str) -> Figure:
     results = comparison.results[comparison.results["target"] == target]
     if results.empty:
         known = sorted(comparison.results["target"].unique())
-        raise KeyError(f"no results for target {target!r}; targets are {known}")
+        raise UnknownNameError(f"no results for target {target!r}; targets are {known}." + did_you_mean(target, known))
     scenarios: Sequence[str] = list(dict.fromkeys(results["scenario"]))
     families: Sequence[str] = list(dict.fromkeys(results["family"]))
     labels = comparison.settings.get("labels", {})

@@ -27,7 +27,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.exceptions import UnknownNameError, did_you_mean
 
 __all__ = ["FAMILIES", "ExplainerKind", "Family", "Staged", "family_names", "get_family"]
 
@@ -207,10 +207,10 @@ def family_names() -> tuple[str, ...]:
 
 
 def get_family(name: str, *, where: str = "model family") -> Family:
-    """The family called *name*; a :class:`~glassline.exceptions.SpecError` with a did-you-mean otherwise."""
+    """The family called *name*; an :class:`~glassline.exceptions.UnknownNameError` with a did-you-mean otherwise."""
     try:
         return FAMILIES[name]
     except KeyError:
-        raise SpecError(
+        raise UnknownNameError(
             f"{where}: unknown model family {name!r}; expected one of {list(FAMILIES)}." + did_you_mean(name, FAMILIES)
         ) from None

@@ -2,10 +2,14 @@
 
 RESULTS_DIR holds ``results.csv`` (one row per target × scenario × family), ``results.md`` (the same
 as a Table-5-style table), ``predictions.parquet`` (every prediction of every split), ``tuning.csv``
-(the hyperparameters chosen in every outer split), ``collinearity.csv``, ``run.json`` (settings, notes
-and the study file's path and SHA-256), ``study.toml`` (a copy of the study file the results were
-fitted from), ``parity/<target>.png`` and ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit
-on the paper's training rows, with their training and test rows. :func:`load_fits` reads them back.
+(the hyperparameters chosen in every outer split and the seconds each took), ``collinearity.csv``,
+``run.json`` (settings, notes and the study file's path and SHA-256), ``study.toml`` (a copy of the
+study file the results were fitted from), ``parity/<target>.png`` and
+``models/<target>/<scenario>/<family>.joblib``: the pipelines refit on the paper's training rows, with
+their training and test rows. :func:`load_fits` reads them back.
+
+The same data, study and seed give byte-identical ``results.csv`` and ``predictions.parquet``: the
+timings live in ``tuning.csv`` and ``run.json`` only.
 
 ``predictions.parquet`` has one row per prediction: ``row_id`` (0-based row of the source table),
 ``group``, ``target``, ``scenario``, ``family``, ``split`` (``train``/``test`` of the paper's split, or
@@ -26,10 +30,10 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from glassline.exceptions import DataError, did_you_mean
+from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.models._registry import FAMILIES, ExplainerKind
-from glassline.models._study_file import STUDY_COPY, record_study
-from glassline.spec import Study
+from glassline.models._study_file import STUDY_COPY, record_study, resolve_study
+from glassline.spec import Study, load_study
 
 __all__ = ["RESULT_COLUMNS", "Comparison", "Fit", "FitKey", "Fits", "load_fits", "results_markdown"]
 
@@ -65,7 +69,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "inputs",
     "params",
     "n_fits",
-    "fit_seconds",
 )
 
 _FORMAT = 1
@@ -162,16 +165,23 @@ class Fits(Mapping[FitKey, Fit]):
         self._keys: list[FitKey] = [(str(t), str(s), str(f)) for t, s, f in columns.itertuples(index=False)]
 
     def __getitem__(self, key: FitKey) -> Fit:
-        key = tuple(key)  # type: ignore[assignment]
+        key = self._key(key)
         if key not in self._fits:
-            if self.folder is None or key not in self._keys:
-                every = [" / ".join(k) for k in self._keys]
-                raise KeyError(f"no fit for {key!r}." + did_you_mean(" / ".join(map(str, key)), every))
+            if key not in self._keys:
+                raise self._unknown(*key)
+            if self.folder is None:
+                raise UnknownNameError(
+                    f"no fit kept for {' / '.join(key)}: results.csv lists it, but this set holds only "
+                    f"{len(self._fits)} of its {len(self._keys)} fits and no folder to load the others from"
+                )
             path = _model_path(self.folder, key)
             if not path.exists():
                 raise DataError(f"{path}: missing; results.csv lists {key} but its saved pipeline is gone")
             self._fits[key] = Fit._from_payload(joblib.load(path), path)
         return self._fits[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 3 and (key in self._fits or key in self._keys)
 
     def __iter__(self) -> Iterator[FitKey]:
         return iter(self._keys)
@@ -179,20 +189,57 @@ class Fits(Mapping[FitKey, Fit]):
     def __len__(self) -> int:
         return len(self._keys)
 
+    @staticmethod
+    def _key(key: Any) -> FitKey:
+        if not isinstance(key, tuple | list) or len(key) != 3:
+            raise UnknownNameError(f"a fit is looked up by (target, scenario, family), got {key!r}")
+        target, scenario, family = key
+        return (str(target), str(scenario), str(family))
+
+    def _unknown(self, target: str, scenario: str | None = None, family: str | None = None) -> UnknownNameError:
+        """The one-line error for a target, scenario or family the results do not hold, with did-you-mean."""
+        targets = list(dict.fromkeys(k[0] for k in self._keys))
+        if target not in targets:
+            return UnknownNameError(
+                f"no fits for target {target!r}; the results hold the targets {targets}."
+                + did_you_mean(target, targets)
+            )
+        scenarios = list(dict.fromkeys(k[1] for k in self._keys if k[0] == target))
+        if scenario is not None and scenario not in scenarios:
+            return UnknownNameError(
+                f"no fits for target {target!r} in scenario {scenario!r}; its scenarios are {scenarios}."
+                + did_you_mean(scenario, scenarios)
+            )
+        families = list(dict.fromkeys(k[2] for k in self._keys if k[0] == target and k[1] == scenario))
+        return UnknownNameError(
+            f"no fit for family {family!r} of {target} / {scenario}; its families are {families}."
+            + did_you_mean(str(family), families)
+        )
+
     def best(self, target: str, scenario: str) -> Fit:
         """The family chosen by grouped cross-validation for *target* × *scenario*."""
         rows = self.results[(self.results["target"] == target) & (self.results["scenario"] == scenario)]
         if rows.empty:
-            pairs = sorted({f"{t} / {s}" for t, s, _ in self._keys})
-            raise KeyError(f"no fits for {target} / {scenario}." + did_you_mean(f"{target} / {scenario}", pairs))
+            raise self._unknown(target, scenario)
         chosen = rows[rows["best"].astype(bool)]
         family = str((chosen if not chosen.empty else rows).iloc[0]["family"])
         return self[(target, scenario, family)]
 
     def select(self, *, target: str | None = None, scenario: str | None = None, family: str | None = None) -> list[Fit]:
-        """Every fit matching the given target, scenario and family (None: any)."""
+        """Every fit matching the given target, scenario and family (None: any); an unknown name is an error."""
         wanted = (target, scenario, family)
+        for position, (kind, name) in enumerate(zip(("target", "scenario", "family"), wanted, strict=True)):
+            known = list(dict.fromkeys(k[position] for k in self._keys))
+            if name is not None and name not in known:
+                raise UnknownNameError(
+                    f"no fits for {kind} {name!r}; the results hold the {kind}s {known}." + did_you_mean(name, known)
+                )
         return [self[k] for k in self._keys if all(w is None or w == part for w, part in zip(wanted, k, strict=True))]
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Fits:
+        """The fits of a results folder (the same as :func:`load_fits`)."""
+        return load_fits(folder)
 
 
 @dataclass
@@ -200,6 +247,7 @@ class Comparison:
     """The outcome of :func:`~glassline.models.compare`: tables, predictions, fitted pipelines and notes.
 
     ``study`` is the study compared (None when unknown); :meth:`write` keeps it beside the results.
+    ``folder`` is the results folder it was written to or loaded from (None until then).
     """
 
     study_name: str
@@ -211,6 +259,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     study: Study | None = None
+    folder: Path | None = None
 
     def best(self) -> pd.DataFrame:
         """One row per target × scenario: the family chosen by grouped cross-validation."""
@@ -220,8 +269,9 @@ class Comparison:
         """Write every output to folder *out* (created if needed); returns the files written.
 
         *study_file*: the file :attr:`study` was read from; the folder keeps a byte-for-byte copy of it
-        as ``study.toml`` (without one, :attr:`study` is written there) and run.json records its path
-        and SHA-256, so later stages find the study (see :func:`~glassline.models.resolve_study`).
+        as ``study.toml`` (without one, or when :attr:`study` was fitted with another seed than the
+        file's, :attr:`study` is written there) and run.json records its path and SHA-256, so later
+        stages find the study the results were fitted with (see :func:`~glassline.models.resolve_study`).
         """
         from glassline.models._parity import write_parity_plots
 
@@ -236,6 +286,8 @@ class Comparison:
         for name, table in (("tuning.csv", self.tuning), ("collinearity.csv", self.collinearity)):
             table.to_csv(folder / name, index=False)
             written.append(folder / name)
+        if study_file is not None and self.study is not None and load_study(study_file).seed != self.study.seed:
+            study_file = None  # fitted with another seed than the file's: keep the study as fitted
         recorded = record_study(folder, study=self.study, study_file=study_file)
         if recorded:
             written.append(folder / STUDY_COPY)
@@ -249,7 +301,48 @@ class Comparison:
             written.append(path)
         if plots:
             written.extend(write_parity_plots(self, folder / "parity"))
+        self.folder = folder
+        self.fits.folder = folder
         return written
+
+    @classmethod
+    def load(cls, folder: str | Path, *, study: Study | str | Path | None = None) -> Comparison:
+        """Read back a results folder written by :meth:`write` (or ``glassline fit``).
+
+        The fitted pipelines load on first use (see :class:`Fits`); *study* as for
+        :func:`~glassline.models.resolve_study` (default: the one the folder records; None if none is found).
+        """
+        path = Path(folder)
+        fits = load_fits(path)
+        run_file = path / "run.json"
+        settings: dict[str, Any] = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {}
+        notes = [str(n) for n in settings.pop("notes", [])]
+        name = str(settings.pop("study", ""))
+        for recorded in ("study_file", "study_sha256"):
+            settings.pop(recorded, None)
+        try:
+            the_study: Study | None = resolve_study(path, study).study
+        except SpecError:
+            if study is not None:
+                raise
+            the_study = None
+
+        def table(file: str) -> pd.DataFrame:
+            return pd.read_csv(path / file) if (path / file).is_file() else pd.DataFrame()
+
+        predictions = path / "predictions.parquet"
+        return cls(
+            study_name=name or (the_study.name if the_study else ""),
+            results=fits.results,
+            predictions=pd.read_parquet(predictions) if predictions.is_file() else pd.DataFrame(),
+            tuning=table("tuning.csv"),
+            collinearity=table("collinearity.csv"),
+            fits=fits,
+            notes=notes,
+            settings=settings,
+            study=the_study,
+            folder=path,
+        )
 
 
 def load_fits(results_dir: str | Path) -> Fits:
