@@ -1,4 +1,4 @@
-"""The Shapley engine as the service builds it: shap's exact values, the explain stage's values, one name per algorithm."""
+"""The Shapley engine as the service builds it: shap's exact values, the explain stage's, one name per algorithm."""
 
 from __future__ import annotations
 
@@ -169,7 +169,7 @@ def test_the_service_attributes_training_rows_as_explain_does(family: str) -> No
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_an_eleven_input_model_is_explained_by_both_paths(family: str) -> None:
-    assert 11 <= MAX_EXACT_INPUTS
+    assert MAX_EXACT_INPUTS >= 11
     fit = _family_fit(family, 11)
     background = _published_background(fit)
     rows = fit.X_train.iloc[:3]
@@ -218,9 +218,14 @@ def _literals(source: str) -> list[list[str]]:
     """The string arguments of every ``Literal[...]`` in a module's source."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Subscript) and getattr(node.value, "id", getattr(node.value, "attr", None)) == "Literal":
+        if (
+            isinstance(node, ast.Subscript)
+            and getattr(node.value, "id", getattr(node.value, "attr", None)) == "Literal"
+        ):
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-            found.append([item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)])
+            found.append(
+                [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+            )
     return found
 
 

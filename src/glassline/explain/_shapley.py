@@ -111,9 +111,7 @@ def shap_values(
     else:
         background_label = "given"
     x = input_array(X, inputs, "X")
-    engine = ShapleyEngine(
-        model, background, kind=kind, seed=seed, max_exact_inputs=max_exact_inputs, inputs=inputs
-    )
+    engine = ShapleyEngine(model, background, kind=kind, seed=seed, max_exact_inputs=max_exact_inputs, inputs=inputs)
     explained = engine.explain(x)
     f_x, values, base = explained.prediction, explained.values, explained.base_value
     scale = max(float(np.abs(f_x).max()), abs(base), 1e-300)

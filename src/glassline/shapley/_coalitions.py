@@ -39,7 +39,7 @@ def shapley_weight_matrix(n_inputs: int) -> np.ndarray:
     weight = np.array([factorial(s) * factorial(m - s - 1) / factorial(m) for s in range(m)] + [0.0])
     plus = weight[np.clip(sizes - 1, 0, m)]
     minus = weight[sizes]
-    return np.where(masks, plus[:, None], -minus[:, None])
+    return np.asarray(np.where(masks, plus[:, None], -minus[:, None]), dtype=float)
 
 
 def shapley_from_coalitions(values: np.ndarray, n_inputs: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -48,7 +48,7 @@ def shapley_from_coalitions(values: np.ndarray, n_inputs: int, weights: np.ndarr
     *weights*: :func:`shapley_weight_matrix` of *n_inputs*, when the caller keeps it.
     """
     centred = values - values[:, :1]
-    return centred @ (shapley_weight_matrix(n_inputs) if weights is None else weights)
+    return np.asarray(centred @ (shapley_weight_matrix(n_inputs) if weights is None else weights), dtype=float)
 
 
 class TabulatedGame:

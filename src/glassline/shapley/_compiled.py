@@ -226,7 +226,7 @@ def _compile_regressor(step: Any) -> tuple[Step, str] | None:
         intercept = float(np.asarray(step.intercept_, dtype=float).reshape(-1)[0])
 
         def linear(x: FloatArray) -> FloatArray:
-            return x @ coef + intercept
+            return np.asarray(x @ coef + intercept, dtype=float)
 
         return linear, kind.__name__
     if kind in (SVR, NuSVR):
@@ -289,7 +289,7 @@ def _compile_svr(step: Any) -> tuple[Step, str] | None:
             k = (gamma * dot + coef0) ** degree
         else:
             k = np.tanh(gamma * dot + coef0)
-        return k @ dual + intercept
+        return np.asarray(k @ dual + intercept, dtype=float)
 
     return svr, f"{type(step).__name__}({kernel})"
 

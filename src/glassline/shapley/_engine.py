@@ -171,15 +171,16 @@ def _mean_depth(core: Any) -> float:
 
 
 def _enumeration_is_cheaper(core: Any, n_inputs: int, n_rows: int, n_background: int) -> bool:
-    if n_rows * (2**n_inputs - 2) * n_background <= TREE_ENUMERATION_BUDGET:
+    coalitions = (1 << n_inputs) - 2
+    if n_rows * coalitions * n_background <= TREE_ENUMERATION_BUDGET:
         return True
     budget = max(TREE_ENUMERATION_MIN_COALITIONS, TREE_ENUMERATION_FACTOR * _mean_depth(core) ** 2)
-    return 2**n_inputs - 2 <= budget
+    return coalitions <= budget
 
 
 def _table_cells(n_inputs: int, n_rows: int, n_background: int) -> int:
     """The largest tree table worth building: the rows enumeration would predict, at least TREE_TABLE_MIN_CELLS."""
-    enumeration_rows = n_rows * (2**n_inputs - 2) * n_background
+    enumeration_rows = n_rows * ((1 << n_inputs) - 2) * n_background
     return min(MAX_GRID_CELLS, max(enumeration_rows, TREE_TABLE_MIN_CELLS))
 
 
@@ -234,7 +235,8 @@ class ShapleyEngine:
             not isinstance(expected_rows, int) or isinstance(expected_rows, bool) or expected_rows < 1
         ):
             raise ValueError(
-                f"The 'expected_rows' parameter of ShapleyEngine must be an int ≥ 1 or None. Got {expected_rows!r} instead."
+                "The 'expected_rows' parameter of ShapleyEngine must be an int ≥ 1 or None. "
+                f"Got {expected_rows!r} instead."
             )
         self.inputs: tuple[str, ...] = tuple(str(name) for name in inputs)
         if not self.inputs:
@@ -261,7 +263,9 @@ class ShapleyEngine:
             cells = _table_cells(p, rows, m) if form == "tree" and p <= max_exact_inputs else 0
             predictor = fast_predictor(estimator, b, max_cells=cells, columns=self.inputs)
         else:
-            predictor = Predictor(pipeline_predict(estimator, self.inputs), "the pipeline's predict (scikit-learn checks off)")
+            predictor = Predictor(
+                pipeline_predict(estimator, self.inputs), "the pipeline's predict (scikit-learn checks off)"
+            )
         self.predictor: str = predictor.description
         self._predict = predictor.predict
         self.base_value = float(np.mean(self.predict(b)))
@@ -383,4 +387,3 @@ def _resolve(model: Any) -> tuple[Any, list[str] | None, ExplainerKind]:
 
 def _columns(background: Any) -> list[str]:
     return [str(c) for c in background.columns] if isinstance(background, pd.DataFrame) else []
-

@@ -27,7 +27,8 @@ def load_shap() -> ModuleType:
         # pending deprecation; not ours to fix, and fatal where warnings are errors (this project's tests).
         warnings.filterwarnings("ignore", message="The set_bad function", category=PendingDeprecationWarning)
         import shap
-    return shap
+    module: ModuleType = shap
+    return module
 
 
 #: shap 0.51's interventional TreeExplainer returns wrong attributions (off by up to ~50 % of the largest

@@ -60,7 +60,7 @@ class TreeGrid:
         ).astype(np.int64)
 
     def predict(self, values: FloatArray) -> FloatArray:
-        return self.table[self.bins(values) @ self.strides]
+        return np.asarray(self.table[self.bins(values) @ self.strides], dtype=float)
 
     def describe(self) -> str:
         cells = " × ".join(str(len(e) + 1) for e in self.edges)
