@@ -327,6 +327,9 @@ class ShapleyEngine:
                 return Attributions(np.zeros(0), np.zeros((0, p)), self.base_value)
             block = max(1, MAX_BLOCK_VALUES // self._per_row)
             attribute = self._attribute
+            if len(x) <= block:  # one block: the service's single rows
+                prediction, values = attribute(x)
+                return Attributions(prediction, values, self.base_value)
             parts = [attribute(x[i : i + block]) for i in range(0, len(x), block)]
         prediction = np.concatenate([part[0] for part in parts])
         values = np.vstack([part[1] for part in parts])
