@@ -164,10 +164,10 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     from sqlalchemy import insert, select
 
     from glassline.models import FAMILIES, load_fits
-    from glassline.models._fast import fast_predictor, pipeline_predict
     from glassline.registry import database_url
-    from glassline.serve import Attributor, connect
+    from glassline.serve import connect
     from glassline.serve._store import AuditLog, _next_record, audit_table
+    from glassline.shapley import ShapleyEngine
 
     lines = [
         "",
@@ -180,14 +180,13 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     for family in ("xgb", "svr"):
         fit = load_fits(results)[("y", "factors", family)]
         background = fit.X_train.loc[:, list(fit.inputs)].astype(float)
-        slow = Attributor(pipeline_predict(fit.pipeline), background)
-        predictor = fast_predictor(fit.pipeline, background.to_numpy())
-        fast = Attributor(predictor.predict, background, grid=predictor.grid)
+        slow = ShapleyEngine(fit.pipeline, background, kind=fit.explainer, fast=False)
+        fast = ShapleyEngine(fit.pipeline, background, kind=fit.explainer)
         assert np.allclose(fast.explain(row).values, slow.explain(row).values, rtol=1e-9, atol=1e-12)
         a, b = _per_call_us(lambda s=slow: s.explain(row)), _per_call_us(lambda f=fast: f.explain(row))
-        how = "tabulated tree ensemble" if predictor.grid is not None else "compiled predictor"
+        how = "tabulated tree ensemble" if fast.algorithm == "tabulated trees" else "compiled predictor"
         lines.append(
-            f"| {family}: SHAP of one row (2^3 coalitions × {len(background)} background rows) | "
+            f"| {family}: SHAP of one row ({slow.algorithm} → {fast.algorithm}, {len(background)} background rows) | "
             f"pipeline.predict | {a:.0f} | {how} | {b:.0f} | {a / b:.1f}× |"
         )
     # a forest on continuous data: too many thresholds to tabulate; compiled tree by tree instead
@@ -195,11 +194,10 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     frame = pd.DataFrame(rng.uniform(0, 1, size=(200, 3)), columns=list(ROW))
     forest = FAMILIES["rf"].make(0).fit(frame, 3 * frame["x1"] + np.sin(4 * frame["x2"]) + rng.normal(0, 0.1, 200))
     background = frame.iloc[:40]
-    slow = Attributor(pipeline_predict(forest), background)
-    predictor = fast_predictor(forest, background.to_numpy())
-    assert predictor.grid is None
-    assert predictor.description.startswith("compiled")
-    fast = Attributor(predictor.predict, background)
+    slow = ShapleyEngine(forest, background, kind="tree", fast=False)
+    fast = ShapleyEngine(forest, background, kind="tree")
+    assert fast.algorithm == slow.algorithm == "batched exact enumeration"
+    assert fast.predictor.startswith("compiled")
     assert np.allclose(fast.explain(row).values, slow.explain(row).values, rtol=1e-9, atol=1e-12)
     a, b = _per_call_us(lambda: slow.explain(row), n=50), _per_call_us(lambda: fast.explain(row), n=50)
     lines.append(

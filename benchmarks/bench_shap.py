@@ -1,10 +1,11 @@
 """Benchmark: exact interventional SHAP (issue 6, "Performance"), glassline against shap in the same run.
 
 For svr and poly2 with 3, 5 and 8 inputs, 200 synthetic training rows (all of them the background),
-rows/s of :func:`glassline.explain._shapley.shap_values` against ``shap.ExactExplainer`` with
-``shap.maskers.Independent(background, max_samples=len(background))`` on the same fitted pipeline,
-and the largest absolute difference of the values. Goal: ≥ 10× at ≤ 1e-8. For svr the plain batched
-enumeration (``_exact.py``) is timed as well, to show what the RBF product structure adds.
+rows/s of :func:`glassline.explain.shap_values` (on :class:`glassline.shapley.ShapleyEngine`) against
+``shap.ExactExplainer`` with ``shap.maskers.Independent(background, max_samples=len(background))`` on the
+same fitted pipeline, and the largest absolute difference of the values. Goal: ≥ 10× at ≤ 1e-8. For svr
+the plain batched enumeration (:func:`glassline.shapley.enumerate_values`) is timed as well, to show what
+the RBF product structure adds.
 
 Also: a 10,000-row SVR (background: a seeded random sample of 100 training rows, stated in the
 table), and mlr, rf and xgb against their shap peers (LinearExplainer with the raw-unit coefficients
@@ -24,10 +25,9 @@ import numpy as np
 import pandas as pd
 import shap
 
-from glassline.explain._closed_forms import analyse
-from glassline.explain._exact import enumerate_values, shapley_from_coalitions
-from glassline.explain._shapley import shap_values
+from glassline.explain import shap_values
 from glassline.models import FAMILIES
+from glassline.shapley import analyse, enumerate_values, shapley_from_coalitions
 
 GOAL_RATIO = 10.0
 GOAL_DIFF = 1e-8
@@ -146,7 +146,7 @@ def _other_families(lines: list[str]) -> None:
             )
             structure = analyse(pipeline)
             assert structure is not None
-            Z = structure.scaled(X.to_numpy(float), list(X.columns))
+            Z = structure.scaler()(X.to_numpy(float))
             exact = _shap_exact(pipeline, X.iloc[:5], X)
             if family == "mlr":
                 slope = np.asarray(structure.core.coef_) / structure.scalers[0].scale_
@@ -191,7 +191,7 @@ def _designed_trees(lines: list[str]) -> None:
             explanation, t_ours = _timed(lambda p=pipeline, b=X: shap_values(p, b, b, kind="tree"))
             structure = analyse(pipeline)
             assert structure is not None
-            Z = structure.scaled(X.to_numpy(float), list(X.columns))
+            Z = structure.scaler()(X.to_numpy(float))
 
             def tree(s: Any = structure, zz: np.ndarray = Z) -> np.ndarray:
                 e = shap.TreeExplainer(s.core, data=zz, feature_perturbation="interventional")

@@ -175,7 +175,7 @@ def test_model_metadata(server: Running) -> None:
     assert info["lineage"]["data_hash"].startswith("sha256:")
     assert info["interval"]["level"] == 0.9
     assert info["explainer"]["predictor"].startswith("tabulated tree ensemble (")
-    assert info["explainer"]["algorithm"].endswith("by lookups in the tabulated tree ensemble")
+    assert info["explainer"]["algorithm"] == "tabulated trees"  # the engine's Algorithm name
 
 
 def test_feedback_override_and_unknown_request(server: Running) -> None:

@@ -6,7 +6,6 @@
 """
 
 from glassline.serve._app import ServiceConfig, create_app
-from glassline.serve._attribution import Attributions, Attributor
 from glassline.serve._run import run_server, wait_until_ready
 from glassline.serve._schemas import Fallback
 from glassline.serve._store import (
@@ -21,8 +20,6 @@ from glassline.serve._store import (
 )
 
 __all__ = [
-    "Attributions",
-    "Attributor",
     "AuditLog",
     "AuditRecord",
     "ChainReport",

@@ -21,9 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from glassline.models._fast import fast_predictor
 from glassline.registry import LoadedModel
-from glassline.serve._attribution import Attributor
 from glassline.serve._metrics import BodyLimitAndMetrics, Metrics
 from glassline.serve._schemas import (
     Fallback,
@@ -36,6 +34,7 @@ from glassline.serve._schemas import (
     predict_request_model,
 )
 from glassline.serve._store import AuditLog, Role, StoreError, TokenStore, connect
+from glassline.shapley import ShapleyEngine
 
 __all__ = ["ServiceConfig", "create_app"]
 
@@ -74,8 +73,7 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
     audit = AuditLog(engine)
     tokens = TokenStore(engine)
     metrics = Metrics()
-    predictor = fast_predictor(model.pipeline, bundle.background.to_numpy(dtype=float))
-    attributor = Attributor(predictor.predict, bundle.background, grid=predictor.grid)
+    attributor = ShapleyEngine(model.pipeline, bundle.background, kind=bundle.explainer.get("family_explainer"))
     half_width = bundle.interval.get("half_width")
     half = float(half_width) if isinstance(half_width, int | float) and math.isfinite(half_width) else None
     unit = bundle.unit
@@ -318,9 +316,9 @@ def create_app(model: LoadedModel, config: ServiceConfig) -> FastAPI:
             "interval": bundle.interval,
             "explainer": {
                 **bundle.explainer,
-                "algorithm": attributor.method,
+                "algorithm": attributor.algorithm,
                 "base_value": attributor.base_value,
-                "predictor": predictor.description,
+                "predictor": attributor.predictor,
             },
             "metrics": bundle.metrics,
             "lineage": bundle.lineage,

@@ -12,9 +12,9 @@ coalition S is
 (Shapley 1953; Lundberg & Lee 2017, eq. 8, with the interventional conditional expectation of
 Janzing, Minorics & Blöbaum 2020). Here every row × coalition × background row is stacked into a few
 large ``predict`` calls (at most :data:`MAX_STACKED_ROWS` rows each), and the weighting is one matrix
-product ``V @ W`` with the coalition weight matrix of :func:`shapley_weight_matrix` (both in
-:mod:`glassline._coalitions`, shared with the service). The empty and full coalitions need no model
-call beyond ``f(background)`` and ``f(x)``.
+product ``V @ W`` with the coalition weight matrix of
+:func:`~glassline.shapley.shapley_weight_matrix`. The empty and full coalitions need no model call
+beyond ``f(background)`` and ``f(x)``.
 """
 
 from __future__ import annotations
@@ -23,15 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from glassline._coalitions import coalition_masks, shapley_from_coalitions, shapley_weight_matrix
+from glassline.shapley._coalitions import coalition_masks
 
-__all__ = [
-    "MAX_STACKED_ROWS",
-    "coalition_masks",
-    "enumerate_values",
-    "shapley_from_coalitions",
-    "shapley_weight_matrix",
-]
+__all__ = ["MAX_STACKED_ROWS", "Predict", "enumerate_values"]
 
 #: The most rows stacked into one model call (bounds memory: 12 inputs × 8 bytes × 10⁶ ≈ 100 MB).
 MAX_STACKED_ROWS = 1_000_000

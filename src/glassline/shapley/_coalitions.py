@@ -1,7 +1,7 @@
 """Input coalitions and their Shapley weights, and the coalition values of a tabulated tree ensemble.
 
-Pure numpy, shared by the explain stage (:mod:`glassline.explain._exact`) and the inference service
-(:mod:`glassline.serve._attribution`), so the service does not load shap to explain a row.
+Pure numpy: every exact algorithm of :class:`~glassline.shapley.ShapleyEngine` that works on coalition
+values (enumeration, the RBF product, tabulated trees) ends in :func:`shapley_from_coalitions`.
 
 For a model f of M inputs, a row x and background rows b_1 … b_m, the interventional value of a
 coalition S is ``v(S) = (1/m) Σ_b f(x_S, b_S̄)`` and the Shapley value of input j is
@@ -14,7 +14,7 @@ from math import factorial
 
 import numpy as np
 
-from glassline.models._fast import TreeGrid
+from glassline.shapley._tree_table import TreeGrid
 
 __all__ = ["MAX_LOOKUPS", "TabulatedGame", "coalition_masks", "shapley_from_coalitions", "shapley_weight_matrix"]
 
@@ -39,7 +39,7 @@ def shapley_weight_matrix(n_inputs: int) -> np.ndarray:
     weight = np.array([factorial(s) * factorial(m - s - 1) / factorial(m) for s in range(m)] + [0.0])
     plus = weight[np.clip(sizes - 1, 0, m)]
     minus = weight[sizes]
-    return np.where(masks, plus[:, None], -minus[:, None])
+    return np.asarray(np.where(masks, plus[:, None], -minus[:, None]), dtype=float)
 
 
 def shapley_from_coalitions(values: np.ndarray, n_inputs: int, weights: np.ndarray | None = None) -> np.ndarray:
@@ -48,7 +48,7 @@ def shapley_from_coalitions(values: np.ndarray, n_inputs: int, weights: np.ndarr
     *weights*: :func:`shapley_weight_matrix` of *n_inputs*, when the caller keeps it.
     """
     centred = values - values[:, :1]
-    return centred @ (shapley_weight_matrix(n_inputs) if weights is None else weights)
+    return np.asarray(centred @ (shapley_weight_matrix(n_inputs) if weights is None else weights), dtype=float)
 
 
 class TabulatedGame:

@@ -1,6 +1,6 @@
 """Closed forms of interventional Shapley values for the model structures glassline fits.
 
-Every form below gives exactly the values of enumeration over the 2^M coalitions (see ``_exact.py``)
+Every form below gives exactly the values of enumeration over the 2^M coalitions (``_enumeration.py``)
 with the background rows b_1 … b_m as the interventional distribution; only the cost differs.
 
 A model is read as ``out(g(T(x)))``: T a chain of per-input affine scalers (StandardScaler,
@@ -25,11 +25,11 @@ are the values of g on z, times the output slope.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model._base import LinearModel
@@ -38,7 +38,9 @@ from sklearn.preprocessing import FunctionTransformer, MaxAbsScaler, MinMaxScale
 from sklearn.preprocessing import StandardScaler as _StandardScaler
 from sklearn.svm import SVR
 
-__all__ = ["Structure", "analyse", "linear_values", "quadratic_values", "rbf_coalition_values"]
+from glassline.shapley._compiled import FloatArray, Step, chain, compile_transformer, library_call
+
+__all__ = ["LinearForm", "QuadraticForm", "RbfProduct", "Structure", "analyse"]
 
 _AFFINE_SCALERS = (_StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler)
 
@@ -60,14 +62,22 @@ class Structure:
     out_slope: float
     out_offset: float
 
-    def scaled(self, X: np.ndarray, columns: list[str]) -> np.ndarray:
-        """z = T(x) for the rows of *X* (raw inputs, in *columns* order)."""
-        data: Any = X
-        for i, step in enumerate(self.scalers):
-            if i == 0 and hasattr(step, "feature_names_in_"):
-                data = pd.DataFrame(data, columns=columns)
-            data = np.asarray(step.transform(data), dtype=float)
-        return np.asarray(data, dtype=float)
+    def scaler(self) -> Step:
+        """z = T(x) as a function of raw rows (n, M) in the model's input order.
+
+        ``StandardScaler`` steps run as their own array operations (the same operations, so the same
+        numbers), any other scaler through its ``transform`` with scikit-learn's per-call checks off.
+        """
+        steps: list[Step] = []
+        for step in self.scalers:
+            compiled = compile_transformer(step)
+            steps.append(compiled[0] if compiled is not None else library_call(step, last=False))
+        scale = chain(steps)
+
+        def scaled(X: FloatArray) -> FloatArray:
+            return np.asarray(scale(np.asarray(X, dtype=float)), dtype=float)
+
+        return scaled
 
     @property
     def kind(self) -> str | None:
@@ -149,13 +159,20 @@ def analyse(model: Any) -> Structure | None:
     )
 
 
-def linear_values(structure: Structure, Z: np.ndarray, ZB: np.ndarray) -> np.ndarray:
-    """φ (n, M) of a linear core on scaled rows *Z* with scaled background *ZB*: β_j (z_j − z̄_j)."""
-    beta = np.asarray(structure.core.coef_, dtype=float).ravel()
-    return structure.out_slope * (Z - ZB.mean(axis=0)) * beta
+class LinearForm:
+    """Shapley values of a linear core, φ_j = β_j (z_j − z̄_j) times the output slope; z̄ kept from the background."""
+
+    def __init__(self, structure: Structure, ZB: FloatArray) -> None:
+        self._slope = structure.out_slope
+        self._beta = np.asarray(structure.core.coef_, dtype=float).ravel()
+        self._mean = ZB.mean(axis=0)
+
+    def values(self, Z: FloatArray) -> FloatArray:
+        """φ (n, M) for scaled rows *Z*."""
+        return np.asarray(self._slope * (Z - self._mean) * self._beta, dtype=float)
 
 
-def _quadratic_terms(structure: Structure, n_inputs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _quadratic_terms(structure: Structure, n_inputs: int) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(a, q, P): linear and square coefficients per input and the symmetric interaction matrix."""
     poly = structure.body[0]
     powers = np.asarray(poly.powers_)
@@ -176,18 +193,30 @@ def _quadratic_terms(structure: Structure, n_inputs: int) -> tuple[np.ndarray, n
     return a, q, P
 
 
-def quadratic_values(structure: Structure, Z: np.ndarray, ZB: np.ndarray) -> np.ndarray:
-    """φ (n, M) of a degree-2 polynomial core, term by term (see the module docstring)."""
-    a, q, P = _quadratic_terms(structure, Z.shape[1])
-    mean = ZB.mean(axis=0)
-    second = ZB.T @ ZB / ZB.shape[0]  # E_b[b_i b_k] over the joint background rows
-    univariate = a * (Z - mean) + q * (Z**2 - (ZB**2).mean(axis=0))
-    PZ = Z @ P
-    pairs = 0.5 * (Z * (P @ mean) - (P * second).sum(axis=1) + Z * PZ - mean * PZ)
-    return structure.out_slope * (univariate + pairs)
+class QuadraticForm:
+    """Shapley values of a degree-2 polynomial core, term by term (see the module docstring).
+
+    The background's moments (means, mean squares, E_b[b_i b_k] over the joint rows) are kept once.
+    """
+
+    def __init__(self, structure: Structure, ZB: FloatArray) -> None:
+        self._slope = structure.out_slope
+        self._a, self._q, self._P = _quadratic_terms(structure, ZB.shape[1])
+        self._mean = ZB.mean(axis=0)
+        self._mean_square = (ZB**2).mean(axis=0)
+        second = ZB.T @ ZB / ZB.shape[0]  # E_b[b_i b_k] over the joint background rows
+        self._P_mean = self._P @ self._mean
+        self._P_second = (self._P * second).sum(axis=1)
+
+    def values(self, Z: FloatArray) -> FloatArray:
+        """φ (n, M) for scaled rows *Z*."""
+        univariate = self._a * (Z - self._mean) + self._q * (Z**2 - self._mean_square)
+        PZ = Z @ self._P
+        pairs = 0.5 * (Z * self._P_mean - self._P_second + Z * PZ - self._mean * PZ)
+        return np.asarray(self._slope * (univariate + pairs), dtype=float)
 
 
-def _subset_products(factors: np.ndarray) -> np.ndarray:
+def _subset_products(factors: FloatArray) -> FloatArray:
     """Π_{j∈S} factors[..., j] for every coalition S in mask order: shape (..., 2^M) moved to axis -2.
 
     *factors* has shape (r, K, M); returns (r, 2^M, K), built by doubling: the coalitions containing
@@ -202,35 +231,55 @@ def _subset_products(factors: np.ndarray) -> np.ndarray:
     return out
 
 
-def rbf_coalition_values(structure: Structure, Z: np.ndarray, ZB: np.ndarray) -> np.ndarray:
-    """Coalition values V (n, 2^M) of an RBF support-vector core, by the kernel's product structure.
+#: One block of support vectors: (support vectors s, α_s · G(S̄, s) per coalition S, rows per block).
+_SupportBlock = tuple[FloatArray, FloatArray, int]
 
-    Values are in the model's output units (slope and offset applied); V[:, 0] is the background mean.
+
+class RbfProduct:
+    """Coalition values of an RBF support-vector core, by the kernel's product structure.
+
+    G(R, s) = mean_b Π_{j∈R} K_sj(b_j) does not depend on the row explained: it is computed once and
+    kept when it holds at most ``_RBF_BLOCK`` numbers (2^M × support vectors), else recomputed per call
+    in blocks of support vectors, so memory stays bounded for any model.
     """
-    svr = structure.core
-    gamma = float(svr._gamma)
-    sv = np.asarray(svr.support_vectors_, dtype=float)
-    alpha = np.asarray(svr.dual_coef_, dtype=float).ravel()
-    intercept = float(np.asarray(svr.intercept_).ravel()[0])
-    n, m_inputs = Z.shape
-    n_coalitions = 2**m_inputs
-    n_background = ZB.shape[0]
-    k_block = max(1, min(sv.shape[0], _RBF_BLOCK // (n_coalitions * 4)))
-    values = np.zeros((n, n_coalitions))
-    for k0 in range(0, sv.shape[0], k_block):
-        s = sv[k0 : k0 + k_block]
-        w = alpha[k0 : k0 + k_block]
-        # G(R, s) = mean_b Π_{j∈R} K_sj(b_j), accumulated over blocks of background rows.
-        G = np.zeros((n_coalitions, s.shape[0]))
-        b_block = max(1, _RBF_BLOCK // (n_coalitions * s.shape[0]))
-        for b0 in range(0, n_background, b_block):
-            factors = np.exp(-gamma * (ZB[b0 : b0 + b_block, None, :] - s[None, :, :]) ** 2)
-            G += _subset_products(factors).sum(axis=0)
-        G /= n_background
-        # v(S) needs G at the complement S̄, which is coalition 2^M − 1 − S: the reversed order.
-        weighted = G[::-1] * w
-        r_block = b_block
-        for r0 in range(0, n, r_block):
-            factors = np.exp(-gamma * (Z[r0 : r0 + r_block, None, :] - s[None, :, :]) ** 2)
-            values[r0 : r0 + r_block] += np.einsum("rsk,sk->rs", _subset_products(factors), weighted)
-    return structure.out_offset + structure.out_slope * (values + intercept)
+
+    def __init__(self, structure: Structure, ZB: FloatArray) -> None:
+        svr = structure.core
+        self._structure = structure
+        self._gamma = float(svr._gamma)
+        self._sv = np.asarray(svr.support_vectors_, dtype=float)
+        self._alpha = np.asarray(svr.dual_coef_, dtype=float).ravel()
+        self._intercept = float(np.asarray(svr.intercept_).ravel()[0])
+        self._ZB = ZB
+        self._n_coalitions = 2 ** ZB.shape[1]
+        self._k_block = max(1, min(self._sv.shape[0], _RBF_BLOCK // (self._n_coalitions * 4)))
+        self._kept: list[_SupportBlock] | None = None
+        if self._n_coalitions * self._sv.shape[0] <= _RBF_BLOCK:
+            self._kept = list(self._blocks())
+
+    def _blocks(self) -> Iterator[_SupportBlock]:
+        ZB, n_coalitions = self._ZB, self._n_coalitions
+        n_background = ZB.shape[0]
+        for k0 in range(0, self._sv.shape[0], self._k_block):
+            s = self._sv[k0 : k0 + self._k_block]
+            w = self._alpha[k0 : k0 + self._k_block]
+            # G(R, s) = mean_b Π_{j∈R} K_sj(b_j), accumulated over blocks of background rows.
+            G = np.zeros((n_coalitions, s.shape[0]))
+            b_block = max(1, _RBF_BLOCK // (n_coalitions * s.shape[0]))
+            for b0 in range(0, n_background, b_block):
+                factors = np.exp(-self._gamma * (ZB[b0 : b0 + b_block, None, :] - s[None, :, :]) ** 2)
+                G += _subset_products(factors).sum(axis=0)
+            G /= n_background
+            # v(S) needs G at the complement S̄, which is coalition 2^M − 1 − S: the reversed order.
+            yield s, G[::-1] * w, b_block
+
+    def coalition_values(self, Z: FloatArray) -> FloatArray:
+        """V (n, 2^M) for scaled rows *Z*, in the model's output units; V[:, 0] is the background mean."""
+        n = Z.shape[0]
+        values = np.zeros((n, self._n_coalitions))
+        for s, weighted, r_block in self._kept if self._kept is not None else self._blocks():
+            for r0 in range(0, n, r_block):
+                factors = np.exp(-self._gamma * (Z[r0 : r0 + r_block, None, :] - s[None, :, :]) ** 2)
+                values[r0 : r0 + r_block] += np.einsum("rsk,sk->rs", _subset_products(factors), weighted)
+        structure = self._structure
+        return np.asarray(structure.out_offset + structure.out_slope * (values + self._intercept), dtype=float)

@@ -22,8 +22,8 @@ from sklearn.svm import SVR
 from sklearn.tree import DecisionTreeRegressor
 from xgboost import XGBRegressor
 
-from glassline.models import _fast, load_fits
-from glassline.models._fast import compile_pipeline, fast_predictor, pipeline_predict, tree_grid
+from glassline.models import load_fits
+from glassline.shapley import _compiled, compile_pipeline, fast_predictor, pipeline_predict, tree_grid
 
 
 def _xy(n: int = 60, p: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -103,13 +103,13 @@ def test_target_function_transformer_runs_through_the_library() -> None:
 def test_a_compiled_step_that_disagrees_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = _xy()
     pipe = Pipeline([("scale", StandardScaler()), ("model", Ridge())]).fit(X, y)
-    real = _fast._compile_regressor
+    real = _compiled._compile_regressor
 
     def off_by_a_little(step: object) -> object:
         f, name = real(step)  # type: ignore[misc]
         return (lambda x: f(x) * (1 + 1e-6)), name
 
-    monkeypatch.setattr(_fast, "_compile_regressor", off_by_a_little)
+    monkeypatch.setattr(_compiled, "_compile_regressor", off_by_a_little)
     assert compile_pipeline(pipe, X) is None
     predictor = fast_predictor(pipe, X)
     assert predictor.description.startswith("the pipeline's predict")

@@ -1,4 +1,4 @@
-"""shap_values: one interventional semantics for every family, checked against shap and against itself."""
+"""shap_values on the Shapley engine: one interventional semantics for every family, checked against shap and itself."""
 
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ with warnings.catch_warnings():
     import shap
 
 from glassline.exceptions import DataError
-from glassline.explain._closed_forms import analyse
-from glassline.explain._exact import coalition_masks, enumerate_values, shapley_from_coalitions
-from glassline.explain._shapley import ShapSettings, _tree_values, shap_values
+from glassline.explain import ShapSettings, shap_values
 from glassline.models import FAMILIES, Fit
+from glassline.shapley import TreeShap, analyse, coalition_masks, enumerate_values, shapley_from_coalitions, tree_values
 
 EXACT_ALGORITHMS = {
     "closed-form linear",
@@ -83,17 +82,21 @@ def test_every_family_matches_shap_exact_explainer(name: str, n_inputs: int, rng
 
 
 @pytest.mark.parametrize("name", ["rf", "xgb"])
-def test_tree_paths_agree_with_enumeration(name: str, rng: np.random.Generator) -> None:
+def test_tree_paths_agree_with_enumeration(
+    name: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import glassline.shapley._engine as shapley
+
+    # no tree table (150 rows explained against 150 would make it worth building): enumeration is the reference
+    monkeypatch.setattr(shapley, "MAX_GRID_CELLS", 0)
     pipeline, X = _fitted(name, rng, 4, n_rows=150)
     rows = X.iloc[:5]
     structure = analyse(pipeline)
     assert structure is not None
     assert structure.kind == "tree"
-    columns = list(X.columns)
+    scale = structure.scaler()
     # 150 background rows: more than shap's TreeExplainer handles correctly in one block.
-    tree = _tree_values(
-        structure, structure.scaled(rows.to_numpy(float), columns), structure.scaled(X.to_numpy(float), columns)
-    )
+    tree = tree_values(structure, scale(rows.to_numpy(float)), scale(X.to_numpy(float)))
     exact = shap_values(pipeline, rows, X, kind="exact")
     assert exact.settings.algorithm == "batched exact enumeration"
     np.testing.assert_allclose(tree, exact.values, rtol=0, atol=1e-5 * np.abs(exact.values).max())
@@ -104,11 +107,12 @@ def test_tree_paths_agree_with_enumeration(name: str, rng: np.random.Generator) 
 def test_tree_explainer_path_when_enumeration_is_dear(
     name: str, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import glassline.explain._shapley as shapley
+    import glassline.shapley._engine as shapley
 
     monkeypatch.setattr(shapley, "TREE_ENUMERATION_BUDGET", 0)
     monkeypatch.setattr(shapley, "TREE_ENUMERATION_MIN_COALITIONS", 0)
     monkeypatch.setattr(shapley, "TREE_ENUMERATION_FACTOR", 0.0)
+    monkeypatch.setattr(shapley, "MAX_GRID_CELLS", 0)  # and no tree table either
     pipeline, X = _fitted(name, rng, 4, n_rows=120)
     rows = X.iloc[:5]
     tree = shap_values(pipeline, rows, X, kind="tree")
@@ -119,11 +123,11 @@ def test_tree_explainer_path_when_enumeration_is_dear(
 
 
 def test_tree_spot_check_falls_back_to_enumeration(rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch) -> None:
-    import glassline.explain._shapley as shapley
+    import glassline.shapley._engine as shapley
 
     monkeypatch.setattr(shapley, "TREE_ENUMERATION_BUDGET", 0)
     monkeypatch.setattr(shapley, "TREE_ENUMERATION_MIN_COALITIONS", 0)
-    monkeypatch.setattr(shapley, "_tree_values", lambda structure, Z, ZB: np.ones(Z.shape))
+    monkeypatch.setattr(TreeShap, "values", lambda self, Z: np.ones(Z.shape))
     pipeline, X = _fitted("rf", rng, 3)
     explanation = shap_values(pipeline, X.iloc[:4], X, kind="tree")
     assert explanation.settings.algorithm == "batched exact enumeration"
@@ -161,7 +165,7 @@ def test_designed_experiment_trees_are_tabulated_and_exact(name: str, n_inputs: 
 
 
 def test_a_tree_table_larger_than_enumeration_is_not_built(rng: np.random.Generator) -> None:
-    import glassline.explain._shapley as shapley
+    import glassline.shapley._engine as shapley
 
     X, y = _designed(rng, 3, levels=9)
     pipeline = FAMILIES["rf"].make(0).fit(X, y)

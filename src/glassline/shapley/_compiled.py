@@ -18,18 +18,21 @@ and any other step is called through its own ``transform`` / ``predict`` (with s
 off). :func:`compile_pipeline` builds that and *verifies* it against ``pipeline.predict`` on probe rows
 around the training data at load time; when any probe differs by more than ``rtol`` it returns ``None``
 and the caller keeps the pipeline. ``benchmarks/bench_serve.py`` measures what it buys.
+
+Tree ensembles whose split thresholds span a small grid are tabulated instead (``_tree_table.py``);
+:func:`glassline.shapley.fast_predictor` picks among the two and the pipeline itself.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from sklearn import config_context
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.linear_model import ElasticNet, Lasso, LinearRegression, Ridge
@@ -38,14 +41,18 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.svm import SVR, NuSVR
 
 __all__ = [
+    "PROBES",
+    "RTOL",
     "CompiledPredictor",
-    "Predictor",
-    "TreeGrid",
+    "FloatArray",
+    "Step",
+    "chain",
     "compile_pipeline",
-    "fast_predictor",
+    "compile_transformer",
+    "library_call",
     "pipeline_predict",
     "probe_rows",
-    "tree_grid",
+    "verified_difference",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,18 +62,22 @@ Step = Callable[[FloatArray], FloatArray]
 RTOL = 1e-9
 
 
-def pipeline_predict(pipeline: Pipeline) -> Callable[[FloatArray], FloatArray]:
+def pipeline_predict(pipeline: Any, columns: Sequence[str] | None = None) -> Callable[[FloatArray], FloatArray]:
     """``pipeline.predict`` on a plain array (inputs in training order), scikit-learn's per-call checks off.
 
     The reference a compiled predictor is verified against, and the fallback when a pipeline cannot be
-    compiled. The service validated the inputs at the edge, so finiteness checks are skipped.
+    compiled. The inputs were validated before, so finiteness checks are skipped. With *columns*, a
+    pipeline fitted on a DataFrame gets one with those columns (for steps that select columns by name).
     """
+    named = columns is not None and hasattr(pipeline, "feature_names_in_")
+    names = list(columns) if columns is not None else []
 
     def predict(values: FloatArray) -> FloatArray:
+        data: Any = pd.DataFrame(values, columns=names) if named else values
         with config_context(assume_finite=True, skip_parameter_validation=True), warnings.catch_warnings():
             # fitted on DataFrames, called with the same columns in the same order as an array
             warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
-            return np.asarray(pipeline.predict(values), dtype=float).reshape(-1)
+            return np.asarray(pipeline.predict(data), dtype=float).reshape(-1)
 
     return predict
 
@@ -101,9 +112,9 @@ def compile_pipeline(
     labels: list[str] = []
     for i, (_name, step) in enumerate(steps):
         last = i == len(steps) - 1
-        compiled = _compile_regressor(step) if last else _compile_transformer(step)
+        compiled = _compile_regressor(step) if last else compile_transformer(step)
         if compiled is None:
-            functions.append(_library_call(step, last))
+            functions.append(library_call(step, last))
             labels.append(f"library: {type(step).__name__}")
         else:
             functions.append(compiled[0])
@@ -111,18 +122,18 @@ def compile_pipeline(
     if not any(label.startswith("numpy") for label in labels):
         return None
 
-    chain = _chain(functions)
+    chained = chain(functions)
 
     def predict(values: FloatArray) -> FloatArray:
-        return np.asarray(chain(values), dtype=float).reshape(-1)
+        return np.asarray(chained(values), dtype=float).reshape(-1)
 
-    difference = _verified_difference(predict, pipeline, reference, seed, rtol)
+    difference = verified_difference(predict, pipeline, reference, seed, rtol)
     if difference is None:
         return None
     return CompiledPredictor(predict, tuple(labels), difference, len(reference) + PROBES)
 
 
-def _chain(functions: list[Step]) -> Step:
+def chain(functions: list[Step]) -> Step:
     """The steps applied in order, as one function."""
 
     def chained(values: FloatArray) -> FloatArray:
@@ -133,7 +144,7 @@ def _chain(functions: list[Step]) -> Step:
     return chained
 
 
-def _verified_difference(predict: Step, pipeline: Any, reference: FloatArray, seed: int, rtol: float) -> float | None:
+def verified_difference(predict: Step, pipeline: Any, reference: FloatArray, seed: int, rtol: float) -> float | None:
     """The largest |predict − pipeline.predict| over :func:`probe_rows` of *reference*, or ``None`` when
     *predict* fails, gives other shapes or non-finite values elsewhere, or differs by more than *rtol*
     (relative to the largest |prediction|, at least 1)."""
@@ -166,7 +177,7 @@ def probe_rows(reference: FloatArray, seed: int = 0) -> FloatArray:
     return np.vstack([reference, rng.uniform(low - 0.5 * span, high + 0.5 * span, size=(PROBES, reference.shape[1]))])
 
 
-def _library_call(step: Any, last: bool) -> Step:
+def library_call(step: Any, last: bool) -> Step:
     method = step.predict if last else step.transform
 
     def call(values: FloatArray) -> FloatArray:
@@ -177,7 +188,7 @@ def _library_call(step: Any, last: bool) -> Step:
     return call
 
 
-def _compile_transformer(step: Any) -> tuple[Step, str] | None:
+def compile_transformer(step: Any) -> tuple[Step, str] | None:
     if type(step) is StandardScaler:
         mean = np.asarray(step.mean_, dtype=float) if step.mean_ is not None and step.with_mean else None
         scale = np.asarray(step.scale_, dtype=float) if step.scale_ is not None and step.with_std else None
@@ -215,7 +226,7 @@ def _compile_regressor(step: Any) -> tuple[Step, str] | None:
         intercept = float(np.asarray(step.intercept_, dtype=float).reshape(-1)[0])
 
         def linear(x: FloatArray) -> FloatArray:
-            return x @ coef + intercept
+            return np.asarray(x @ coef + intercept, dtype=float)
 
         return linear, kind.__name__
     if kind in (SVR, NuSVR):
@@ -278,7 +289,7 @@ def _compile_svr(step: Any) -> tuple[Step, str] | None:
             k = (gamma * dot + coef0) ** degree
         else:
             k = np.tanh(gamma * dot + coef0)
-        return k @ dual + intercept
+        return np.asarray(k @ dual + intercept, dtype=float)
 
     return svr, f"{type(step).__name__}({kernel})"
 
@@ -302,157 +313,3 @@ def _compile_xgb(step: Any) -> tuple[Step, str] | None:
         )
 
     return xgb, "XGBoost booster.inplace_predict"
-
-
-@dataclass(frozen=True)
-class Predictor:
-    """The fastest verified way to predict with a pipeline, and what it is."""
-
-    predict: Callable[[FloatArray], FloatArray]
-    description: str
-    grid: TreeGrid | None = None  # set for a tabulated tree ensemble: attributions by table lookups
-
-
-def fast_predictor(pipeline: Any, reference: FloatArray) -> Predictor:
-    """A tabulated tree ensemble, else the compiled predictor, else the pipeline's own predict.
-
-    Each candidate is verified against ``pipeline.predict`` on probe rows around *reference*.
-    """
-    grid = tree_grid(pipeline, reference)
-    if grid is not None:
-        return Predictor(grid.predict, grid.describe(), grid)
-    compiled = compile_pipeline(pipeline, reference)
-    if compiled is not None:
-        return Predictor(compiled.predict, compiled.describe())
-    return Predictor(pipeline_predict(pipeline), "the pipeline's predict (scikit-learn checks off)")
-
-
-# ------------------------------------------------------------------------------------------ tree grids
-#: Largest grid (cells = Π (thresholds per input + 1)) tabulated at load time.
-MAX_GRID_CELLS = 1 << 20
-
-
-@dataclass(frozen=True)
-class TreeGrid:
-    """A tree ensemble as a table: constant on the cells between its split thresholds, exactly.
-
-    A tree model's prediction depends on each input only through which side of each of its split
-    thresholds the input lies, so it is constant on the cells of the grid the thresholds of every input
-    span. Tabulated once (one prediction per cell), a prediction is a bin search per input and one
-    lookup, and interventional SHAP values need no model call at all (see ``Attributor``).
-    The comparison is the model's own: float32 inputs, ``z < t`` for XGBoost, ``z ≤ t`` for scikit-learn.
-    """
-
-    transform: Step  # raw inputs (n, p) -> the tree model's inputs (n, p), elementwise
-    edges: tuple[npt.NDArray[np.float32], ...]  # sorted unique thresholds per input
-    side: str  # numpy.searchsorted side: "right" for z < t go left (XGBoost), "left" for z ≤ t (scikit-learn)
-    table: FloatArray  # flattened, C order over the bins
-    strides: npt.NDArray[np.int64]  # flat index = bins @ strides
-    max_difference: float
-
-    def bins(self, values: FloatArray) -> npt.NDArray[np.int64]:
-        z = np.asarray(self.transform(values), dtype=np.float32)
-        return np.column_stack(
-            [np.searchsorted(edges, z[:, j], side=self.side) for j, edges in enumerate(self.edges)]  # type: ignore[call-overload]
-        ).astype(np.int64)
-
-    def predict(self, values: FloatArray) -> FloatArray:
-        return self.table[self.bins(values) @ self.strides]
-
-    def describe(self) -> str:
-        cells = " × ".join(str(len(e) + 1) for e in self.edges)
-        return f"tabulated tree ensemble ({cells} cells; largest difference to the pipeline {self.max_difference:.3g})"
-
-
-def tree_grid(
-    pipeline: Any, reference: FloatArray, *, max_cells: int = MAX_GRID_CELLS, rtol: float = RTOL
-) -> TreeGrid | None:
-    """The table of a tree-ensemble pipeline (scalers, then XGBoost or a scikit-learn forest), or ``None``.
-
-    ``None`` when the pipeline is not of that form, the grid exceeds *max_cells*, or the table disagrees
-    with ``pipeline.predict`` on probe rows around *reference* by more than *rtol* (relative).
-    """
-    steps = [s for _, s in pipeline.steps] if isinstance(pipeline, Pipeline) else [pipeline]
-    scalers = [_compile_transformer(s) for s in steps[:-1]]
-    if any(s is None or type(step) is not StandardScaler for s, step in zip(scalers, steps[:-1], strict=True)):
-        return None
-    model = steps[-1]
-    p = np.atleast_2d(reference).shape[1]
-    found = _thresholds(model, p)
-    if found is None:
-        return None
-    thresholds, side = found
-    edges = tuple(np.unique(_as_float32(t, side)) for t in thresholds)
-    shape = tuple(len(e) + 1 for e in edges)
-    if math.prod(shape) > max_cells:
-        return None
-    # one float32-exact representative per cell, in the tree model's input space
-    representatives = [_representatives(e, side) for e in edges]
-    grid = np.stack(np.meshgrid(*representatives, indexing="ij"), axis=-1).reshape(-1, p).astype(float)
-    table = np.asarray(_library_call(model, last=True)(grid), dtype=float).reshape(-1)
-    strides = np.array([math.prod(shape[j + 1 :]) for j in range(p)], dtype=np.int64)
-    transform = _chain([s[0] for s in scalers if s is not None])
-    grid_model = TreeGrid(transform, edges, side, table, strides, 0.0)
-    difference = _verified_difference(grid_model.predict, pipeline, reference, 0, rtol)
-    return None if difference is None else replace(grid_model, max_difference=difference)
-
-
-def _as_float32(thresholds: list[float], side: str) -> npt.NDArray[np.float32]:
-    """Thresholds as the float32 values the comparison is equivalent to.
-
-    XGBoost stores float32 thresholds. scikit-learn stores float64 ones and compares float32 inputs
-    ``z ≤ t``, which for a float32 z is ``z ≤ (the largest float32 not above t)``.
-    """
-    as32 = np.asarray(thresholds, dtype=np.float32)
-    if side == "left":
-        above = as32.astype(float) > np.asarray(thresholds, dtype=float)
-        as32[above] = np.nextafter(as32[above], np.float32(-np.inf))
-    return as32
-
-
-def _representatives(edges: npt.NDArray[np.float32], side: str) -> npt.NDArray[np.float32]:
-    """A value inside each of the len(edges) + 1 cells, as the model compares them (float32)."""
-    if len(edges) == 0:
-        return np.zeros(1, dtype=np.float32)
-    below = np.nextafter(edges[0], np.float32(-np.inf))
-    if side == "right":  # cells [t_k, t_{k+1}): t_k itself is inside
-        return np.concatenate([[below], edges]).astype(np.float32)
-    # cells (t_k, t_{k+1}]: t_k itself is in the cell below; t_{k+1} is inside
-    return np.concatenate([edges, [np.nextafter(edges[-1], np.float32(np.inf))]]).astype(np.float32)
-
-
-def _thresholds(model: Any, p: int) -> tuple[list[list[float]], str] | None:
-    """Every split threshold per input, and the comparison side; None for a model this does not know."""
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-    from sklearn.tree import DecisionTreeRegressor
-
-    per_input: list[list[float]] = [[] for _ in range(p)]
-    kind = type(model)
-    if kind.__module__.startswith("xgboost") and kind.__name__ == "XGBRegressor":
-        import json
-
-        if getattr(model, "booster", None) not in (None, "gbtree"):
-            return None
-        learner = json.loads(model.get_booster().save_raw("json"))["learner"]
-        for tree in learner["gradient_booster"]["model"]["trees"]:
-            if any(int(t) != 0 for t in tree.get("split_type", [])):
-                return None  # categorical splits
-            for left, feature, condition in zip(
-                tree["left_children"], tree["split_indices"], tree["split_conditions"], strict=True
-            ):
-                if left != -1:
-                    if not 0 <= feature < p:
-                        return None
-                    per_input[feature].append(condition)
-        return per_input, "right"
-    if kind in (RandomForestRegressor, ExtraTreesRegressor, DecisionTreeRegressor):
-        trees = model.estimators_ if hasattr(model, "estimators_") else [model]
-        for tree in trees:
-            structure = tree.tree_
-            inner = structure.feature >= 0
-            for feature, threshold in zip(structure.feature[inner], structure.threshold[inner], strict=True):
-                if not 0 <= feature < p:
-                    return None
-                per_input[int(feature)].append(float(threshold))
-        return per_input, "left"
-    return None
