@@ -2,9 +2,10 @@
 
 A module's public names are those it binds at module level without a leading underscore by ``def``,
 ``class`` or assignment, and, for a package, the names its ``__init__`` imports from its own
-submodules (its re-exports). Names a module merely imports for its own use (``Path``, ``Any``, a
-helper from another stage) are not its API. Every name in ``__all__`` must also resolve, lazily
-exported names (through the module's ``__getattr__``) included.
+submodules (its re-exports): each must be in ``__all__``. Names a module merely imports for its own
+use (``Path``, ``Any``, a helper from another stage) are not its API, but a module may re-export an
+imported name on purpose by listing it. Every name in ``__all__`` must resolve, lazily exported names
+(through the module's ``__getattr__``) included.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def _is_type_checking(node: ast.If) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
+
+
+def _imported_names(body: list[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+        if isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
 
 
 def _bound_names(body: list[ast.stmt], package: str | None) -> set[str]:
@@ -68,8 +77,9 @@ def test_all_equals_the_public_names(module_name: str) -> None:
         getattr(module, name)  # resolves, lazily exported names included
     source = Path(inspect.getfile(module))
     package = module_name if source.name == "__init__.py" else None
-    public = _bound_names(ast.parse(source.read_text(encoding="utf-8")).body, package)
+    body = ast.parse(source.read_text(encoding="utf-8")).body
+    public = _bound_names(body, package)
     lazy = {n for n in exported if n not in public} if "__getattr__" in vars(module) else set()
-    missing, extra = sorted(public - set(exported)), sorted(set(exported) - public - lazy)
+    missing, extra = sorted(public - set(exported)), sorted(set(exported) - public - lazy - _imported_names(body))
     assert not missing, f"{module_name}: public but not in __all__: {missing}"
     assert not extra, f"{module_name}: in __all__ but neither defined nor re-exported there: {extra}"

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from glassline._progress import ProgressCallback
 from glassline.domains import get_domain
 from glassline.spec import Study
 
 __all__ = ["DemoResult", "electrode_study_path", "run_demo"]
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def electrode_study_path() -> Path:
@@ -74,7 +73,7 @@ class DemoResult:
         ]
 
 
-def prepared(dataset: Path) -> dict[str, Any]:
+def _prepared(dataset: Path) -> dict[str, Any]:
     """Rows per table and cleaning-log rows of a prepared dataset folder."""
     meta = json.loads((dataset / "metadata.json").read_text(encoding="utf-8"))
     return {"rows": {k: int(v["rows"]) for k, v in meta["levels"].items()}, "cleaning": int(meta["cleaning"]["rows"])}
@@ -141,7 +140,7 @@ def run_demo(
             progress(label, 2 + done, total)
 
     run.run(out / "raw", families=families, targets=targets, n_jobs=n_jobs, progress=stage_progress)
-    dataset = prepared(out / "dataset")
+    dataset = _prepared(out / "dataset")
     comparison_best = run.fits.results
     comparison_best = comparison_best[comparison_best["best"].astype(bool)].reset_index(drop=True)
     step("done", total)

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from glassline._progress import ProgressCallback
 from glassline.data import DEFAULT_LEVEL, TABLE_SUFFIXES, PreparedDataset, level_columns, prepare
 from glassline.exceptions import DataError, SpecError
 from glassline.spec import REQUIREMENT_PATTERN, Study, load_study, write_study
@@ -38,9 +39,8 @@ if TYPE_CHECKING:
     from glassline.explain import Explanations
     from glassline.models import Comparison, CVScheme, Fits
 
-__all__ = ["StudyFiles", "StudyRun"]
+__all__ = ["DATASET", "EXPLANATIONS", "REPORT", "RESULTS", "STUDY", "StudyFiles", "StudyRun"]
 
-ProgressCallback = Callable[[str, int, int], None]
 
 #: The folders and files of a study folder, by stage.
 DATASET, RESULTS, EXPLANATIONS, REPORT, STUDY = "dataset", "results", "explanations", "report.html", "study.toml"

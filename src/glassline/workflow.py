@@ -9,15 +9,14 @@ prepare``, or one table file (CSV / Parquet / Excel) when the study's responses 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
+from glassline._progress import ProgressCallback
 from glassline.run import StudyFiles, StudyRun
 from glassline.spec import Study
 
 __all__ = ["StudyFiles", "run_study"]
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def run_study(

@@ -60,7 +60,6 @@ def _root(
     state.debug = debug
 
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 @contextmanager

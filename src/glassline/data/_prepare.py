@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from glassline._progress import ProgressCallback
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers
 from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
 from glassline.domains import LineLayout, get_domain
@@ -46,7 +46,6 @@ __all__ = [
 DEFAULT_LEVEL = "data"
 #: A factor value further outside its range than this share of the span is an error, not a note.
 RANGE_SLACK = 0.25
-ProgressCallback = Callable[[str, int, int], None]
 
 
 @dataclass

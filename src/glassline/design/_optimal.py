@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from glassline._progress import ProgressCallback
 from glassline.design._design import Design, SpaceLike, as_model, as_space, check_estimable
 from glassline.design._exchange import Batch, coordinate_exchange, point_exchange
 from glassline.design._model import ModelKind, PolynomialModel
@@ -38,7 +39,6 @@ from glassline.exceptions import DesignError
 __all__ = ["augment", "augment_fds", "optimal_design"]
 
 Criterion = Literal["i", "d"]
-ProgressCallback = Callable[[str, int, int], None]
 
 #: Default number of random starts; the best few (``_REFINED``) are refined off the grid.
 DEFAULT_STARTS = 32

@@ -50,6 +50,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from glassline._progress import ProgressCallback
 from glassline.exceptions import DomainError, did_you_mean
 
 if TYPE_CHECKING:
@@ -86,7 +87,6 @@ BUILTIN_PACKS: tuple[metadata.EntryPoint, ...] = (
     metadata.EntryPoint(name="electrode", value="glassline.domains.electrode:pack", group=ENTRY_POINT_GROUP),
 )
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 # ---------------------------------------------------------------- what a pack supplies

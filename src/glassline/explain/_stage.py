@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ import pandas as pd
 import shap
 from joblib import Parallel, delayed
 
+from glassline._progress import ProgressCallback
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain._agreement import agreement
 from glassline.explain._expectations import check_expectations, factor_bounds
@@ -64,7 +65,6 @@ from glassline.spec import Study, load_study
 
 __all__ = ["explain"]
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def _check_folder(results_dir: Path) -> None:

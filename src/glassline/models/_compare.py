@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +24,7 @@ from joblib import Parallel, delayed
 from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
+from glassline._progress import ProgressCallback
 from glassline.data import PreparedDataset
 from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
@@ -44,7 +45,6 @@ from glassline.spec import Study
 
 __all__ = ["check_selection", "compare"]
 
-ProgressCallback = Callable[[str, int, int], None]
 IntArray = npt.NDArray[np.intp]
 
 

@@ -28,6 +28,7 @@ from glassline.exceptions import DataError
 
 __all__ = [
     "BruggemanFit",
+    "FloatOrArray",
     "areal_capacity",
     "bruggeman",
     "characteristic_time_h",

@@ -24,13 +24,13 @@ Every dropped row is in the cleaning log with its file and row.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from glassline._progress import ProgressCallback
 from glassline.data import (
     CleaningLog,
     LevelTable,
@@ -54,7 +54,6 @@ __all__ = ["INLINE_TRIM_M", "prepare_raw"]
 #: Coil length cut from both ends of a recipe step before averaging: the gap motor needs up to a
 #: minute (0.6 m at 0.6 m/min) to reach a new set gap, and the sensors see that transition.
 INLINE_TRIM_M = 0.5
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def _read_json(path: Path) -> dict[str, Any]:

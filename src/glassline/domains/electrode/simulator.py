@@ -22,7 +22,6 @@ the box. Replace it with the design module's I-optimal design once that exists.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
+from glassline._progress import ProgressCallback
 from glassline.domains.electrode import SIMULATOR_SEED, physics
 from glassline.domains.electrode import _sim_cells as lab_
 from glassline.domains.electrode import _sim_files as files_
@@ -58,7 +58,6 @@ PAPER_DESIGN = Path(str(files("glassline.domains.electrode").joinpath("paper_des
 
 
 DriftKind = Literal["dryer_sensor_bias", "material_lot"]
-ProgressCallback = Callable[[str, int, int], None]
 _STREAMS = ("inline", "segments", "sheets", "adhesion", "eis_cells", "eis_noise", "rate", "checks")
 
 
