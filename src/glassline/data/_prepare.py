@@ -109,7 +109,7 @@ class PreparedDataset:
             table = path / f"{level}.parquet"
             if not table.exists():
                 raise DataError(f"{table}: missing; {meta} lists the level {level!r}")
-            tables[level] = pd.read_parquet(table)
+            tables[level] = read_table(table)
         log = CleaningLog()
         log_file = path / "cleaning_log.csv"
         if log_file.exists():

@@ -9,6 +9,7 @@ naming the file and the column, with did-you-mean hints.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,18 @@ class TargetData:
         return len(np.unique(self.groups)) if self.groups is not None else len(self.frame)
 
 
+def _is_prepared(path: Path) -> bool:
+    """A folder written by ``prepare``: its metadata.json names the levels of its tables."""
+    meta = path / "metadata.json"
+    if not (path.is_dir() and meta.is_file()):
+        return False
+    try:
+        metadata = json.loads(meta.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(metadata, dict) and isinstance(metadata.get("levels"), dict)
+
+
 class DataSource:
     """Where tables come from, read once each: a prepared dataset (in memory or its folder), one table file,
     or a DataFrame."""
@@ -68,15 +81,19 @@ class DataSource:
             self.frame = data.reset_index(drop=True)
             self.path: Path | None = None
             return
-        if isinstance(data, PreparedDataset):
-            self.path = Path(data.out_dir)
-            self.tables = dict(data.tables)
-            for level, frame in self.tables.items():
-                self._cache[self.path / f"{level}.parquet"] = frame
-            return
-        self.path = Path(data)
-        if not self.path.exists():
-            raise DataError(f"{self.path}: no such data file or folder")
+        if not isinstance(data, PreparedDataset):
+            path = Path(data)
+            if not path.exists():
+                raise DataError(f"{path}: no such data file or folder")
+            if not _is_prepared(path):
+                self.path = path  # one table file, or a folder of loose tables
+                return
+            # a prepared dataset is read one way only: PreparedDataset.load (tables, cleaning log, metadata)
+            data = PreparedDataset.load(path)
+        self.path = Path(data.out_dir)
+        self.tables = dict(data.tables)
+        for level, frame in self.tables.items():
+            self._cache[self.path / f"{level}.parquet"] = frame
 
     @property
     def name(self) -> str:
