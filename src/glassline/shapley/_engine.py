@@ -199,8 +199,13 @@ class ShapleyEngine:
     default: the fit's family explainer, ``"exact"`` for a bare estimator. *inputs*: the model's input
     names in its order (default: the fit's inputs, the estimator's ``feature_names_in_``, else the
     background's columns). *expected_rows*: rows one call explains, for the rules that weigh rows
-    (default: the background's size, the same for every caller). *fast*: predict with the verified fast
-    predictor (False: with the pipeline itself, for comparison). *seed* drives the permutation path.
+    (default: the background's size, the same for every caller). *table_cells*: the largest table of a
+    tree ensemble to build (default: as many cells as enumerating *expected_rows* would predict, at least
+    ``TREE_TABLE_MIN_CELLS``); an engine that lives long, such as the service's, passes
+    ``MAX_GRID_CELLS``: the table is built once and every later row costs lookups only. Tabulated and
+    enumerated values are the same exact values, so this changes the time, not the numbers. *fast*:
+    predict with the verified fast predictor (False: with the pipeline itself, for comparison). *seed*
+    drives the permutation path.
 
     The choice is made here, once: :attr:`algorithm`, :attr:`predictor`, :attr:`base_value` are fixed;
     :meth:`explain` takes rows (n, p) in the order of :attr:`inputs`.
@@ -214,6 +219,7 @@ class ShapleyEngine:
         kind: ExplainerKind | None = None,
         seed: int = 0,
         expected_rows: int | None = None,
+        table_cells: int | None = None,
         max_exact_inputs: int = MAX_EXACT_INPUTS,
         inputs: Sequence[str] | None = None,
         fast: bool = True,
@@ -230,6 +236,12 @@ class ShapleyEngine:
             raise ValueError(
                 "The 'max_exact_inputs' parameter of ShapleyEngine must be an int ≥ 1. "
                 f"Got {max_exact_inputs!r} instead."
+            )
+        if table_cells is not None and (
+            not isinstance(table_cells, int) or isinstance(table_cells, bool) or table_cells < 0
+        ):
+            raise ValueError(
+                f"The 'table_cells' parameter of ShapleyEngine must be an int ≥ 0 or None. Got {table_cells!r} instead."
             )
         if expected_rows is not None and (
             not isinstance(expected_rows, int) or isinstance(expected_rows, bool) or expected_rows < 1
@@ -260,7 +272,8 @@ class ShapleyEngine:
 
         predictor: Predictor
         if fast:
-            cells = _table_cells(p, rows, m) if form == "tree" and p <= max_exact_inputs else 0
+            budget = _table_cells(p, rows, m) if table_cells is None else min(MAX_GRID_CELLS, table_cells)
+            cells = budget if form == "tree" and p <= max_exact_inputs else 0
             predictor = fast_predictor(estimator, b, max_cells=cells, columns=self.inputs)
         else:
             predictor = Predictor(
