@@ -104,8 +104,8 @@ def test_the_demo_model_is_published_served_and_audited(tmp_path: Path, capsys: 
     found = re.search(r"audit chain OK: (\d+) records", report)
     assert found, report
     assert int(found.group(1)) == 7
+    from glassline.audit import AuditLog, connect
     from glassline.registry import database_url
-    from glassline.serve import AuditLog, connect
 
     engine = connect(database_url(home))
     kinds = [r.kind for r in AuditLog(engine).records()]

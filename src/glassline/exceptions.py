@@ -14,6 +14,7 @@ __all__ = [
     "DataError",
     "DesignError",
     "GlasslineError",
+    "QueryError",
     "RegistryError",
     "SpecError",
     "StoreError",
@@ -39,6 +40,10 @@ class DesignError(GlasslineError, ValueError):
 
 class StoreError(GlasslineError, RuntimeError):
     """The token table or audit log cannot be used (unreachable database, broken schema)."""
+
+
+class QueryError(GlasslineError, ValueError):
+    """A read of stored records (the audit log) asks for something impossible: an unknown kind, an empty range."""
 
 
 class RegistryError(GlasslineError, LookupError):

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import uvicorn
 
+from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, Role, ServiceConfig, TokenStore, connect, create_app, wait_until_ready
+from glassline.serve import Fallback, ServiceConfig, create_app, wait_until_ready
 
 
 def free_port() -> int:

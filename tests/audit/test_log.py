@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from glassline.audit import AuditLog, connect, verify_chain
 from glassline.cli import main
-from glassline.serve import AuditLog, connect, verify_chain
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -127,8 +127,8 @@ def test_cli_token_create_prints_the_token_last(tmp_path: Path, capsys: pytest.C
         main(["token", "create", "--role", "engineer", "--home", str(tmp_path)])
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert token.startswith("gl_")
+    from glassline.audit import Role, TokenStore
     from glassline.registry import database_url
-    from glassline.serve import Role, TokenStore
 
     engine = connect(database_url(tmp_path))
     assert TokenStore(engine).role_of(token) is Role.engineer
@@ -139,7 +139,7 @@ def test_cli_token_create_prints_the_token_last(tmp_path: Path, capsys: pytest.C
 
 
 def test_unreachable_database_is_one_clear_error() -> None:
-    from glassline.serve import StoreError
+    from glassline.exceptions import StoreError
 
     with pytest.raises(StoreError, match="cannot open the database"):
         connect("postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
