@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,33 +12,6 @@ from sqlalchemy.exc import DBAPIError
 
 from glassline.audit import AuditLog, connect, verify_chain
 from glassline.cli import main
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'audit.db').as_posix()}"
-        return
-    url = request.getfixturevalue("postgres_url")
-    engine = connect(url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE glassline_audit, glassline_tokens"))  # TRUNCATE fires no row trigger
-    engine.dispose()
-    yield url
-
-
-@pytest.fixture
-def open_log() -> Iterator[Callable[[str], AuditLog]]:
-    """AuditLog factory whose engines are disposed after the test (no connection left to the garbage collector)."""
-    logs: list[AuditLog] = []
-
-    def make(url: str) -> AuditLog:
-        logs.append(AuditLog(connect(url)))
-        return logs[-1]
-
-    yield make
-    for log in logs:
-        log.engine.dispose()
 
 
 def tamper(log: AuditLog, statement: str) -> None:

@@ -66,7 +66,7 @@ def predict_request_model(bundle: Bundle, *, max_batch: int, suffix: str = "") -
         f"PredictRequest{suffix}",
         __config__=ConfigDict(extra="forbid", title=f"PredictRequest{suffix}"),
         __doc__="Rows to predict.",
-        rows=(list[row], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} rows")),  # type: ignore[valid-type]
+        rows=(list[row], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} rows")),
     )
     return request
 
