@@ -166,8 +166,10 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     from glassline.models import FAMILIES, load_fits
     from glassline.models._fast import fast_predictor, pipeline_predict
     from glassline.registry import database_url
-    from glassline.serve import Attributor, connect
-    from glassline.serve._store import AuditLog, _next_record, audit_table
+    from glassline.audit import AuditLog, connect
+    from glassline.audit._database import audit_table
+    from glassline.audit._log import _next_record
+    from glassline.serve import Attributor
 
     lines = [
         "",
@@ -239,7 +241,7 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
 
 def run() -> str:
     from glassline.registry import database_url, publish, tracking_uri
-    from glassline.serve import Role, TokenStore, connect
+    from glassline.audit import Role, TokenStore, connect
 
     lines = [
         "## Serving: glassline service vs `mlflow models serve` (loopback, single row)",

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 from glassline.serve._service import Service
 
 __all__ = ["health_router"]
+
+#: /readyz says "unavailable" when the database gives no answer within this many seconds.
+READY_SECONDS = 2.0
+
+
+def _ping(engine: Engine) -> None:
+    """``SELECT 1`` on a pooled driver connection, outside a transaction (SQLAlchemy's transactions on SQLite
+    begin IMMEDIATE, which would wait for another writer's lock)."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+    finally:
+        connection.close()
 
 
 def health_router(service: Service) -> APIRouter:
@@ -21,10 +38,13 @@ def health_router(service: Service) -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", summary="Readiness: models loaded, database reachable, not stopped")
-    def readyz() -> Any:  # sync: the database check runs in a worker thread
+    async def readyz() -> Any:
         try:
-            with service.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with anyio.fail_after(READY_SECONDS):  # a locked or hung database: not ready, said at once
+                await anyio.to_thread.run_sync(_ping, service.engine, abandon_on_cancel=True)
+        except TimeoutError:
+            reason = f"database: no answer within {READY_SECONDS:g} s"
+            return JSONResponse({"status": "unavailable", "reason": reason}, 503)
         except Exception as exc:  # any driver error means not ready
             return JSONResponse({"status": "unavailable", "reason": f"database: {type(exc).__name__}"}, 503)
         if service.state.stopped:
