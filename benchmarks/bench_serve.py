@@ -163,12 +163,12 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     """In-process: each fast path against the library call it replaces, µs per call."""
     from sqlalchemy import insert, select
 
-    from glassline.models import FAMILIES, load_fits
-    from glassline.models._fast import fast_predictor, pipeline_predict
-    from glassline.registry import database_url
     from glassline.audit import AuditLog, connect
     from glassline.audit._database import audit_table
     from glassline.audit._log import _next_record
+    from glassline.models import FAMILIES, load_fits
+    from glassline.models._fast import fast_predictor, pipeline_predict
+    from glassline.registry import database_url
     from glassline.serve import Attributor
 
     lines = [
@@ -240,8 +240,8 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
 
 
 def run() -> str:
-    from glassline.registry import database_url, publish, tracking_uri
     from glassline.audit import Role, TokenStore, connect
+    from glassline.registry import database_url, publish, tracking_uri
 
     lines = [
         "## Serving: glassline service vs `mlflow models serve` (loopback, single row)",

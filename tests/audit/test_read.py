@@ -223,5 +223,6 @@ def test_the_record_hash_is_sha256_of_the_canonical_fields(
     fields = {"seq": 7, "created_at": "2026-01-01T00:00:00.000000+00:00", "kind": kind, "actor": actor}
     fields |= {"request_id": request_id, "payload": payload}
     expected = hashlib.sha256(("f" * 64 + canonical_json(fields)).encode("utf-8")).hexdigest()
-    got = _record_hash("f" * 64, 7, fields["created_at"], kind, actor, request_id, canonical_json(payload))  # type: ignore[arg-type]
+    created = "2026-01-01T00:00:00.000000+00:00"
+    got = _record_hash("f" * 64, 7, created, kind, actor, request_id, canonical_json(payload))
     assert got == expected
