@@ -212,7 +212,9 @@ def test_an_input_named_like_a_column_is_refused_clearly(db_url: str, open_log: 
     actor=st.text(max_size=20),
     kind=st.sampled_from(["prediction", "stop", "ünïcode"]),
     request_id=st.one_of(st.none(), st.text(max_size=10)),
-    payload=st.dictionaries(st.text(max_size=5), st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text())),
+    payload=st.dictionaries(
+        st.text(max_size=5), st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text())
+    ),
 )
 def test_the_record_hash_is_sha256_of_the_canonical_fields(
     actor: str, kind: str, request_id: str | None, payload: dict[str, object]
