@@ -38,11 +38,11 @@ def test_healthz_answers_while_the_audit_file_is_locked(xgb_model: LoadedModel, 
                     began = time.perf_counter()
                     health = httpx.get(f"{running.url}/healthz", timeout=2)
                     assert health.status_code == 200
-                    assert time.perf_counter() - began < 0.5
+                    assert time.perf_counter() - began < 1.0  # the lock is held for as long as the test likes
                 began = time.perf_counter()
                 ready = httpx.get(f"{running.url}/readyz", timeout=5)
                 assert ready.status_code in (200, 503)  # may say not ready; must answer
-                assert time.perf_counter() - began < 3
+                assert time.perf_counter() - began < 4  # readyz gives the database 2 s
                 assert waiting.is_alive(), "the prediction must not be answered before its record is committed"
             finally:
                 holder.execute("ROLLBACK")

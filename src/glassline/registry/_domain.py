@@ -166,6 +166,8 @@ class ValidityDomain:
             z = (values - center) / scale
             d = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0.0))
         # huge inputs overflow: report the largest finite distance (JSON has no ∞)
+        if np.isfinite(d).all():  # the usual case: skip the copy
+            return np.asarray(d, dtype=float)
         largest = float(np.finfo(float).max)
         return np.asarray(np.nan_to_num(d, nan=largest, posinf=largest), dtype=float)
 

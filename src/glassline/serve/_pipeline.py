@@ -105,10 +105,16 @@ class PredictionPath:
         except Refusal as refusal:
             self.audit_refusal(refusal, actor, request_id)
             return self.refused(refusal, request_id)
+        domains = [r.verdict.as_dict() for r in results]
+        attributions = [r.attributions.tolist() for r in results]
         content = _dumps(
-            {"results": self.rendered(results), "model": self.model.id.as_dict(), "request_id": request_id}
+            {
+                "results": self.rendered(results, domains, attributions),
+                "model": self.model.id.as_dict(),
+                "request_id": request_id,
+            }
         )  # rendered before the audit record: an answer that cannot be sent is never recorded as sent
-        self.audit_prediction(values, results, actor, request_id, time.perf_counter() - start)
+        self.audit_prediction(values, results, domains, attributions, actor, request_id, time.perf_counter() - start)
         return Answer(200, content)
 
     # ------------------------------------------------------------------ steps
@@ -225,8 +231,16 @@ class PredictionPath:
 
     # ------------------------------------------------------------------ audit and answer
     def audit_prediction(
-        self, values: FloatArray, results: list[RowResult], actor: str, request_id: str, seconds: float
+        self,
+        values: FloatArray,
+        results: list[RowResult],
+        domains: list[dict[str, Any]],
+        attributions: list[list[float]],
+        actor: str,
+        request_id: str,
+        seconds: float,
     ) -> None:
+        """One ``prediction`` record: what was asked and everything answered, row by row."""
         model = self.model
         payload = prediction_payload(
             model.id,
@@ -234,10 +248,10 @@ class PredictionPath:
             values.tolist(),
             unit=model.unit,
             predictions=[r.prediction for r in results],
-            attributions=[r.attributions.tolist() for r in results],
+            attributions=attributions,
             base_values=[r.base_value for r in results],
             intervals=[list(r.interval) for r in results],
-            domain=[r.verdict.as_dict() for r in results],
+            domain=domains,
             fallback=[r.fallback for r in results],
             seconds=seconds,
         )
@@ -257,7 +271,10 @@ class PredictionPath:
         )
         self.audit.append("prediction_refused", actor, payload, request_id)
 
-    def rendered(self, results: list[RowResult]) -> list[dict[str, Any]]:
+    def rendered(
+        self, results: list[RowResult], domains: list[dict[str, Any]], attributions: list[list[float]]
+    ) -> list[dict[str, Any]]:
+        """The answer's results (the schema of :class:`~glassline.serve._schemas.Result`)."""
         inputs = self.model.inputs
         unit = self.model.unit
         return [
@@ -265,12 +282,12 @@ class PredictionPath:
                 "prediction": r.prediction,
                 "unit": unit,
                 "interval": list(r.interval),
-                "attributions": dict(zip(inputs, r.attributions.tolist(), strict=True)),
+                "attributions": dict(zip(inputs, shap, strict=True)),
                 "base_value": r.base_value,
-                "domain": r.verdict.as_dict(),
+                "domain": domain,
                 "fallback": r.fallback,
             }
-            for r in results
+            for r, domain, shap in zip(results, domains, attributions, strict=True)
         ]
 
     @staticmethod

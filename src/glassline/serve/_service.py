@@ -3,9 +3,12 @@ stop state and the models it serves, plus the bearer-token check."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +21,8 @@ from glassline.serve._runtime import ServedModel
 from glassline.serve._schemas import Fallback
 
 __all__ = ["ApiError", "Service", "ServiceConfig", "ServiceState"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class Service:
         self.tokens = TokenStore(self.engine)
         self.metrics = Metrics()
         self.state = ServiceState()
+        # the prediction path's own worker threads (it blocks on the audit log's database): a locked database
+        # holds these, never the event loop nor the threads of the other routes
+        self.executor = ThreadPoolExecutor(max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="predict")
         self._bearer = HTTPBearer(auto_error=False)
 
     @property
@@ -146,6 +154,11 @@ class Service:
 
         return Depends(check)
 
+    async def off_loop(self, function: Callable[[bytes, str], T], body: bytes, actor: str) -> T:
+        """``function(body, actor)`` in one of the prediction path's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, body, actor)
+
     def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
         self.audit.close()
         self.engine.dispose()

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from glassline.audit import Role
 from glassline.serve._pipeline import PredictionPath
@@ -36,7 +35,7 @@ def _body(path: PredictionPath) -> dict[str, Any]:
 def _handler(path: PredictionPath, service: Service) -> Callable[..., Awaitable[Response]]:
     async def predict(request: Request, actor: str = service.require(Role.operator)) -> Response:
         body = await request.body()
-        answer = await run_in_threadpool(path.run, body, actor)  # the audit append may block: not on the loop
+        answer = await service.off_loop(path.run, body, actor)  # the audit append may block: not on the loop
         return Response(answer.content, status_code=answer.status, media_type="application/json")
 
     return predict
