@@ -1,4 +1,5 @@
-"""The one prediction path: validate → domain check → fallback → attribute → interval → audit → answer.
+"""The one prediction path: validate → domain check → fallback → attribute → interval → audit → answer
+(a stopped service refuses before the first step).
 
 Every request that reaches it gets a request id and exactly one audit record, in one transaction: a
 ``prediction`` when answered, a ``prediction_refused`` when any step refused it (the body failed the
