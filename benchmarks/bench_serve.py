@@ -163,10 +163,11 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
     """In-process: each fast path against the library call it replaces, µs per call."""
     from sqlalchemy import insert, select
 
+    from glassline.audit import AuditLog, connect
+    from glassline.audit._database import audit_table
+    from glassline.audit._log import _next_record
     from glassline.models import FAMILIES, load_fits
     from glassline.registry import database_url
-    from glassline.serve import connect
-    from glassline.serve._store import AuditLog, _next_record, audit_table
     from glassline.shapley import ShapleyEngine
 
     lines = [
@@ -236,8 +237,8 @@ def _fast_paths(results: Path, home: Path) -> list[str]:
 
 
 def run() -> str:
+    from glassline.audit import Role, TokenStore, connect
     from glassline.registry import database_url, publish, tracking_uri
-    from glassline.serve import Role, TokenStore, connect
 
     lines = [
         "## Serving: glassline service vs `mlflow models serve` (loopback, single row)",

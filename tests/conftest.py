@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -121,3 +128,65 @@ def toy_line(tmp_path: Path) -> tuple[Path, Path]:
     table = tmp_path / "measurements.csv"
     rows.to_csv(table, index=False)
     return write_study(study_from_dict(TOY_STUDY), tmp_path / "toy_study.toml"), table
+
+
+# ---------------------------------------------------------------- PostgreSQL (audit and service tests)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _initdb() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return found[-1] if found else None
+
+
+def _install_postgresql() -> str:
+    """On a fresh Debian/Ubuntu CI machine, as root: apt-get install postgresql. Returns why it failed, or ''."""
+    if shutil.which("apt-get") is None:
+        return "no /usr/lib/postgresql/*/bin/initdb and no apt-get to install Debian's postgresql"
+    if os.geteuid() != 0:
+        return "no /usr/lib/postgresql/*/bin/initdb, and not root, so 'apt-get install postgresql' cannot run"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900, check=False)
+        if done.returncode != 0:
+            return f"'{' '.join(command)}' failed: {done.stderr.strip()[-300:]}"
+    return ""
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a free loopback port (initdb + pg_ctl; as user 'postgres' when root)."""
+    initdb = _initdb()
+    if initdb is None:
+        reason = _install_postgresql()
+        initdb = _initdb()
+        if initdb is None:
+            pytest.skip(f"PostgreSQL cannot be started: {reason or 'initdb still missing after apt-get install'}")
+    bin_dir = Path(initdb).parent
+    folder = Path(tempfile.mkdtemp(prefix="glassline-pg-"))
+    data = folder / "data"
+    port = _free_port()
+    as_root = os.geteuid() == 0
+    if as_root:
+        shutil.chown(folder, "postgres", "postgres")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = " ".join(f"'{a}'" for a in args)
+        full = ["su", "postgres", "-c", command] if as_root else ["sh", "-c", command]
+        return subprocess.run(full, capture_output=True, text=True, timeout=120, check=False)
+
+    done = run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    if done.returncode != 0:
+        pytest.skip(f"PostgreSQL cannot be started: initdb failed: {done.stderr.strip()[-300:]}")
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    done = run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    if done.returncode != 0:
+        pytest.skip(f"PostgreSQL cannot be started: pg_ctl start failed: {done.stderr.strip()[-300:]}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)

@@ -99,17 +99,21 @@ def test_the_demo_model_is_published_served_and_audited(tmp_path: Path, capsys: 
         refused = predict(client, far)
         assert refused.status_code == 422, refused.text
         assert far_input["name"] in refused.text
+        refused_id = refused.json()["request_id"]
 
     report = cli(["audit", "verify", "--home", str(home)], capsys)
     found = re.search(r"audit chain OK: (\d+) records", report)
     assert found, report
-    assert int(found.group(1)) == 7
+    assert int(found.group(1)) == 8
+    from glassline.audit import AuditLog, connect
     from glassline.registry import database_url
-    from glassline.serve import AuditLog, connect
 
     engine = connect(database_url(home))
     kinds = [r.kind for r in AuditLog(engine).records()]
+    refusal = AuditLog(engine).find(refused_id, kind="prediction_refused")
     engine.dispose()
+    assert refusal is not None
+    assert refusal.payload["reason"] == "outside_domain"
     assert kinds == [
         "model_published",
         "token_created",
@@ -117,5 +121,6 @@ def test_the_demo_model_is_published_served_and_audited(tmp_path: Path, capsys: 
         "prediction",
         "prediction",
         "model_loaded",  # the refusing server
-        "prediction",  # (an input out of range under 'refuse' is a 422 from the request schema: not recorded)
+        "prediction",
+        "prediction_refused",  # the input out of range under 'refuse': refused by the domain check, and audited
     ]

@@ -23,7 +23,6 @@ from glassline.spec import Study
 __all__ = ["DemoResult", "electrode_study_path", "run_demo"]
 
 
-
 def electrode_study_path() -> Path:
     """The shipped study file of the paper (graphite-anode DoE)."""
     return get_domain("electrode").study_file()

@@ -15,6 +15,7 @@ __all__ = [
     "DesignError",
     "DomainError",
     "GlasslineError",
+    "QueryError",
     "RegistryError",
     "SpecError",
     "StoreError",
@@ -56,6 +57,10 @@ class StoreError(GlasslineError, RuntimeError):
 
 class DomainError(GlasslineError, LookupError):
     """A domain pack that is not installed or is malformed, or a part a domain pack does not supply."""
+
+
+class QueryError(GlasslineError, ValueError):
+    """A read of stored records (the audit log) asks for something impossible: an unknown kind, an empty range."""
 
 
 class RegistryError(GlasslineError, LookupError):

@@ -18,7 +18,6 @@ from glassline.spec import Study
 __all__ = ["StudyFiles", "run_study"]
 
 
-
 def run_study(
     spec: str | Path | Study,
     data: str | Path,

@@ -105,8 +105,8 @@ def test_publishing_is_recorded_in_the_audit_log_and_shown(
     import json
 
     from glassline import Study
+    from glassline.audit import AuditLog, connect, verify_chain
     from glassline.registry import database_url, publish
-    from glassline.serve import AuditLog, connect, verify_chain
 
     assert isinstance(study, Study)
     published = publish(results_dir, "y", "factors", family="svr", name="audited", study=study, home=home, alias="qa")

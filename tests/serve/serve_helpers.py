@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import uvicorn
 
+from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, Role, ServiceConfig, TokenStore, connect, create_app, wait_until_ready
+from glassline.serve import Fallback, ServiceConfig, create_app, wait_until_ready
 
 
 def free_port() -> int:
@@ -51,8 +52,8 @@ def make_tokens(db_url: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(model: LoadedModel, config: ServiceConfig) -> Iterator[str]:
-    """Run the app with uvicorn in a thread on a free loopback port; yields the base URL."""
+def serving(model: LoadedModel | Sequence[LoadedModel], config: ServiceConfig) -> Iterator[str]:
+    """Run the app (one model or several) with uvicorn in a thread on a free loopback port; yields the base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(model, config), host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -78,10 +79,13 @@ def start(model: LoadedModel, tmp: Path, fallback: Fallback = Fallback.flag, **o
 
 @contextmanager
 def server_process(
-    model: str, home: Path, port: int, *, fallback: str = "flag", db_url: str | None = None
+    model: str | Sequence[str], home: Path, port: int, *, fallback: str = "flag", db_url: str | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`glassline serve` in a child process on 127.0.0.1:*port*, once /healthz answers; terminated on exit."""
-    command = [sys.executable, "-m", "glassline", "serve", "--model", model, "--home", str(home)]
+    """`glassline serve` (``--model`` once per model) in a child process on 127.0.0.1:*port*, once /healthz
+    answers; terminated on exit."""
+    models = [model] if isinstance(model, str) else list(model)
+    command = [sys.executable, "-m", "glassline", "serve", *(a for m in models for a in ("--model", m))]
+    command += ["--home", str(home)]
     command += ["--port", str(port), "--fallback", fallback, *(["--db", db_url] if db_url else [])]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

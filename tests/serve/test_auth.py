@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from serve_helpers import Running, start
 
+from glassline.audit import Role
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, Role
+from glassline.serve import Fallback
 
 ROUTES: list[tuple[str, str, Role, dict[str, object]]] = [
     ("POST", "/v1/predict", Role.operator, {"rows": [{"x1": 0.5, "x2": 0.5, "x3": 0.5}]}),

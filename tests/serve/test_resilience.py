@@ -14,7 +14,7 @@ import httpx
 import pytest
 from serve_helpers import Running, free_port, make_tokens, server_process
 
-from glassline.serve import AuditLog, connect, verify_chain
+from glassline.audit import AuditLog, connect, verify_chain
 
 ROW = {"x1": 0.5, "x2": 0.4, "x3": 0.6}
 

@@ -10,8 +10,9 @@ import pytest
 from serve_helpers import Running, start
 from sqlalchemy import text
 
+from glassline.audit import AuditLog, connect, verify_chain
 from glassline.registry import LoadedModel
-from glassline.serve import AuditLog, Fallback, connect, verify_chain
+from glassline.serve import Fallback
 
 INSIDE = {"x1": 0.5, "x2": 0.4, "x3": 0.6}
 OUT_OF_RANGE = {"x1": 1.5, "x2": 0.4, "x3": 0.6}

@@ -60,8 +60,6 @@ def _root(
     state.debug = debug
 
 
-
-
 @contextmanager
 def progress(description: str, *, quiet: bool = False) -> Iterator[Callable[..., Any]]:
     """A rich progress bar; yields ``update(label, done, total)`` suitable as a library callback.

@@ -79,7 +79,15 @@ def publish(
 
 @app.command()
 def serve(
-    model: Annotated[str, typer.Option("--model", "-m", help="NAME, NAME@ALIAS or NAME/VERSION.", show_default=False)],
+    model: Annotated[
+        list[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="NAME, NAME@ALIAS or NAME/VERSION; repeat it to serve several models (POST /v1/models/NAME/predict).",
+            show_default=False,
+        ),
+    ],
     host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.", min=1, max=65535)] = 8000,
     fallback: Annotated[
@@ -100,9 +108,10 @@ def serve(
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Serve a registered model over HTTP: predictions with attributions, intervals, fallback, audit log."""
+    """Serve registered models over HTTP: predictions with attributions, intervals, fallback, audit log."""
+    from glassline.audit import Role
     from glassline.exceptions import SpecError
-    from glassline.serve import Fallback, Role, run_server
+    from glassline.serve import Fallback, run_server
 
     try:
         policy = Fallback(fallback)
@@ -115,7 +124,7 @@ def serve(
         except ValueError:
             raise SpecError(f"--anonymous: expected one of {[r.value for r in Role]}, got {anonymous!r}") from None
     console.print(
-        f"loading {model}; then serving on http://{host}:{port} (docs: /docs; fallback: {policy.value})",
+        f"loading {', '.join(model)}; then serving on http://{host}:{port} (docs: /docs; fallback: {policy.value})",
         highlight=False,
     )
     run_server(
@@ -145,10 +154,10 @@ def token_create(
     home: HomeOption = None,
 ) -> None:
     """Create an API token; it is printed once, on the last line (only its hash is stored)."""
+    from glassline.audit import AuditLog, Role, TokenStore, connect
     from glassline.exceptions import SpecError
     from glassline.registry import database_url
     from glassline.registry._publish import default_actor
-    from glassline.serve import AuditLog, Role, TokenStore, connect
 
     try:
         chosen = Role(role)
@@ -169,8 +178,9 @@ def token_create(
 @audit_app.command("verify")
 def audit_verify(db: DbOption = None, home: HomeOption = None) -> None:
     """Check the audit log's hash chain; exit 1 and name the first broken record if it is broken."""
+    from glassline.audit import AuditLog, connect, verify_chain
+    from glassline.exceptions import StoreError
     from glassline.registry import database_url
-    from glassline.serve import AuditLog, StoreError, connect, verify_chain
 
     engine = connect(database_url(home, db))
     try:
@@ -204,8 +214,8 @@ def audit_show(
     from rich.markup import escape
     from rich.table import Table
 
+    from glassline.audit import AuditLog, connect
     from glassline.registry import database_url
-    from glassline.serve import AuditLog, connect
 
     engine = connect(database_url(home, db))
     try:
@@ -242,15 +252,29 @@ def _summary(kind: str, payload: dict[str, Any]) -> str:
     import json
 
     p = payload
+    model = p.get("model")
+    of = (
+        f"{model.get('name')} v{model.get('version')}: "
+        if isinstance(model, dict) and kind.startswith("prediction")
+        else ""
+    )
     if kind == "prediction":
         predictions = [f"{v:.4g}" for v in p.get("predictions", []) if isinstance(v, int | float)]
         fallbacks = sorted({str(f) for f in p.get("fallback", []) if f})
-        return f"{len(predictions)} row(s) → {', '.join(predictions[:5])}{' …' if len(predictions) > 5 else ''}" + (
-            f" (fallback {', '.join(fallbacks)})" if fallbacks else ""
+        return (
+            of
+            + f"{len(predictions)} row(s) → {', '.join(predictions[:5])}{' …' if len(predictions) > 5 else ''}"
+            + (f" (fallback {', '.join(fallbacks)})" if fallbacks else "")
         )
     if kind == "prediction_refused":
-        why = "outside the domain" if "outside" in p else "no finite prediction"
-        return f"{len(p.get('rows', []))} row(s) refused: {why}"
+        reason = p.get("reason") or ("outside_domain" if "outside" in p else "non_finite")
+        why = {
+            "outside_domain": "outside the domain",
+            "non_finite": "no finite prediction",
+            "invalid_request": "invalid request",
+            "stopped": "service stopped",
+        }.get(str(reason), str(reason))
+        return f"{of}{len(p.get('rows', []))} row(s) refused: {why}"
     if kind in {"model_published", "model_loaded"}:
         alias = f" @{p['alias']}" if p.get("alias") else ""
         what = f" ({p['family']}: {p['target']} / {p['scenario']})" if "family" in p else ""

@@ -10,7 +10,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from glassline.design._diagnostics import MIN_FDS_POINTS, DesignDiagnostics, diagnose_design
+from glassline.design._diagnostics import DesignDiagnostics, diagnose_design
+from glassline.design._fds import MIN_FDS_POINTS
 from glassline.design._model import ModelKind, PolynomialModel
 from glassline.design._runsheet import run_sheet
 from glassline.design._space import DesignSpace, FactorLike

@@ -88,7 +88,6 @@ BUILTIN_PACKS: tuple[metadata.EntryPoint, ...] = (
 )
 
 
-
 # ---------------------------------------------------------------- what a pack supplies
 
 

@@ -9,6 +9,7 @@ narratives in the study's own words.
 
 from glassline.explain._agreement import agreement
 from glassline.explain._expectations import check_expectations
+from glassline.explain._explanations import Explanations
 from glassline.explain._importance import (
     IMPORTANCE_COLUMNS,
     normalized_coefficients,
@@ -18,7 +19,7 @@ from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 from glassline.explain._shapley import ShapSettings, shap_values
-from glassline.explain._stage import Explanations, explain
+from glassline.explain._stage import explain
 from glassline.explain._uncertainty import bootstrap_importance, prediction_interval
 from glassline.explain._window import Requirement, Window, parse_requirement, process_window
 

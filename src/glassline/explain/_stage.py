@@ -66,7 +66,6 @@ from glassline.spec import Study, load_study
 __all__ = ["explain"]
 
 
-
 def _check_folder(results_dir: Path) -> None:
     if not results_dir.exists():
         raise DataError(f"{results_dir}: no such folder; expected a results folder written by 'glassline fit'")

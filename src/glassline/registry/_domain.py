@@ -13,11 +13,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pydantic import Field
 
 from glassline.spec import Study
 
@@ -40,15 +41,22 @@ class InputRange:
     source: str  # "study" (a factor's low/high) or "training data" (a measured input's min/max)
 
 
+ViolationKind = Literal["below", "above", "distance"]
+
+
 @dataclass(frozen=True)
 class Violation:
-    """One reason a row is outside the domain: an input out of range, or the row far from training data."""
+    """One reason a row is outside the domain: an input out of its range, or the row far from the training rows.
 
-    input: str  # an input name, or "*" for the distance check
-    kind: str  # "below", "above" or "distance"
-    value: float
-    limit: float
-    by: float  # how far beyond the limit (in the input's unit; for "distance", in distance units)
+    The one violation type: the domain check returns it, the service answers it (its JSON schema is this
+    class's) and the audit log records it as :meth:`as_dict`.
+    """
+
+    input: Annotated[str, Field(description="an input name, or '*' for the distance to the training rows")]
+    kind: Annotated[ViolationKind, Field(description="'below', 'above' or 'distance'")]
+    value: Annotated[float, Field(description="the input's value, or the row's distance")]
+    limit: Annotated[float, Field(description="the range's low or high end, or the distance threshold")]
+    by: Annotated[float, Field(description="how far beyond the limit (in the input's unit, or in distance units)")]
 
     def as_dict(self) -> dict[str, Any]:
         return {"input": self.input, "kind": self.kind, "value": self.value, "limit": self.limit, "by": self.by}
@@ -56,9 +64,18 @@ class Violation:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A row's validity-domain verdict."""
+
     inside: bool
     violations: tuple[Violation, ...]
-    distance: float
+    distance: Annotated[float, Field(description="Mahalanobis distance to the training rows (standardized inputs)")]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "inside": self.inside,
+            "distance": self.distance,
+            "violations": [v.as_dict() for v in self.violations],
+        }
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,24 @@ class ValidityDomain:
     @property
     def inputs(self) -> list[str]:
         return [r.name for r in self.ranges]
+
+    def range_of(self, name: str) -> InputRange:
+        """The range of input *name* (:class:`KeyError` for a name the domain does not hold)."""
+        for r in self.ranges:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def describe(self, violation: Violation) -> str:
+        """One sentence: ``x1 = 1.5 is outside the validity domain 0 … 1 mm (above by 0.5)``."""
+        v = violation
+        if v.kind == "distance":
+            return f"the combination is far from the training rows (distance {v.value:.3g} > {v.limit:.3g})"
+        r = self.range_of(v.input)
+        return (
+            f"{r.name} = {v.value:.6g} is outside the validity domain {r.low:.6g} … {r.high:.6g}"
+            f"{' ' + r.unit if r.unit else ''} ({v.kind} by {v.by:.3g})"
+        )
 
     @classmethod
     def from_training(cls, study: Study, X: pd.DataFrame) -> ValidityDomain:
@@ -131,6 +166,8 @@ class ValidityDomain:
             z = (values - center) / scale
             d = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0.0))
         # huge inputs overflow: report the largest finite distance (JSON has no ∞)
+        if np.isfinite(d).all():  # the usual case: skip the copy
+            return np.asarray(d, dtype=float)
         largest = float(np.finfo(float).max)
         return np.asarray(np.nan_to_num(d, nan=largest, posinf=largest), dtype=float)
 

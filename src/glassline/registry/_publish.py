@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from glassline.exceptions import DataError, RegistryError, SpecError, did_you_mean
+from glassline.exceptions import DataError, RegistryError, SpecError, StoreError, did_you_mean
 from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
 from glassline.registry._workspace import artifact_root, database_url, tracking_uri
@@ -118,7 +118,7 @@ def publish(
     log of the workspace (*db*, default: the workspace's sqlite), by *actor* (default: ``cli:<OS user>``);
     the log is opened before anything is registered, so an unreachable log registers nothing.
     """
-    from glassline.serve._store import AuditLog, StoreError, connect
+    from glassline.audit import AuditLog, connect
 
     engine = connect(database_url(home, db))
     try:

@@ -17,6 +17,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+Labels = tuple[tuple[str, str], ...]
+
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -28,8 +30,8 @@ class Metrics:
         self.requests: dict[tuple[str, str, int], int] = defaultdict(int)
         self.latency: dict[str, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
         self.latency_sum: dict[str, float] = defaultdict(float)
-        self.counters: dict[str, float] = defaultdict(float)
-        self.gauges: dict[str, float] = {}
+        self.counters: dict[tuple[str, Labels], float] = defaultdict(float)
+        self.gauges: dict[tuple[str, Labels], float] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -41,13 +43,16 @@ class Metrics:
             counts[-1] += 1
             self.latency_sum[path] += seconds
 
-    def inc(self, name: str, value: float = 1.0) -> None:
+    def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
+        """Add *value* to counter *name* with *labels* (e.g. ``model="adhesion"``)."""
+        key = (name, tuple(sorted(labels.items())))
         with self._lock:
-            self.counters[name] += value
+            self.counters[key] += value
 
-    def set(self, name: str, value: float) -> None:
+    def set(self, name: str, value: float, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
         with self._lock:
-            self.gauges[name] = value
+            self.gauges[key] = value
 
     def render(self) -> str:
         lines = [
@@ -66,11 +71,20 @@ class Metrics:
                     lines.append(f'glassline_http_request_duration_seconds_bucket{{path="{path}",le="{bound}"}} {n}')
                 lines.append(f'glassline_http_request_duration_seconds_sum{{path="{path}"}} {self.latency_sum[path]}')
                 lines.append(f'glassline_http_request_duration_seconds_count{{path="{path}"}} {counts[-1]}')
-            for name, value in sorted(self.counters.items()):
-                lines += [f"# TYPE glassline_{name} counter", f"glassline_{name} {value:g}"]
-            for name, value in sorted(self.gauges.items()):
-                lines += [f"# TYPE glassline_{name} gauge", f"glassline_{name} {value:g}"]
+            for kind, values in (("counter", self.counters), ("gauge", self.gauges)):
+                typed: set[str] = set()
+                for (name, labels), value in sorted(values.items()):
+                    if name not in typed:
+                        lines.append(f"# TYPE glassline_{name} {kind}")
+                        typed.add(name)
+                    text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+                    lines.append(f"glassline_{name}{{{text}}} {value:g}" if text else f"glassline_{name} {value:g}")
         return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    """A label value in the text exposition format (backslash, quote and newline escaped)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 class BodyLimitAndMetrics:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from glassline.audit import Role
 from glassline.registry import database_url, load_model
 from glassline.serve._app import ServiceConfig, create_app
 from glassline.serve._schemas import Fallback
-from glassline.serve._store import Role
 
 __all__ = ["run_server", "wait_until_ready"]
 
 
 def run_server(
-    model: str,
+    model: str | Sequence[str],
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -27,10 +28,11 @@ def run_server(
     max_batch: int = 1000,
     log_level: str = "warning",
 ) -> None:
-    """Load *model* (NAME, NAME@ALIAS or NAME/VERSION) and serve it until interrupted."""
+    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted."""
     import uvicorn
 
-    loaded = load_model(model, tracking=tracking, home=home)
+    refs = [model] if isinstance(model, str) else list(model)
+    loaded = [load_model(ref, tracking=tracking, home=home) for ref in refs]
     config = ServiceConfig(
         db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
     )

@@ -1,14 +1,19 @@
-"""Request and response models of the service; the row model is generated from the study at start-up."""
+"""Request and response models of the service; a model's row schema is generated from its study at start-up.
+
+The row schema checks types and required inputs only: whether a value lies inside an input's range is
+the validity domain's check (:meth:`glassline.registry.ValidityDomain.check`), the one range check.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from glassline.exceptions import did_you_mean
-from glassline.registry import Bundle
+from glassline.registry import Bundle, InputRange, Verdict
 
 __all__ = [
     "Fallback",
@@ -34,8 +39,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def predict_request_model(bundle: Bundle, *, refuse: bool, max_batch: int) -> type[BaseModel]:
-    """``{"rows": [{input: number}]}`` with one required finite number per input (range-checked when *refuse*)."""
+def predict_request_model(bundle: Bundle, *, max_batch: int, suffix: str = "") -> type[BaseModel]:
+    """``{"rows": [{input: number}]}`` with one required finite number per input; the allowed ranges are
+    documented (``x-low``, ``x-high``) and checked by the validity domain. *suffix* names the schemas of one
+    model among several (``Row_adhesion``)."""
     labels = {c.name: c for c in bundle.study.columns()}
     fields: dict[str, Any] = {}
     for r in bundle.domain.ranges:
@@ -47,37 +54,21 @@ def predict_request_model(bundle: Bundle, *, refuse: bool, max_batch: int) -> ty
             strict=True,
             allow_inf_nan=False,
             json_schema_extra={"x-unit": r.unit, "x-low": r.low, "x-high": r.high, "x-range-source": r.source},
-            ge=r.low if refuse else None,
-            le=r.high if refuse else None,
         )
         fields[r.name] = (Annotated[float, constraint], ...)
     row = create_model(
-        "Row",
-        __config__=ConfigDict(extra="forbid", title="Row"),
+        f"Row{suffix}",
+        __config__=ConfigDict(extra="forbid", title=f"Row{suffix}"),
         __doc__="One row of inputs, in the units of the study file.",
         **fields,
     )
     request = create_model(
-        "PredictRequest",
-        __config__=ConfigDict(extra="forbid"),
+        f"PredictRequest{suffix}",
+        __config__=ConfigDict(extra="forbid", title=f"PredictRequest{suffix}"),
         __doc__="Rows to predict.",
         rows=(list[row], Field(min_length=1, max_length=max_batch, description=f"1 to {max_batch} rows")),
     )
     return request
-
-
-class Violation(BaseModel):
-    input: str = Field(description="an input name, or '*' for the distance to the training data")
-    kind: str = Field(description="'below', 'above' or 'distance'")
-    value: float
-    limit: float
-    by: float = Field(description="how far beyond the limit")
-
-
-class Domain(BaseModel):
-    inside: bool
-    distance: float = Field(description="Mahalanobis distance to the training rows (standardized inputs)")
-    violations: list[Violation]
 
 
 class Result(BaseModel):
@@ -86,7 +77,7 @@ class Result(BaseModel):
     interval: list[float | None] = Field(description="[low, high] at the interval level of GET /v1/model")
     attributions: dict[str, float] = Field(description="interventional SHAP value per input")
     base_value: float = Field(description="the attributions sum to prediction − base_value")
-    domain: Domain
+    domain: Verdict
     fallback: str | None = Field(description="null inside the domain, else the fallback applied: 'flag' or 'default'")
 
 
@@ -124,24 +115,29 @@ class TokenRequest(_Strict):
     label: str = Field("", max_length=200)
 
 
-def error_detail(error: dict[str, Any], bundle: Bundle, fields: list[str] | None = None) -> dict[str, Any]:
+def error_detail(
+    error: dict[str, Any], ranges: Sequence[InputRange] = (), fields: list[str] | None = None
+) -> dict[str, Any]:
     """One validation error as ``{"loc": "rows[0].porosity", "msg": ..., "allowed": {...}}`` with one clear message.
 
-    *fields*: the body's field names on routes other than predict (named when one is unknown).
+    *ranges*: the model's inputs (named, with their range, in messages about a row); *fields*: the body's
+    field names on routes other than predict (named when one is unknown).
     """
     loc = [p for p in error.get("loc", ()) if p != "body"]
     path = ""
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    ranges = {r.name: r for r in bundle.domain.ranges}
+    by_name = {r.name: r for r in ranges}
     name = str(loc[-1]) if loc else ""
     kind = str(error.get("type", ""))
     value = error.get("input")
     detail: dict[str, Any] = {"loc": path or "body", "type": kind}
-    r = ranges.get(name)
+    r = by_name.get(name)
     span = f"{r.low:.6g} … {r.high:.6g}{' ' + r.unit if r.unit else ''}" if r is not None else ""
     if kind == "missing" and not loc:
         msg = 'the request body is missing; send JSON such as {"rows": [{input: value}]}'
+    elif kind == "json_invalid":
+        msg = f"JSON decode error: {error.get('msg', 'invalid JSON')}"
     elif kind == "missing":
         in_row = len(loc) >= 3 and loc[0] == "rows"
         msg = f"required {'input' if in_row else 'field'} {name!r} is missing" + (
@@ -149,15 +145,13 @@ def error_detail(error: dict[str, Any], bundle: Bundle, fields: list[str] | None
         )
     elif kind == "extra_forbidden":
         if len(loc) >= 3 and loc[0] == "rows":
-            msg = f"unknown field {name!r}; inputs are {list(ranges)}." + did_you_mean(name, list(ranges))
+            msg = f"unknown field {name!r}; inputs are {list(by_name)}." + did_you_mean(name, list(by_name))
         elif fields:
             msg = f"unknown field {name!r}; fields are {fields}." + did_you_mean(name, fields)
         else:
             msg = f"unknown field {name!r}"
     elif kind == "finite_number":
         msg = f"{name} must be a finite number, got {value!r}" + (f"; allowed range {span}" if r else "")
-    elif kind in {"greater_than_equal", "less_than_equal"} and r is not None:
-        msg = f"{name} = {value!r} is outside the validity domain {span}"
     elif kind.startswith("float") or kind.startswith("int"):
         msg = f"{name or path} must be a number, got {value!r}" + (f"; allowed range {span}" if r else "")
     else:

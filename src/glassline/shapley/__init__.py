@@ -29,10 +29,11 @@ from glassline.shapley._engine import MAX_EXACT_INPUTS, Algorithm, Attributions,
 from glassline.shapley._enumeration import enumerate_values
 from glassline.shapley._predictor import Predictor, fast_predictor
 from glassline.shapley._shap_paths import TreeShap, permutation_values, tree_values
-from glassline.shapley._tree_table import TreeGrid, tree_grid
+from glassline.shapley._tree_table import MAX_GRID_CELLS, TreeGrid, tree_grid
 
 __all__ = [
     "MAX_EXACT_INPUTS",
+    "MAX_GRID_CELLS",
     "Algorithm",
     "Attributions",
     "CompiledPredictor",

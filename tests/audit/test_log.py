@@ -3,42 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from glassline.audit import AuditLog, connect, verify_chain
 from glassline.cli import main
-from glassline.serve import AuditLog, connect, verify_chain
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'audit.db').as_posix()}"
-        return
-    url = request.getfixturevalue("postgres_url")
-    engine = connect(url)
-    with engine.begin() as conn:
-        conn.execute(text("TRUNCATE glassline_audit, glassline_tokens"))  # TRUNCATE fires no row trigger
-    engine.dispose()
-    yield url
-
-
-@pytest.fixture
-def open_log() -> Iterator[Callable[[str], AuditLog]]:
-    """AuditLog factory whose engines are disposed after the test (no connection left to the garbage collector)."""
-    logs: list[AuditLog] = []
-
-    def make(url: str) -> AuditLog:
-        logs.append(AuditLog(connect(url)))
-        return logs[-1]
-
-    yield make
-    for log in logs:
-        log.engine.dispose()
 
 
 def tamper(log: AuditLog, statement: str) -> None:
@@ -127,8 +100,8 @@ def test_cli_token_create_prints_the_token_last(tmp_path: Path, capsys: pytest.C
         main(["token", "create", "--role", "engineer", "--home", str(tmp_path)])
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert token.startswith("gl_")
+    from glassline.audit import Role, TokenStore
     from glassline.registry import database_url
-    from glassline.serve import Role, TokenStore
 
     engine = connect(database_url(tmp_path))
     assert TokenStore(engine).role_of(token) is Role.engineer
@@ -139,7 +112,7 @@ def test_cli_token_create_prints_the_token_last(tmp_path: Path, capsys: pytest.C
 
 
 def test_unreachable_database_is_one_clear_error() -> None:
-    from glassline.serve import StoreError
+    from glassline.exceptions import StoreError
 
     with pytest.raises(StoreError, match="cannot open the database"):
         connect("postgresql+psycopg://nobody:secret@127.0.0.1:1/none?connect_timeout=2")

@@ -1,0 +1,40 @@
+"""The audit trail: the hash-chained, append-only log (SQLite or PostgreSQL), API tokens and roles, and the
+read API that monitoring and dashboards use.
+
+>>> from glassline.audit import AuditLog, connect, prediction_frame, verify_chain
+>>> log = AuditLog(connect("sqlite:///glassline.db"))                      # doctest: +SKIP
+>>> verify_chain(log).ok                                                   # doctest: +SKIP
+True
+>>> frame = prediction_frame(log, "adhesion", since="2026-05-04T00:00Z")   # doctest: +SKIP
+"""
+
+from glassline.audit._database import connect
+from glassline.audit._frame import (
+    FRAME_COLUMNS,
+    PREDICTION_KINDS,
+    RefusalReason,
+    prediction_frame,
+    prediction_payload,
+    refusal_payload,
+)
+from glassline.audit._log import KINDS, AuditLog, AuditRecord, ChainReport, ModelId, canonical_json, verify_chain
+from glassline.audit._tokens import Role, TokenStore
+
+__all__ = [
+    "FRAME_COLUMNS",
+    "KINDS",
+    "PREDICTION_KINDS",
+    "AuditLog",
+    "AuditRecord",
+    "ChainReport",
+    "ModelId",
+    "RefusalReason",
+    "Role",
+    "TokenStore",
+    "canonical_json",
+    "connect",
+    "prediction_frame",
+    "prediction_payload",
+    "refusal_payload",
+    "verify_chain",
+]

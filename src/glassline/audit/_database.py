@@ -1,0 +1,117 @@
+"""The database of tokens and audit records: SQLAlchemy on SQLite by default, PostgreSQL for a shared deployment.
+
+SQLite runs in WAL mode with writers serialized by ``BEGIN IMMEDIATE``; on every database, triggers
+refuse UPDATE and DELETE on the audit table (the hash chain still catches a tamperer who drops them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from glassline.exceptions import StoreError
+
+__all__ = ["audit_table", "connect", "metadata", "safe_url", "tokens_table"]
+
+metadata = MetaData()
+
+tokens_table = Table(
+    "glassline_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("label", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_table = Table(
+    "glassline_audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", String(40), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("request_id", String(64), nullable=True, index=True),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+
+def connect(url: str) -> Engine:
+    """An engine for *url*, tables created; SQLite in WAL mode with writers serialized by ``BEGIN IMMEDIATE``."""
+    sqlite = url.startswith("sqlite")
+    try:
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {})
+        if sqlite:
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")  # durable against a killed process; FULL for power loss
+                cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _begin(conn: Connection) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        metadata.create_all(engine)
+        _append_only(engine)
+    except Exception as exc:  # any driver error: one clear message
+        raise StoreError(f"cannot open the database {safe_url(url)}: {type(exc).__name__}: {exc}") from None
+    return engine
+
+
+_SQLITE_GUARDS = [
+    "CREATE TRIGGER IF NOT EXISTS glassline_audit_no_update BEFORE UPDATE ON glassline_audit "
+    "BEGIN SELECT RAISE(ABORT, 'glassline_audit is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS glassline_audit_no_delete BEFORE DELETE ON glassline_audit "
+    "BEGIN SELECT RAISE(ABORT, 'glassline_audit is append-only'); END",
+]
+_POSTGRES_GUARD = [
+    "CREATE OR REPLACE FUNCTION glassline_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'glassline_audit is append-only'; END $$",
+    "CREATE TRIGGER glassline_audit_no_change BEFORE UPDATE OR DELETE ON glassline_audit "
+    "FOR EACH ROW EXECUTE FUNCTION glassline_audit_append_only()",
+]
+
+
+def _append_only(engine: Engine) -> None:
+    """Database triggers that refuse UPDATE and DELETE on the audit table (the hash chain still catches a
+    tamperer who drops them first)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            for statement in _SQLITE_GUARDS:
+                conn.exec_driver_sql(statement)
+        elif engine.dialect.name == "postgresql":
+            conn.execute(text("LOCK TABLE glassline_audit IN EXCLUSIVE MODE"))  # one creator at a time
+            exists = conn.execute(text("SELECT 1 FROM pg_trigger WHERE tgname = 'glassline_audit_no_change'")).first()
+            if exists is None:
+                for statement in _POSTGRES_GUARD:
+                    conn.exec_driver_sql(statement)
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"

@@ -1,0 +1,1 @@
+"""The service's routers, one per concern: predict, models, oversight, tokens, health."""

@@ -1,0 +1,63 @@
+"""Human oversight: feedback (the measured value), override (a replacement value), stop and start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from glassline.audit import AuditRecord, Role
+from glassline.serve._schemas import FeedbackRequest, OverrideRequest, StopRequest
+from glassline.serve._service import ApiError, Service
+
+__all__ = ["oversight_router"]
+
+
+def oversight_router(service: Service) -> APIRouter:
+    router = APIRouter(tags=["oversight"])
+    audit, metrics, state = service.audit, service.metrics, service.state
+    models = [m.as_dict() for m in service.ids]
+
+    def known_row(request_id: str, row: int) -> AuditRecord:
+        record = audit.find(request_id)
+        if record is None:
+            raise ApiError(404, f"no answered prediction with request_id {request_id!r}")
+        n = len(record.payload.get("rows", []))
+        if row >= n:
+            raise ApiError(422, [{"loc": "row", "msg": f"request {request_id} has {n} row(s); row must be below {n}"}])
+        return record
+
+    # sync routes: FastAPI runs them in worker threads, so the database never blocks the event loop
+    @router.post("/v1/feedback", summary="The measured value for an earlier prediction")
+    def feedback(body: FeedbackRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
+        predicted = known_row(body.request_id, body.row)
+        model = predicted.payload.get("model", {})
+        record = audit.append("feedback", actor, {**body.model_dump(), "model": model}, body.request_id)
+        metrics.inc("feedback_total", model=str(model.get("name", "")))
+        return {"audit_seq": record.seq, "request_id": body.request_id}
+
+    @router.post("/v1/override", summary="An operator replaces a prediction, with a reason")
+    def override(body: OverrideRequest, actor: str = service.require(Role.operator)) -> dict[str, Any]:
+        predicted = known_row(body.request_id, body.row)
+        model = predicted.payload.get("model", {})
+        record = audit.append("override", actor, {**body.model_dump(), "model": model}, body.request_id)
+        metrics.inc("overrides_total", model=str(model.get("name", "")))
+        return {"audit_seq": record.seq, "request_id": body.request_id, "value": body.value}
+
+    @router.post(
+        "/v1/stop", summary="Stop: every model answers a safe state (503) until /v1/start (EU AI Act Art. 14(4)(e))"
+    )
+    def stop(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
+        record = audit.append("stop", actor, {**body.model_dump(), "models": models})
+        state.stopped, state.stop_reason, state.stopped_by = True, body.reason, actor
+        metrics.set("stopped", 1.0)
+        return {"state": "stopped", "audit_seq": record.seq}
+
+    @router.post("/v1/start", summary="Start again after a stop")
+    def start(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
+        record = audit.append("start", actor, {**body.model_dump(), "models": models})
+        state.stopped = False
+        metrics.set("stopped", 0.0)
+        return {"state": "running", "audit_seq": record.seq}
+
+    return router
