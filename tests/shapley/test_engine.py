@@ -17,23 +17,40 @@ from hypothesis import strategies as st
 import glassline
 from glassline.explain import shap_values
 from glassline.models import FAMILIES, Fit, load_fits
-from glassline.shapley import MAX_EXACT_INPUTS, Algorithm, ShapleyEngine, enumerate_values, shapley_from_coalitions
+from glassline.shapley import (
+    MAX_EXACT_INPUTS,
+    MAX_GRID_CELLS,
+    Algorithm,
+    ShapleyEngine,
+    enumerate_values,
+    shapley_from_coalitions,
+)
 
 #: The algorithm each served family gets, with the verified fast predictor (True) and with the pipeline (False).
-#: The forest's thresholds (midpoints of any two values a node holds) span 38 × 43 × 39 cells: more than
-#: enumerating the background against itself predicts (40 × 6 × 40) and than TREE_TABLE_MIN_CELLS, so it is
-#: enumerated through its compiled trees, in the service as in the explain stage.
+#: The forest's thresholds span 38 × 43 × 39 cells: more than enumerating the background against itself
+#: predicts (40 × 6 × 40), so the explain stage enumerates it through its compiled trees, while the service,
+#: which lives long, tabulates it once (MAX_GRID_CELLS); both are exact, and give the same values.
 SERVED_ALGORITHMS = {
     "mlr": {False: "closed-form linear", True: "closed-form linear"},
     "svr": {False: "RBF product", True: "RBF product"},
-    "rf": {False: "batched exact enumeration", True: "batched exact enumeration"},
+    "rf": {False: "batched exact enumeration", True: "tabulated trees"},
     "xgb": {False: "batched exact enumeration", True: "tabulated trees"},
 }
 
 
+#: Exact algorithms that differ only in cost: the service may tabulate a tree ensemble the explain stage enumerates.
+EXACT_TREE_ALGORITHMS = {"tabulated trees", "batched exact enumeration"}
+
+
 def _served(fit: Fit, background: pd.DataFrame, **options: object) -> ShapleyEngine:
-    """The engine exactly as ``serve/_app.py`` builds it: the pipeline, the published background, the family's kind."""
+    """The engine exactly as ``serve/_runtime.ServedModel`` builds it: the pipeline, the published background,
+    the family's kind, tree tables up to MAX_GRID_CELLS."""
+    options = {"table_cells": MAX_GRID_CELLS, **options}
     return ShapleyEngine(fit.pipeline, background, kind=fit.explainer, **options)  # type: ignore[arg-type]
+
+
+def _same_algorithm(served: str, reported: str) -> bool:
+    return served == reported or {served, reported} <= EXACT_TREE_ALGORITHMS
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["pipeline", "compiled"])
@@ -47,7 +64,7 @@ def test_same_values_as_shap(results_dir: Path, family: str, compiled: bool) -> 
     background = fit.X_train.loc[:, list(fit.inputs)].astype(float)
     engine = _served(fit, background, fast=compiled)
     if compiled:
-        assert engine.predictor.startswith("tabulated" if family == "xgb" else "compiled")
+        assert engine.predictor.startswith("tabulated" if family in ("xgb", "rf") else "compiled")
     else:
         assert engine.predictor.startswith("the pipeline's predict")
     assert engine.algorithm == SERVED_ALGORITHMS[family][compiled]
@@ -161,7 +178,7 @@ def test_the_service_attributes_training_rows_as_explain_does(family: str) -> No
     served = _served(fit, background)
     answered = served.explain(fit.X_train.to_numpy(dtype=float))
     reported = shap_values(fit, fit.X_train, background)
-    assert served.algorithm == reported.settings.algorithm
+    assert _same_algorithm(served.algorithm, reported.settings.algorithm)
     np.testing.assert_allclose(answered.values, reported.values, rtol=0, atol=1e-9)
     np.testing.assert_allclose(answered.base_value, reported.base_values, rtol=0, atol=1e-9)
     np.testing.assert_allclose(answered.prediction, fit.predict(fit.X_train), rtol=0, atol=1e-9)
@@ -175,7 +192,7 @@ def test_an_eleven_input_model_is_explained_by_both_paths(family: str) -> None:
     rows = fit.X_train.iloc[:3]
     served = _served(fit, background)  # the service refused more than 10 inputs before the engine
     reported = shap_values(fit, rows, background)
-    assert served.algorithm == reported.settings.algorithm
+    assert _same_algorithm(served.algorithm, reported.settings.algorithm)
     assert served.algorithm != "Permutation (approximate)"
     answered = served.explain(rows.to_numpy(dtype=float))
     assert answered.estimated_error is None
@@ -187,8 +204,8 @@ def test_an_eleven_input_model_is_explained_by_both_paths(family: str) -> None:
 def test_the_expected_rows_hint_lets_treeshap_in_for_large_batches() -> None:
     fit = _family_fit("rf", 6)
     background = _published_background(fit)
-    assert _served(fit, background).algorithm != "TreeExplainer interventional"
-    batch = _served(fit, background, expected_rows=100_000)
+    assert ShapleyEngine(fit.pipeline, background, kind="tree").algorithm != "TreeExplainer interventional"
+    batch = ShapleyEngine(fit.pipeline, background, kind="tree", expected_rows=100_000, table_cells=0)
     assert batch.algorithm == "TreeExplainer interventional"
     exact = ShapleyEngine(fit.pipeline, background, kind="exact", fast=False)
     rows = fit.X_test.to_numpy(dtype=float)

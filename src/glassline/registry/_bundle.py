@@ -132,7 +132,7 @@ class Bundle:
             "params": fit.params,
         }
         explainer = {
-            "method": "interventional Shapley values (exact over input coalitions; closed form for affine models)",
+            "method": "interventional Shapley values against this background (glassline.shapley.ShapleyEngine)",
             "background_rows": n,
             "background_seed": seed,
             "family_explainer": fit.explainer,
