@@ -1,4 +1,4 @@
-"""``glassline simulate``: run the simulated graphite-anode pilot line on a design."""
+"""``glassline simulate``: run a domain pack's simulated line on a design (the electrode pack's by default)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
-from glassline.domains.electrode import SIMULATOR_SEED
+from glassline.domains import get_domain
 from glassline.spec import load_study
+
+#: The domain whose simulated line runs when neither --domain nor the study names one.
+DEFAULT_DOMAIN = "electrode"
 
 __all__ = ["simulate"]
 
@@ -25,9 +28,10 @@ def simulate(
         typer.Option(
             "--design",
             "-d",
-            help="Design table (CSV or Excel) with columns mass_loading \\[mg/cm²], drying_temperature \\[°C], "
-            "porosity \\[%] and optionally configuration. Default: the shipped 17-configuration stand-in for "
-            "the paper's design (paper_design.csv).",
+            help="Design table (CSV or Excel) with one column per factor of the domain's study and optionally "
+            "configuration. Default: the pack's example design (electrode: the shipped 17-configuration stand-in "
+            "for the paper's design, paper_design.csv, columns mass_loading \\[mg/cm²], drying_temperature "
+            "\\[°C], porosity \\[%]).",
             show_default=False,
         ),
     ] = None,
@@ -35,8 +39,8 @@ def simulate(
         int | None,
         typer.Option(
             "--seed",
-            help="Random seed; the same seed gives identical files. Default: the seed of --study, else "
-            f"{SIMULATOR_SEED} (the paper's year).",
+            help="Random seed; the same seed gives identical files. Default: the seed of --study, else the "
+            "pack's (electrode: 2023, the paper's year).",
             show_default=False,
         ),
     ] = None,
@@ -46,36 +50,45 @@ def simulate(
             "--study", help="The study file whose seed the line runs with (unless --seed).", show_default=False
         ),
     ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(
+            "--domain",
+            help=f"The domain pack whose line to simulate. Default: the domain of --study, else {DEFAULT_DOMAIN!r}.",
+            show_default=False,
+        ),
+    ] = None,
     drift: Annotated[
         str | None,
         typer.Option(
             "--drift",
-            help="Let the line drift from a coating segment on: KIND:MAGNITUDE\\[@SEGMENT], e.g. "
-            "'dryer_sensor_bias:5' (°C) or 'material_lot:-0.15@S07' (relative adhesion change).",
+            help="Let the line drift, as the pack reads it; electrode: from a coating segment on, "
+            "KIND:MAGNITUDE\\[@SEGMENT], e.g. 'dryer_sensor_bias:5' (°C) or 'material_lot:-0.15@S07' (relative "
+            "adhesion change).",
             show_default=False,
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
 ) -> None:
-    """Run the simulated anode pilot line on a design and write its raw files (with the true values)."""
-    from glassline.domains.electrode.simulator import PAPER_DESIGN, DriftSpec, simulate_line
-
+    """Run a domain's simulated line on a design and write its raw files (with the true values)."""
+    spec = load_study(study) if study is not None else None
+    pack = get_domain(domain or (spec.domain if spec is not None and spec.domain else DEFAULT_DOMAIN))
     if seed is None:
-        seed = load_study(study).seed if study is not None else SIMULATOR_SEED
-    spec = DriftSpec.parse(drift) if drift else None
-    source = design if design is not None else PAPER_DESIGN
+        seed = spec.seed if spec is not None else pack.default_seed
+    if seed is None:
+        raise typer.BadParameter(f"the {pack.name!r} pack has no default seed; give --seed", param_hint="--seed")
     with progress("simulating the line", quiet=quiet) as update:
-        result = simulate_line(source, out, seed=seed, drift=spec, progress=update)
+        result = pack.simulate(design, out, seed=seed, drift=drift, progress=None if quiet else update)
     if not quiet:
+        summary = getattr(result, "summary", None)
+        frame = summary() if callable(summary) else None
         table = Table(title=f"raw files in {out}", title_justify="left")
-        for column in ("file", "rows", "content"):
+        columns = [str(c) for c in frame.columns] if frame is not None else ["file", "rows"]
+        for column in columns:
             table.add_column(column)
-        for row in result.summary().itertuples(index=False):
-            table.add_row(str(row.file), str(row.rows), str(row.content))
+        rows = frame.itertuples(index=False) if frame is not None else result.rows.items()
+        for row in rows:
+            table.add_row(*(str(value) for value in row))
         console.print(table)
-    drifted = f"; drift {spec.kind}:{spec.magnitude:g}" if spec else ""
-    console.print(
-        f"[green]ok[/] {result.n_configurations} configurations on {result.n_segments} coating segments "
-        f"(seed {result.seed}{drifted}) → {out}",
-        highlight=False,
-    )
+    described = getattr(result, "description", None)
+    console.print(f"[green]ok[/] {described() if callable(described) else pack.name} → {out}", highlight=False)

@@ -175,16 +175,17 @@ class Phrases:
 
 
 class SimulationOutcome(Protocol):
-    """What a simulator returns: at least the rows written per file."""
+    """What a simulator returns: at least the rows written per file (a ``description()`` line and a
+    ``summary()`` table of file, rows, content are shown by ``glassline simulate`` when present)."""
 
     @property
     def rows(self) -> Mapping[str, int]: ...
 
 
-class Simulator(Protocol):
-    """A simulated line: runs *design* (one row per run, the study's factors) and writes raw files to *out_dir*."""
-
-    def __call__(self, design: pd.DataFrame, out_dir: Path, *, seed: int) -> SimulationOutcome: ...
+#: A simulated line: ``simulator(design, out_dir, *, seed, **options) -> SimulationOutcome`` runs *design* (one
+#: row per run, the study's factors; a DataFrame or a table file) and writes raw files to *out_dir*. *options*
+#: are the pack's own (e.g. ``drift="KIND:MAGNITUDE"``, ``progress``); the core passes only those a user gave.
+Simulator = Callable[..., SimulationOutcome]
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,6 +202,8 @@ class DomainPack:
     simulator: Simulator | None = None
     study_files: tuple[Path, ...] = ()
     glossary: Mapping[str, str] = field(default_factory=dict)
+    example_design: Path | None = None  # a design the simulator runs when none is given
+    default_seed: int | None = None  # the simulator's seed when neither a seed nor a study gives one
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -217,11 +220,17 @@ class DomainPack:
             raise DomainError(f"domain {self.name!r}: the pack ships no study file")
         return self.study_files[0]
 
-    def simulate(self, design: pd.DataFrame, out_dir: Path, *, seed: int) -> SimulationOutcome:
-        """Run the pack's simulated line (DomainError when it has none)."""
+    def simulate(
+        self, design: pd.DataFrame | Path | None, out_dir: Path, *, seed: int, **options: Any
+    ) -> SimulationOutcome:
+        """Run the pack's simulated line on *design* (None: its example design); DomainError when it has none."""
         if self.simulator is None:
             raise DomainError(f"domain {self.name!r}: the pack has no simulator")
-        return self.simulator(design, out_dir, seed=seed)
+        if design is None:
+            if self.example_design is None:
+                raise DomainError(f"domain {self.name!r}: the pack ships no example design; give one (--design)")
+            design = self.example_design
+        return self.simulator(design, out_dir, seed=seed, **{k: v for k, v in options.items() if v is not None})
 
 
 # ---------------------------------------------------------------- how the core finds packs

@@ -5,17 +5,34 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+import pandas as pd
+
+from glassline._progress import ProgressCallback
 from glassline.domains import DomainPack, Phrases
+from glassline.domains.electrode import SIMULATOR_SEED
 from glassline.domains.electrode.checks import physics_checks
 from glassline.domains.electrode.glossary import GLOSSARY
 from glassline.domains.electrode.prepare import prepare_raw
 from glassline.domains.electrode.report import report_blocks
-from glassline.domains.electrode.simulator import simulate_line
+from glassline.domains.electrode.simulator import PAPER_DESIGN, DriftSpec, SimulationResult, simulate_line
 
-__all__ = ["STUDY_FILE", "pack"]
+__all__ = ["STUDY_FILE", "pack", "simulate"]
 
 #: The paper's study file (graphite-anode DoE), shipped with the pack.
 STUDY_FILE = Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
+
+
+def simulate(
+    design: pd.DataFrame | Path,
+    out_dir: Path,
+    *,
+    seed: int,
+    drift: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> SimulationResult:
+    """The pack's simulator: :func:`~glassline.domains.electrode.simulator.simulate_line`, with the drift given
+    as text (``KIND:MAGNITUDE[@SEGMENT]``, as ``glassline simulate --drift`` takes it)."""
+    return simulate_line(design, out_dir, seed=seed, drift=DriftSpec.parse(drift) if drift else None, progress=progress)
 
 
 pack = DomainPack(
@@ -29,7 +46,9 @@ pack = DomainPack(
         "predicted curve; a large gap means the model departs from the physics there.",
     },
     phrases=Phrases(physics_reference="the fitted Bruggeman curves"),
-    simulator=simulate_line,
+    simulator=simulate,
     study_files=(STUDY_FILE,),
     glossary=GLOSSARY,
+    example_design=PAPER_DESIGN,
+    default_seed=SIMULATOR_SEED,
 )

@@ -143,6 +143,13 @@ class SimulationResult:
     def n_segments(self) -> int:
         return len(self.segments)
 
+    def description(self) -> str:
+        """One line: configurations, coating segments, seed and drift of the run."""
+        drifted = f"; drift {self.drift.kind}:{self.drift.magnitude:g}" if self.drift else ""
+        return (
+            f"{self.n_configurations} configurations on {self.n_segments} coating segments (seed {self.seed}{drifted})"
+        )
+
     def summary(self) -> pd.DataFrame:
         """One row per file written: file, rows, what it holds."""
         return pd.DataFrame(
