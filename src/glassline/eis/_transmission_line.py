@@ -7,41 +7,16 @@ so that a whole grid of parameters is evaluated in one numpy expression.
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from glassline.exceptions import DataError
+from glassline._checks import HALF_OPEN_UNIT, NON_NEGATIVE, POSITIVE, check_array
 
 __all__ = ["transmission_line_impedance"]
 
 ComplexOrArray: TypeAlias = complex | npt.NDArray[np.complex128]
-
-
-def _checked(name: str, value: npt.ArrayLike, *, zero: bool = False, at_most_one: bool = False) -> npt.NDArray[Any]:
-    """*value* as a float array, or DataError naming *name* when a non-NaN entry is not finite and > 0
-    (≥ 0 with *zero*; ≤ 1 as well with *at_most_one*)."""
-    function = "transmission_line_impedance"
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise DataError(
-            f"The {name!r} parameter of {function} must be a number or an array of numbers. Got {value!r} instead."
-        ) from error
-    with np.errstate(invalid="ignore"):
-        ok = (array >= 0) if zero else (array > 0)
-        if at_most_one:
-            ok &= array <= 1
-    bad = ~(ok & np.isfinite(array)) & ~np.isnan(array)
-    if np.any(bad):
-        offenders = array[bad] if array.ndim else array.reshape(1)
-        count = int(np.count_nonzero(bad))
-        first = float(offenders[0])
-        got = f"{first!r}" if count == 1 else f"{count} such values, e.g. {first!r}"
-        rule = "in (0, 1]" if at_most_one else (">= 0" if zero else "> 0")
-        raise DataError(f"The {name!r} parameter of {function} must be finite and {rule}. Got {got} instead.")
-    return array
 
 
 def _coth(x: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
@@ -69,11 +44,12 @@ def transmission_line_impedance(
     Arguments broadcast against each other; a complex number comes back for scalar input.
     Infinite or out-of-range input raises :class:`~glassline.exceptions.DataError`.
     """
-    f = _checked("frequency_hz", frequency_hz)
-    r_sep = _checked("r_sep_ohm", r_sep_ohm, zero=True)
-    r_ion = _checked("r_ion_ohm", r_ion_ohm)
-    q_ = _checked("q", q)
-    gamma_ = _checked("gamma", gamma, at_most_one=True)
+    function = "transmission_line_impedance"
+    f = check_array(function, "frequency_hz", frequency_hz, POSITIVE)
+    r_sep = check_array(function, "r_sep_ohm", r_sep_ohm, NON_NEGATIVE)
+    r_ion = check_array(function, "r_ion_ohm", r_ion_ohm, POSITIVE)
+    q_ = check_array(function, "q", q, POSITIVE)
+    gamma_ = check_array(function, "gamma", gamma, HALF_OPEN_UNIT)
     omega = 2.0 * np.pi * f
     z_q = 1.0 / (q_ * (1j * omega) ** gamma_)
     z = r_sep + np.sqrt(r_ion * z_q) * _coth(np.sqrt(r_ion / z_q))

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
+from glassline._checks import FINITE, HALF_OPEN_UNIT, NON_NEGATIVE, OPEN_UNIT, POSITIVE, check_array
 from glassline.domains.electrode import constants
 from glassline.eis import transmission_line_impedance
 from glassline.exceptions import DataError
@@ -54,42 +55,6 @@ _MG_PER_G = 1e3
 _S_PER_H = 3600.0
 _MM_PER_CM = 10.0
 
-_POSITIVE = "> 0"
-_NON_NEGATIVE = ">= 0"
-_OPEN_UNIT = "in (0, 1)"
-_HALF_OPEN_UNIT = "in (0, 1]"
-_FINITE = "finite"
-
-
-def _check(function: str, name: str, value: npt.ArrayLike, rule: str) -> npt.NDArray[np.float64]:
-    """Return *value* as a float array, or raise DataError if a non-NaN entry breaks *rule*."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise DataError(
-            f"The {name!r} parameter of {function} must be a number or an array of numbers. Got {value!r} instead."
-        ) from error
-    with np.errstate(invalid="ignore"):
-        if rule == _POSITIVE:
-            ok = array > 0
-        elif rule == _NON_NEGATIVE:
-            ok = array >= 0
-        elif rule == _OPEN_UNIT:
-            ok = (array > 0) & (array < 1)
-        elif rule == _HALF_OPEN_UNIT:
-            ok = (array > 0) & (array <= 1)
-        else:
-            ok = np.ones(array.shape, dtype=bool)
-    bad = ~(ok & np.isfinite(array)) & ~np.isnan(array)
-    if np.any(bad):
-        offenders = array[bad] if array.ndim else array.reshape(1)
-        count = int(np.count_nonzero(bad))
-        first = float(offenders[0])
-        got = f"{first!r}" if count == 1 else f"{count} such values, e.g. {first!r}"
-        raise DataError(f"The {name!r} parameter of {function} must be finite and {rule}. Got {got} instead.")
-    return array
-
-
 def _out(array: npt.NDArray[np.float64]) -> FloatOrArray:
     return float(array) if array.ndim == 0 else array
 
@@ -110,9 +75,9 @@ def porosity(
     not in (0, 1), i.e. the coating would be at least as dense as its components.
     """
     fn = "porosity"
-    m = _check(fn, "areal_mass_mg_cm2", areal_mass_mg_cm2, _POSITIVE)
-    d = _check(fn, "thickness_um", thickness_um, _POSITIVE)
-    rho = _check(fn, "density_g_cm3", density_g_cm3, _POSITIVE)
+    m = check_array(fn, "areal_mass_mg_cm2", areal_mass_mg_cm2, POSITIVE)
+    d = check_array(fn, "thickness_um", thickness_um, POSITIVE)
+    rho = check_array(fn, "density_g_cm3", density_g_cm3, POSITIVE)
     # m [mg/cm²] / (d [µm] · ρ [g/cm³]) = (m/1000 g/cm²) / (d/1e4 cm · ρ g/cm³)
     eps = 1.0 - (m / _MG_PER_G) / ((d / _UM_PER_CM) * rho)
     with np.errstate(invalid="ignore"):
@@ -140,10 +105,10 @@ def thickness_from_loading(
     gives ≈ 92.0 µm.
     """
     fn = "thickness_from_loading"
-    m_am = _check(fn, "active_loading_mg_cm2", active_loading_mg_cm2, _POSITIVE)
-    eps = _check(fn, "porosity", porosity, _OPEN_UNIT)
-    rho = _check(fn, "density_g_cm3", density_g_cm3, _POSITIVE)
-    w_am = _check(fn, "active_fraction", active_fraction, _HALF_OPEN_UNIT)
+    m_am = check_array(fn, "active_loading_mg_cm2", active_loading_mg_cm2, POSITIVE)
+    eps = check_array(fn, "porosity", porosity, OPEN_UNIT)
+    rho = check_array(fn, "density_g_cm3", density_g_cm3, POSITIVE)
+    w_am = check_array(fn, "active_fraction", active_fraction, HALF_OPEN_UNIT)
     thickness_cm = (m_am / _MG_PER_G) / (w_am * rho * (1.0 - eps))
     return _out(thickness_cm * _UM_PER_CM)
 
@@ -156,8 +121,8 @@ def compaction_rate(thickness_calendered_um: npt.ArrayLike, thickness_uncalender
     noise).
     """
     fn = "compaction_rate"
-    d_cal = _check(fn, "thickness_calendered_um", thickness_calendered_um, _POSITIVE)
-    d_uncal = _check(fn, "thickness_uncalendered_um", thickness_uncalendered_um, _POSITIVE)
+    d_cal = check_array(fn, "thickness_calendered_um", thickness_calendered_um, POSITIVE)
+    d_uncal = check_array(fn, "thickness_uncalendered_um", thickness_uncalendered_um, POSITIVE)
     return _out(1.0 - d_cal / d_uncal)
 
 
@@ -170,14 +135,14 @@ def compaction_rate_from_porosity(
     Π = 1 − d_cal/d_uncal = 1 − (1 − ε_uncal)/(1 − ε_cal).
     """
     fn = "compaction_rate_from_porosity"
-    eps_uncal = _check(fn, "porosity_uncalendered", porosity_uncalendered, _OPEN_UNIT)
-    eps_cal = _check(fn, "porosity_calendered", porosity_calendered, _OPEN_UNIT)
+    eps_uncal = check_array(fn, "porosity_uncalendered", porosity_uncalendered, OPEN_UNIT)
+    eps_cal = check_array(fn, "porosity_calendered", porosity_calendered, OPEN_UNIT)
     return _out(1.0 - (1.0 - eps_uncal) / (1.0 - eps_cal))
 
 
 def disc_area_cm2(diameter_mm: npt.ArrayLike) -> FloatOrArray:
     """Area of a round electrode or specimen in cm²: A = π·(d/2)², d in mm (10 mm per cm)."""
-    d = _check("disc_area_cm2", "diameter_mm", diameter_mm, _POSITIVE)
+    d = check_array("disc_area_cm2", "diameter_mm", diameter_mm, POSITIVE)
     return _out(np.pi * (d / _MM_PER_CM / 2.0) ** 2)
 
 
@@ -192,10 +157,10 @@ def _macmullin(
     thickness_um: npt.ArrayLike,
 ) -> npt.NDArray[np.float64]:
     """N_M = R_ion·A·κ/(2d) with the inputs checked on behalf of *fn*."""
-    r_ion = _check(fn, "r_ion_ohm", r_ion_ohm, _POSITIVE)
-    area = _check(fn, "area_cm2", area_cm2, _POSITIVE)
-    kappa = _check(fn, "conductivity_s_cm", conductivity_s_cm, _POSITIVE)
-    d_cm = _check(fn, "thickness_um", thickness_um, _POSITIVE) / _UM_PER_CM
+    r_ion = check_array(fn, "r_ion_ohm", r_ion_ohm, POSITIVE)
+    area = check_array(fn, "area_cm2", area_cm2, POSITIVE)
+    kappa = check_array(fn, "conductivity_s_cm", conductivity_s_cm, POSITIVE)
+    d_cm = check_array(fn, "thickness_um", thickness_um, POSITIVE) / _UM_PER_CM
     return np.asarray(r_ion * area * kappa / (2.0 * d_cm))
 
 
@@ -213,7 +178,7 @@ def tortuosity(
     electrolyte conductivity κ (350 µS/cm = 3.5e-4 S/cm in the paper), *thickness_um* the coating
     thickness d of one electrode.
     """
-    eps = _check("tortuosity", "porosity", porosity, _OPEN_UNIT)
+    eps = check_array("tortuosity", "porosity", porosity, OPEN_UNIT)
     n_m = _macmullin("tortuosity", r_ion_ohm, area_cm2, conductivity_s_cm, thickness_um)
     return _out(n_m * eps)
 
@@ -230,11 +195,11 @@ def ionic_resistance(
     R_ion = 2·d·τ/(A·κ·ε), the inverse of :func:`tortuosity`.
     """
     fn = "ionic_resistance"
-    tau = _check(fn, "tortuosity", tortuosity, _POSITIVE)
-    area = _check(fn, "area_cm2", area_cm2, _POSITIVE)
-    kappa = _check(fn, "conductivity_s_cm", conductivity_s_cm, _POSITIVE)
-    eps = _check(fn, "porosity", porosity, _OPEN_UNIT)
-    d_cm = _check(fn, "thickness_um", thickness_um, _POSITIVE) / _UM_PER_CM
+    tau = check_array(fn, "tortuosity", tortuosity, POSITIVE)
+    area = check_array(fn, "area_cm2", area_cm2, POSITIVE)
+    kappa = check_array(fn, "conductivity_s_cm", conductivity_s_cm, POSITIVE)
+    eps = check_array(fn, "porosity", porosity, OPEN_UNIT)
+    d_cm = check_array(fn, "thickness_um", thickness_um, POSITIVE) / _UM_PER_CM
     return _out(2.0 * d_cm * tau / (area * kappa * eps))
 
 
@@ -249,7 +214,7 @@ def macmullin_number(
 
     Same arguments as :func:`tortuosity`; *porosity* is checked although it cancels.
     """
-    eps = _check("macmullin_number", "porosity", porosity, _OPEN_UNIT)
+    eps = check_array("macmullin_number", "porosity", porosity, OPEN_UNIT)
     n_m = _macmullin("macmullin_number", r_ion_ohm, area_cm2, conductivity_s_cm, thickness_um)
     return _out(n_m * np.ones_like(eps))
 
@@ -265,9 +230,9 @@ def modified_bruggeman(
     070537, as quoted by the paper; ε = 0.25 gives τ ≈ 3.53 and ε = 0.40 gives τ ≈ 3.06.
     """
     fn = "modified_bruggeman"
-    eps = _check(fn, "porosity", porosity, _OPEN_UNIT)
-    a = _check(fn, "prefactor", prefactor, _POSITIVE)
-    alpha_ = _check(fn, "alpha", alpha, _FINITE)
+    eps = check_array(fn, "porosity", porosity, OPEN_UNIT)
+    a = check_array(fn, "prefactor", prefactor, POSITIVE)
+    alpha_ = check_array(fn, "alpha", alpha, FINITE)
     return _out(a * eps ** (-alpha_))
 
 
@@ -276,8 +241,8 @@ def bruggeman(porosity: npt.ArrayLike, alpha: float = constants.BRUGGEMAN_ALPHA.
 
     After Bruggeman, Ann. Phys. 416 (1935) 636, as used by the paper.
     """
-    eps = _check("bruggeman", "porosity", porosity, _OPEN_UNIT)
-    alpha_ = _check("bruggeman", "alpha", alpha, _FINITE)
+    eps = check_array("bruggeman", "porosity", porosity, OPEN_UNIT)
+    alpha_ = check_array("bruggeman", "alpha", alpha, FINITE)
     return _out(eps ** (-alpha_))
 
 
@@ -307,8 +272,8 @@ def fit_bruggeman(porosity: npt.ArrayLike, tortuosity: npt.ArrayLike) -> Bruggem
     distinct porosities; porosities must be in (0, 1) and tortuosities > 0, without NaN.
     """
     fn = "fit_bruggeman"
-    eps = np.ravel(_check(fn, "porosity", porosity, _OPEN_UNIT))
-    tau = np.ravel(_check(fn, "tortuosity", tortuosity, _POSITIVE))
+    eps = np.ravel(check_array(fn, "porosity", porosity, OPEN_UNIT))
+    tau = np.ravel(check_array(fn, "tortuosity", tortuosity, POSITIVE))
     if eps.shape != tau.shape:
         raise DataError(
             f"The 'porosity' and 'tortuosity' parameters of {fn} must have the same number of values. "
@@ -363,16 +328,16 @@ def areal_capacity(
     mAh/cm².
     """
     fn = "areal_capacity"
-    m_am = _check(fn, "active_loading_mg_cm2", active_loading_mg_cm2, _NON_NEGATIVE)
-    q_spec = _check(fn, "specific_capacity_mah_g", specific_capacity_mah_g, _POSITIVE)
+    m_am = check_array(fn, "active_loading_mg_cm2", active_loading_mg_cm2, NON_NEGATIVE)
+    q_spec = check_array(fn, "specific_capacity_mah_g", specific_capacity_mah_g, POSITIVE)
     return _out(m_am / _MG_PER_G * q_spec)
 
 
 def gravimetric_capacity(capacity_mah: npt.ArrayLike, active_mass_mg: npt.ArrayLike) -> FloatOrArray:
     """Gravimetric capacity in mAh/g = capacity / active mass (paper: 'based on the active mass')."""
     fn = "gravimetric_capacity"
-    capacity = _check(fn, "capacity_mah", capacity_mah, _NON_NEGATIVE)
-    mass_g = _check(fn, "active_mass_mg", active_mass_mg, _POSITIVE) / _MG_PER_G
+    capacity = check_array(fn, "capacity_mah", capacity_mah, NON_NEGATIVE)
+    mass_g = check_array(fn, "active_mass_mg", active_mass_mg, POSITIVE) / _MG_PER_G
     return _out(capacity / mass_g)
 
 
@@ -391,10 +356,10 @@ def characteristic_time_h(
     neglected); L is the coating thickness and D the electrolyte's bulk diffusivity in cm²/s.
     """
     fn = "characteristic_time_h"
-    length_cm = _check(fn, "thickness_um", thickness_um, _POSITIVE) / _UM_PER_CM
-    eps = _check(fn, "porosity", porosity, _OPEN_UNIT)
-    tau = _check(fn, "tortuosity", tortuosity, _POSITIVE)
-    diffusivity = _check(fn, "diffusivity_cm2_s", diffusivity_cm2_s, _POSITIVE)
+    length_cm = check_array(fn, "thickness_um", thickness_um, POSITIVE) / _UM_PER_CM
+    eps = check_array(fn, "porosity", porosity, OPEN_UNIT)
+    tau = check_array(fn, "tortuosity", tortuosity, POSITIVE)
+    diffusivity = check_array(fn, "diffusivity_cm2_s", diffusivity_cm2_s, POSITIVE)
     return _out(length_cm**2 * tau / (eps * diffusivity) / _S_PER_H)
 
 
@@ -413,10 +378,10 @@ def rate_capability(
     tends to Q_M as R → 0 and to 0 as R → ∞, and falls monotonically in between.
     """
     fn = "rate_capability"
-    rate = _check(fn, "c_rate", c_rate, _NON_NEGATIVE)
-    q_max = _check(fn, "capacity_max", capacity_max, _NON_NEGATIVE)
-    tau_c = _check(fn, "characteristic_time_h", characteristic_time_h, _POSITIVE)
-    n_ = _check(fn, "n", n, _POSITIVE)
+    rate = check_array(fn, "c_rate", c_rate, NON_NEGATIVE)
+    q_max = check_array(fn, "capacity_max", capacity_max, NON_NEGATIVE)
+    tau_c = check_array(fn, "characteristic_time_h", characteristic_time_h, POSITIVE)
+    n_ = check_array(fn, "n", n, POSITIVE)
     with np.errstate(over="ignore", divide="ignore"):
         x = np.asarray((rate * tau_c) ** n_)
         regular = (x > 0) & np.isfinite(x)
