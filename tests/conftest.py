@@ -19,6 +19,10 @@ import pytest
 
 from glassline import Study, study_from_dict
 
+# Output the tests read must not depend on the terminal the suite runs in: rich (and typer's help) take
+# their width from COLUMNS, so every test, and every CLI a test starts, sees the same wide terminal.
+os.environ["COLUMNS"] = "200"
+
 ELECTRODE_STUDY = Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
 
 
