@@ -75,9 +75,12 @@ def test_stop_on_one_process_holds_on_the_other(xgb_model: LoadedModel, shared_d
         assert b.post("/v1/predict", json=INSIDE).status_code == 200
         assert a.post("/v1/stop", json={"reason": "line 2 maintenance"}).status_code == 200
         answers: list[httpx.Response] = []
-        stop_delay = within(
-            BOUND, lambda: answers.append(b.post("/v1/predict", json=INSIDE)) or answers[-1].status_code == 503
-        )
+
+        def refused_by_b() -> bool:
+            answers.append(b.post("/v1/predict", json=INSIDE))
+            return answers[-1].status_code == 503
+
+        stop_delay = within(BOUND, refused_by_b)
         refused = answers[-1].json()
         assert refused["state"] == "stopped"
         assert "line 2 maintenance" in refused["detail"]
@@ -124,6 +127,11 @@ def test_stop_between_two_glassline_serve_processes(published: dict[str, str], h
     print(f"\ntwo processes: stop after {stop_delay * 1000:.0f} ms, start after {start_delay * 1000:.0f} ms")
 
 
+def refused(c: httpx.Client) -> Callable[[], bool]:
+    """Whether *c*'s token is refused (401) on the next prediction."""
+    return lambda: c.post("/v1/predict", json=INSIDE).status_code == 401
+
+
 def test_revoked_and_expired_tokens_are_refused_everywhere(xgb_model: LoadedModel, shared_db: str) -> None:
     make_tokens(shared_db)
     engine = connect(shared_db)
@@ -138,16 +146,12 @@ def test_revoked_and_expired_tokens_are_refused_everywhere(xgb_model: LoadedMode
                 for c in clients + brief:  # a new token works at once, and its role is now cached
                     assert c.post("/v1/predict", json=INSIDE).status_code == 200
                 store.revoke(revoked.id)
-                delays = [
-                    within(BOUND, lambda c=c: c.post("/v1/predict", json=INSIDE).status_code == 401) for c in clients
-                ]
+                delays = [within(BOUND, refused(c)) for c in clients]
                 assert clients[0].post("/v1/stop", json={"reason": "x"}).status_code == 401
                 assert short.expires is not None
                 while time.time() < short.expires.timestamp():
                     time.sleep(0.01)
-                expired = [
-                    within(BOUND, lambda c=c: c.post("/v1/predict", json=INSIDE).status_code == 401) for c in brief
-                ]
+                expired = [within(BOUND, refused(c)) for c in brief]
             finally:
                 for c in clients + brief:
                     c.close()

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from glassline.audit._database import read, tokens_table, utc
-from glassline.exceptions import SpecError, StoreError, UnknownNameError, did_you_mean
+from glassline.exceptions import SpecError, StoreError, UnknownNameError
 
 __all__ = ["ROLE_CACHE_SECONDS", "IssuedToken", "Role", "TokenInfo", "TokenStore", "parse_lifetime"]
 
@@ -177,11 +177,13 @@ class TokenStore:
             conn.execute(update(tokens_table).where(c.id == token_id, c.revoked_at.is_(None)).values(revoked_at=now))
         found = {t.id: t for t in self.list()}
         if token_id not in found:
-            ids = [str(i) for i in found]
-            shown = ids if len(ids) <= 20 else [*ids[:10], "…", *ids[-5:]]
-            raise UnknownNameError(
-                f"token id: no token has id {token_id}; ids are {shown}." + did_you_mean(str(token_id), ids)
-            )
+            # ids are numbers: the nearest ones by value, not by spelling, are the likely mistypes
+            if len(found) <= 20:
+                known = f"the ids are {', '.join(map(str, found)) or 'none'}"
+            else:
+                nearest = sorted(sorted(found, key=lambda i: (abs(i - token_id), i))[:5])
+                known = f"the nearest of {len(found)} ids are {', '.join(map(str, nearest))}"
+            raise UnknownNameError(f"token id: no token has id {token_id}; {known} (glassline token list)")
         with self._lock:
             self._cache.clear()  # this process: at once; the others within ROLE_CACHE_SECONDS
         return found[token_id]
