@@ -92,6 +92,7 @@ def test_stop_on_one_process_holds_on_the_other(xgb_model: LoadedModel, shared_d
         assert record is not None
         assert record.payload["reason"] == "stopped"
         assert b.get("/readyz").status_code == 503
+        assert b.get("/v1/models").json()["state"] == "stopped"
         assert b.post("/v1/start", json={"reason": "done"}).status_code == 200
         start_delay = within(BOUND, lambda: a.post("/v1/predict", json=INSIDE).status_code == 200)
         assert a.get("/readyz").status_code == 200

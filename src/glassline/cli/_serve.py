@@ -159,7 +159,7 @@ def token_create(
 ) -> None:
     """Create an API token; it is printed once, on the last line (only its hash is stored)."""
     from glassline.audit import AuditLog, Role, TokenStore, connect, parse_lifetime
-    from glassline.exceptions import SpecError
+    from glassline.exceptions import SpecError, StoreError
     from glassline.registry import database_url
     from glassline.registry._publish import default_actor
 
@@ -170,8 +170,13 @@ def token_create(
     lifetime = None if expires is None else parse_lifetime(expires, field="--expires")
     engine = connect(database_url(home, db))
     try:
-        issued = TokenStore(engine).issue(chosen, label, lifetime=lifetime)
-        AuditLog(engine).append("token_created", default_actor(), issued.payload())
+        store = TokenStore(engine)
+        issued = store.issue(chosen, label, lifetime=lifetime)
+        try:
+            AuditLog(engine).append("token_created", default_actor(), issued.payload())
+        except StoreError:
+            store.revoke(issued.id)  # no token without its audit record
+            raise
     finally:
         engine.dispose()
     until = "" if issued.expires is None else f", valid until {issued.expires.isoformat(timespec='seconds')}"

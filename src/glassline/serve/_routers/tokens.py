@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from glassline.audit import Role, parse_lifetime
-from glassline.exceptions import SpecError
+from glassline.exceptions import SpecError, StoreError
 from glassline.serve._schemas import TokenRequest
 from glassline.serve._service import ApiError, Service
 
@@ -32,7 +32,11 @@ def tokens_router(service: Service) -> APIRouter:
             except SpecError as exc:
                 raise ApiError(422, [{"loc": "expires", "msg": str(exc)}]) from None
         issued = service.tokens.issue(role, body.label, lifetime=lifetime)
-        record = service.audit.append("token_created", actor, issued.payload())
+        try:
+            record = service.audit.append("token_created", actor, issued.payload())
+        except StoreError:
+            service.tokens.revoke(issued.id)  # no token without its audit record
+            raise
         expires = None if issued.expires is None else issued.expires.isoformat(timespec="seconds")
         return {"token": issued.token, "id": issued.id, "role": role.value, "expires": expires, "audit_seq": record.seq}
 
