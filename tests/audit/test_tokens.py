@@ -19,6 +19,7 @@ from glassline.exceptions import SpecError, UnknownNameError
         ("30d", timedelta(days=30)),
         ("12h", timedelta(hours=12)),
         ("90m", timedelta(minutes=90)),
+        ("36500d", timedelta(days=36500)),
         (" 1d ", timedelta(days=1)),
     ],
 )
@@ -26,7 +27,25 @@ def test_lifetimes(text: str, expected: timedelta) -> None:
     assert parse_lifetime(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "30", "d", "0d", "-1d", "1.5h", "30s", "1w", "3 d", "1e3d", "99999999999999d"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "30",
+        "d",
+        "0d",
+        "-1d",
+        "1.5h",
+        "30s",
+        "1w",
+        "3 d",
+        "1e3d",
+        "36501d",
+        "876001h",
+        "999999999d",
+        "99999999999999d",
+    ],
+)
 def test_bad_lifetimes_are_one_clear_line(text: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_lifetime(text)

@@ -40,6 +40,9 @@ class Role(StrEnum):
         return self.rank >= needed.rank
 
 
+#: The longest lifetime a token can be given (a longer one is almost certainly a typo; omit it for no expiry).
+MAX_LIFETIME = timedelta(days=36500)
+
 _LIFETIME = re.compile(r"(\d+)([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
@@ -52,9 +55,12 @@ def parse_lifetime(text: str, *, field: str = "--expires") -> timedelta:
             f"{field}: expected a positive whole number of days, hours or minutes such as 30d, 12h or 90m, got {text!r}"
         )
     try:
-        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        lifetime = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     except OverflowError:
-        raise SpecError(f"{field}: {text!r} is longer than any date can express; use at most 36500d") from None
+        lifetime = None
+    if lifetime is None or lifetime > MAX_LIFETIME:
+        raise SpecError(f"{field}: expected at most {MAX_LIFETIME.days}d (100 years), got {text!r}")
+    return lifetime
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,10 @@ class TokenStore:
 
     def issue(self, role: Role, label: str = "", *, lifetime: timedelta | None = None) -> IssuedToken:
         """A new token for *role*, valid for *lifetime* (None: until revoked)."""
-        if lifetime is not None and lifetime <= timedelta(0):
-            raise SpecError(f"lifetime: expected a positive duration, got {lifetime}")
+        if lifetime is not None and not timedelta(0) < lifetime <= MAX_LIFETIME:
+            raise SpecError(
+                f"lifetime: expected a positive duration of at most {MAX_LIFETIME.days} days, got {lifetime}"
+            )
         token = "gl_" + secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         expires = None if lifetime is None else now + lifetime
