@@ -17,22 +17,36 @@ from glassline.audit._frame import (
     prediction_payload,
     refusal_payload,
 )
-from glassline.audit._log import KINDS, AuditLog, AuditRecord, ChainReport, ModelId, canonical_json, verify_chain
-from glassline.audit._tokens import Role, TokenStore
+from glassline.audit._log import (
+    KINDS,
+    OVERSIGHT_KINDS,
+    AuditLog,
+    AuditRecord,
+    ChainReport,
+    ModelId,
+    canonical_json,
+    verify_chain,
+)
+from glassline.audit._tokens import ROLE_CACHE_SECONDS, IssuedToken, Role, TokenInfo, TokenStore, parse_lifetime
 
 __all__ = [
     "FRAME_COLUMNS",
     "KINDS",
+    "OVERSIGHT_KINDS",
     "PREDICTION_KINDS",
+    "ROLE_CACHE_SECONDS",
     "AuditLog",
     "AuditRecord",
     "ChainReport",
+    "IssuedToken",
     "ModelId",
     "RefusalReason",
     "Role",
+    "TokenInfo",
     "TokenStore",
     "canonical_json",
     "connect",
+    "parse_lifetime",
     "prediction_frame",
     "prediction_payload",
     "refusal_payload",

@@ -2,10 +2,15 @@
 
 SQLite runs in WAL mode with writers serialized by ``BEGIN IMMEDIATE``; on every database, triggers
 refuse UPDATE and DELETE on the audit table (the hash chain still catches a tamperer who drops them).
+An index on the audit table's ``(kind, seq)`` lets every service process find the newest stop and start
+records cheaply; :func:`read` runs the few small reads that every process repeats (stop state, token
+roles) without taking SQLite's write lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from glassline.exceptions import StoreError
 
-__all__ = ["audit_table", "connect", "metadata", "safe_url", "tokens_table"]
+__all__ = ["audit_table", "connect", "metadata", "read", "safe_url", "tokens_table", "utc"]
 
 metadata = MetaData()
 
@@ -38,7 +43,12 @@ tokens_table = Table(
     Column("role", String(16), nullable=False),
     Column("label", String(200), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # None: never expires
+    Column("revoked_at", DateTime(timezone=True), nullable=True),  # None: not revoked
 )
+
+#: Columns added after the first release: a database created before them gets them on :func:`connect`.
+_ADDED_TOKEN_COLUMNS = ("expires_at", "revoked_at")
 
 audit_table = Table(
     "glassline_audit",
@@ -74,6 +84,7 @@ def connect(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         metadata.create_all(engine)
+        _upgrade(engine)
         _append_only(engine)
     except Exception as exc:  # any driver error: one clear message
         raise StoreError(f"cannot open the database {safe_url(url)}: {type(exc).__name__}: {exc}") from None
@@ -107,6 +118,49 @@ def _append_only(engine: Engine) -> None:
             if exists is None:
                 for statement in _POSTGRES_GUARD:
                     conn.exec_driver_sql(statement)
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a database created by an earlier version up to date: the token table's expiry and revocation
+    columns, and the audit table's ``(kind, seq)`` index (both idempotent, safe with several processes)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            for column in _ADDED_TOKEN_COLUMNS:
+                conn.exec_driver_sql(f"ALTER TABLE glassline_tokens ADD COLUMN IF NOT EXISTS {column} TIMESTAMPTZ")
+        else:
+            present = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(glassline_tokens)")}
+            for column in _ADDED_TOKEN_COLUMNS:
+                if column not in present:
+                    conn.exec_driver_sql(f"ALTER TABLE glassline_tokens ADD COLUMN {column} DATETIME")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_glassline_audit_kind_seq ON glassline_audit (kind, seq)")
+
+
+def read(engine: Engine, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of one small read (*sql* with ``:name`` parameters, as both sqlite3 and SQLAlchemy take them).
+
+    On SQLite it runs on a pooled driver connection outside any transaction: the engine's transactions
+    begin IMMEDIATE, which would wait for another process's write lock, while a WAL read never waits.
+    """
+    if engine.dialect.name == "sqlite":
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                return [tuple(row) for row in cursor.execute(sql, dict(params)).fetchall()]
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql), dict(params)).all()]
+
+
+def utc(value: Any) -> datetime | None:
+    """A time column's value as an aware UTC datetime (SQLite hands back naive text, PostgreSQL aware times)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def safe_url(url: str) -> str:

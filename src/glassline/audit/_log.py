@@ -19,12 +19,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, insert, select, text
 
-from glassline.audit._database import audit_table
+from glassline.audit._database import audit_table, read
 from glassline.exceptions import QueryError, StoreError, did_you_mean
 
 __all__ = [
     "GENESIS",
     "KINDS",
+    "OVERSIGHT_KINDS",
     "AuditLog",
     "AuditRecord",
     "ChainReport",
@@ -46,7 +47,11 @@ KINDS = (
     "model_loaded",
     "model_published",
     "token_created",
+    "token_revoked",
 )
+
+#: The kinds of record that stop and start a service; the newest one concerning a service's models decides.
+OVERSIGHT_KINDS = ("stop", "start")
 
 
 @dataclass(frozen=True)
@@ -328,6 +333,23 @@ class AuditLog:
             found += [r for r in (_to_record(row._mapping) for row in rows) if query.keeps(r)]
             before = int(rows[-1]._mapping["seq"])
         return list(reversed(found[:n]))
+
+    def oversight_after(self, seq: int) -> list[AuditRecord]:
+        """The stop and start records after record *seq*, oldest first: one indexed read that never waits for a
+        writer (the service polls it; see :class:`glassline.serve._service.ServiceState`). A record whose
+        payload is not JSON is skipped (``verify_chain`` names it)."""
+        sql = (
+            "SELECT seq, created_at, kind, actor, request_id, payload, prev_hash, hash FROM glassline_audit "
+            "WHERE kind IN ('stop', 'start') AND seq > :after ORDER BY seq"
+        )
+        found: list[AuditRecord] = []
+        for row in read(self.engine, sql, {"after": int(seq)}):
+            names = ("seq", "created_at", "kind", "actor", "request_id", "payload", "prev_hash", "hash")
+            try:
+                found.append(_to_record(dict(zip(names, row, strict=True))))
+            except ValueError:
+                continue
+        return found
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""``glassline publish``, ``serve``, ``token create`` and ``audit verify``: registry, service, records."""
+"""``glassline publish``, ``serve``, ``token create|list|revoke``, ``audit verify|show``: registry, service, log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from glassline.cli._app import app, console
 
-__all__ = ["audit_show", "audit_verify", "publish", "serve", "token_create"]
+__all__ = ["audit_show", "audit_verify", "publish", "serve", "token_create", "token_list", "token_revoke"]
 
 HomeOption = Annotated[
     Path | None,
@@ -150,12 +150,16 @@ app.add_typer(audit_app, name="audit")
 def token_create(
     role: Annotated[str, typer.Option("--role", "-r", help="operator, engineer or admin.", show_default=False)],
     label: Annotated[str, typer.Option("--label", help="Who or what the token is for.")] = "",
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Lifetime: Nd, Nh or Nm (30d, 12h, 90m). [default: valid until revoked]"),
+    ] = None,
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
     """Create an API token; it is printed once, on the last line (only its hash is stored)."""
-    from glassline.audit import AuditLog, Role, TokenStore, connect
-    from glassline.exceptions import SpecError
+    from glassline.audit import AuditLog, Role, TokenStore, connect, parse_lifetime
+    from glassline.exceptions import SpecError, StoreError
     from glassline.registry import database_url
     from glassline.registry._publish import default_actor
 
@@ -163,16 +167,103 @@ def token_create(
         chosen = Role(role)
     except ValueError:
         raise SpecError(f"--role: expected one of {[r.value for r in Role]}, got {role!r}") from None
+    lifetime = None if expires is None else parse_lifetime(expires, field="--expires")
     engine = connect(database_url(home, db))
     try:
-        token = TokenStore(engine).create(chosen, label)
-        AuditLog(engine).append("token_created", default_actor(), {"role": chosen.value, "label": label})
+        store = TokenStore(engine)
+        issued = store.issue(chosen, label, lifetime=lifetime)
+        try:
+            AuditLog(engine).append("token_created", default_actor(), issued.payload())
+        except StoreError:
+            store.revoke(issued.id)  # no token without its audit record
+            raise
     finally:
         engine.dispose()
+    until = "" if issued.expires is None else f", valid until {issued.expires.isoformat(timespec='seconds')}"
     console.print(
-        f"created a {chosen.value} token{f' for {label}' if label else ''}; store it now, it is not shown again:"
+        f"created {chosen.value} token {issued.id}{f' for {label}' if label else ''}{until}; "
+        "store it now, it is not shown again:",
+        highlight=False,
     )
-    print(token)
+    print(issued.token)
+
+
+@token_app.command("list")
+def token_list(
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array instead of a table.")] = False,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """List every token: id, label, role, created, expires, revoked (the tokens themselves are never stored)."""
+    import json
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from glassline.audit import TokenStore, connect
+    from glassline.registry import database_url
+
+    engine = connect(database_url(home, db))
+    try:
+        tokens = TokenStore(engine).list()
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps([t.as_dict() for t in tokens], ensure_ascii=False))
+        return
+    if not tokens:
+        console.print("no tokens; create one with 'glassline token create --role operator'")
+        return
+    table = Table(title=f"{len(tokens)} token(s), times in UTC", title_justify="left")
+    for column in ("id", "label", "role", "created", "expires", "revoked"):
+        table.add_column(column, overflow="fold")
+    for t in tokens:
+        row = t.as_dict()
+        table.add_row(
+            *(escape("" if row[c] is None else str(row[c]).replace("T", " ").replace("+00:00", "")) for c in row)
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(metavar="ID", help="The token's id (glassline token list).")],
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Revoke a token: every service on the database refuses it within a second."""
+    from glassline.audit import ROLE_CACHE_SECONDS, AuditLog, TokenStore, connect
+    from glassline.exceptions import SpecError
+    from glassline.registry import database_url
+    from glassline.registry._publish import default_actor
+
+    if not token_id.strip().isdigit():
+        raise SpecError(
+            f"ID: expected a token id, a whole number such as 3 (see 'glassline token list'), got {token_id!r}"
+        )
+    number = int(token_id)
+    engine = connect(database_url(home, db))
+    try:
+        store = TokenStore(engine)
+        before = {t.id: t for t in store.list()}.get(number)
+        info = store.revoke(number)
+        if before is not None and before.revoked is None:
+            AuditLog(engine).append(
+                "token_revoked", default_actor(), {"id": info.id, "role": info.role.value, "label": info.label}
+            )
+    finally:
+        engine.dispose()
+    when = info.revoked.isoformat(timespec="seconds") if info.revoked else ""
+    already = before is not None and before.revoked is not None
+    console.print(
+        f"token {info.id} ({info.role.value}{f', {info.label}' if info.label else ''}) "
+        + (
+            f"was already revoked at {when}"
+            if already
+            else f"revoked at {when}; refused everywhere within {ROLE_CACHE_SECONDS:g} s"
+        ),
+        highlight=False,
+    )
 
 
 @audit_app.command("verify")
@@ -200,7 +291,7 @@ def audit_show(
         typer.Option(
             "--kind",
             help="Only this kind: prediction, prediction_refused, override, feedback, stop, start, model_loaded, "
-            "model_published, token_created.",
+            "model_published, token_created, token_revoked.",
         ),
     ] = None,
     request_id: Annotated[str | None, typer.Option("--request", help="Only the records of one request id.")] = None,
@@ -287,6 +378,10 @@ def _summary(kind: str, payload: dict[str, Any]) -> str:
     if kind in {"stop", "start"}:
         return str(p.get("reason", ""))
     if kind == "token_created":
-        return f"{p.get('role')} token{' for ' + str(p['label']) if p.get('label') else ''}"
+        until = f", expires {p['expires']}" if p.get("expires") else ""
+        which = f" {p['id']}" if "id" in p else ""
+        return f"{p.get('role')} token{which}{' for ' + str(p['label']) if p.get('label') else ''}{until}"
+    if kind == "token_revoked":
+        return f"{p.get('role')} token {p.get('id')} revoked{' (' + str(p['label']) + ')' if p.get('label') else ''}"
     text = json.dumps(p, ensure_ascii=False, sort_keys=True)
     return text if len(text) <= 160 else text[:157] + "…"

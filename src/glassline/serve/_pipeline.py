@@ -120,11 +120,12 @@ class PredictionPath:
 
     # ------------------------------------------------------------------ steps
     def check_running(self) -> None:
-        if self.state.stopped:
+        """Refuse while stopped: the stop state of the shared store, at most ``STOP_REFRESH_SECONDS`` old."""
+        state = self.state.fresh()
+        if state.stopped:
             raise Refusal(
                 "stopped",
-                f"the service is stopped ({self.state.stop_reason}; by {self.state.stopped_by}); "
-                "an engineer can POST /v1/start",
+                f"the service is stopped ({state.stop_reason}; by {state.stopped_by}); an engineer can POST /v1/start",
                 status=503,
             )
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Engine
 
-from glassline.serve._service import Service
+from glassline.serve._service import Service, ServiceState
 
 __all__ = ["health_router"]
 
@@ -18,9 +18,9 @@ __all__ = ["health_router"]
 READY_SECONDS = 2.0
 
 
-def _ping(engine: Engine) -> None:
+def _ping(engine: Engine, state: ServiceState) -> None:
     """``SELECT 1`` on a pooled driver connection, outside a transaction (SQLAlchemy's transactions on SQLite
-    begin IMMEDIATE, which would wait for another writer's lock)."""
+    begin IMMEDIATE, which would wait for another writer's lock); then the shared stop state, if due."""
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
@@ -28,6 +28,7 @@ def _ping(engine: Engine) -> None:
         cursor.close()
     finally:
         connection.close()
+    state.fresh()
 
 
 def health_router(service: Service) -> APIRouter:
@@ -41,7 +42,7 @@ def health_router(service: Service) -> APIRouter:
     async def readyz() -> Any:
         try:
             with anyio.fail_after(READY_SECONDS):  # a locked or hung database: not ready, said at once
-                await anyio.to_thread.run_sync(_ping, service.engine, abandon_on_cancel=True)
+                await anyio.to_thread.run_sync(_ping, service.engine, service.state, abandon_on_cancel=True)
         except TimeoutError:
             reason = f"database: no answer within {READY_SECONDS:g} s"
             return JSONResponse({"status": "unavailable", "reason": reason}, 503)

@@ -45,19 +45,19 @@ def oversight_router(service: Service) -> APIRouter:
         return {"audit_seq": record.seq, "request_id": body.request_id, "value": body.value}
 
     @router.post(
-        "/v1/stop", summary="Stop: every model answers a safe state (503) until /v1/start (EU AI Act Art. 14(4)(e))"
+        "/v1/stop",
+        summary="Stop: every model answers a safe state (503) until /v1/start (EU AI Act Art. 14(4)(e)), on every "
+        "process that shares the audit log within 0.5 s",
     )
     def stop(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
         record = audit.append("stop", actor, {**body.model_dump(), "models": models})
-        state.stopped, state.stop_reason, state.stopped_by = True, body.reason, actor
-        metrics.set("stopped", 1.0)
+        state.apply(record)  # this process at once; every other one on the database within STOP_REFRESH_SECONDS
         return {"state": "stopped", "audit_seq": record.seq}
 
     @router.post("/v1/start", summary="Start again after a stop")
     def start(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
         record = audit.append("start", actor, {**body.model_dump(), "models": models})
-        state.stopped = False
-        metrics.set("stopped", 0.0)
+        state.apply(record)
         return {"state": "running", "audit_seq": record.seq}
 
     return router

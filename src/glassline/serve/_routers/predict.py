@@ -19,6 +19,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "role too low"},
     404: {"description": "no such model is served"},
     413: {"description": "body too large"},
+    429: {"description": "too many bad tokens from this client; see Retry-After"},
     422: {
         "description": "invalid input, or outside the validity domain with fallback 'refuse' "
         "(audited: the body has the request_id)"

@@ -1,4 +1,4 @@
-"""``POST /v1/tokens``: an admin creates an API token."""
+"""``POST /v1/tokens``: an admin creates an API token, optionally with an expiry."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from glassline.audit import Role
+from glassline.audit import Role, parse_lifetime
+from glassline.exceptions import SpecError, StoreError
 from glassline.serve._schemas import TokenRequest
 from glassline.serve._service import ApiError, Service
 
@@ -24,8 +25,19 @@ def tokens_router(service: Service) -> APIRouter:
             raise ApiError(
                 422, [{"loc": "role", "msg": f"unknown role {body.role!r}; roles are {[r.value for r in Role]}"}]
             ) from None
-        token = service.tokens.create(role, body.label)
-        record = service.audit.append("token_created", actor, {"role": role.value, "label": body.label})
-        return {"token": token, "role": role.value, "audit_seq": record.seq}
+        lifetime = None
+        if body.expires is not None:
+            try:
+                lifetime = parse_lifetime(body.expires, field="expires")
+            except SpecError as exc:
+                raise ApiError(422, [{"loc": "expires", "msg": str(exc)}]) from None
+        issued = service.tokens.issue(role, body.label, lifetime=lifetime)
+        try:
+            record = service.audit.append("token_created", actor, issued.payload())
+        except StoreError:
+            service.tokens.revoke(issued.id)  # no token without its audit record
+            raise
+        expires = None if issued.expires is None else issued.expires.isoformat(timespec="seconds")
+        return {"token": issued.token, "id": issued.id, "role": role.value, "expires": expires, "audit_seq": record.seq}
 
     return router
