@@ -34,11 +34,15 @@ def test_healthz_answers_while_the_audit_file_is_locked(xgb_model: LoadedModel, 
                 time.sleep(0.3)  # the prediction is now waiting for the lock in a worker thread
                 assert waiting.is_alive(), "the prediction should wait for the audit lock"
                 assert not answers
+                took = []
                 for _ in range(5):
                     began = time.perf_counter()
+                    # the lock is held for as long as the test likes: a /healthz that waited for it would time out
                     health = httpx.get(f"{running.url}/healthz", timeout=2)
+                    took.append(time.perf_counter() - began)
                     assert health.status_code == 200
-                    assert time.perf_counter() - began < 1.0  # the lock is held for as long as the test likes
+                # typical answers are milliseconds; the median bound leaves room for a loaded CI machine's spikes
+                assert sorted(took)[len(took) // 2] < 0.5, took
                 began = time.perf_counter()
                 ready = httpx.get(f"{running.url}/readyz", timeout=5)
                 assert ready.status_code in (200, 503)  # may say not ready; must answer
