@@ -295,3 +295,32 @@ def test_an_answer_the_audit_log_cannot_record_is_not_given(xgb_model: LoadedMod
         assert [r.kind for r in log.records()][-2:] == ["prediction", "prediction"]
         assert verify_chain(log).ok
         engine.dispose()
+
+
+def test_a_corrupt_stop_record_refuses_serve_in_one_line(
+    published: dict[str, str], home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whether the service was stopped cannot be read: ``serve`` refuses to start (exit 1, one line naming the
+    record and ``glassline audit verify``), no traceback; the Python API raises the same StoreError."""
+    from glassline.cli import main
+    from glassline.exceptions import StoreError
+    from glassline.registry import load_model
+    from glassline.serve import ServiceConfig, create_app
+
+    url = f"sqlite:///{(tmp_path / 'corrupt.db').as_posix()}"
+    log = AuditLog(connect(url))
+    log.append("stop", "engineer:x", {"reason": "lot change"})
+    with log.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER IF EXISTS glassline_audit_no_update"))
+        conn.execute(text('UPDATE glassline_audit SET payload = \'{"reason": "lot\' WHERE seq = 1'))
+    log.engine.dispose()
+    with pytest.raises(StoreError, match=r"does not start.*audit record 1: payload is not valid JSON"):
+        create_app(load_model(published["xgb"], home=home), ServiceConfig(db_url=url))
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--model", published["xgb"], "--home", str(home), "--db", url, "--port", "1"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    assert "audit record 1: payload is not valid JSON" in err
+    assert "glassline audit verify" in err

@@ -4,6 +4,12 @@ Each record stores the SHA-256 of the previous record's hash and its own fields 
 (sorted keys, no spaces, UTF-8), so deleting, reordering or editing any record breaks the chain at that
 record; :func:`verify_chain` finds the first break. Writes and reads block on the database: a service
 calls them from a worker thread, never on its event loop.
+
+A record whose payload column is not a JSON object (a damaged or hand-edited database) is never read as
+if it were one: the readers (:meth:`AuditLog.records`, :meth:`AuditLog.tail`,
+:meth:`AuditLog.oversight_after`, and through them ``prediction_frame`` and ``glassline audit show``)
+raise :class:`~glassline.exceptions.StoreError` naming the record's seq and telling to run
+``glassline audit verify``, and :func:`verify_chain` reports it as the first broken record.
 """
 
 from __future__ import annotations
@@ -330,14 +336,20 @@ class AuditLog:
                 rows = conn.execute(statement).all()
             if not rows:
                 break
-            found += [r for r in (_to_record(row._mapping) for row in rows) if query.keeps(r)]
+            for row in rows:  # newest first, parsed only until *n* are found
+                record = _to_record(row._mapping)
+                if query.keeps(record):
+                    found.append(record)
+                    if len(found) == n:
+                        break
             before = int(rows[-1]._mapping["seq"])
         return list(reversed(found[:n]))
 
     def oversight_after(self, seq: int) -> list[AuditRecord]:
         """The stop and start records after record *seq*, oldest first: one indexed read that never waits for a
         writer (the service polls it; see :class:`glassline.serve._service.ServiceState`). A record whose
-        payload is not JSON is skipped (``verify_chain`` names it)."""
+        payload is not a JSON object raises :class:`StoreError` naming it: whether the service is stopped
+        cannot be known then, so a service refuses to start."""
         sql = (
             "SELECT seq, created_at, kind, actor, request_id, payload, prev_hash, hash FROM glassline_audit "
             "WHERE kind IN ('stop', 'start') AND seq > :after ORDER BY seq"
@@ -345,10 +357,7 @@ class AuditLog:
         found: list[AuditRecord] = []
         for row in read(self.engine, sql, {"after": int(seq)}):
             names = ("seq", "created_at", "kind", "actor", "request_id", "payload", "prev_hash", "hash")
-            try:
-                found.append(_to_record(dict(zip(names, row, strict=True))))
-            except ValueError:
-                continue
+            found.append(_to_record(dict(zip(names, row, strict=True))))
         return found
 
     def count(self) -> int:
@@ -381,6 +390,13 @@ class AuditLog:
         return self._records(query, batch)
 
     def _records(self, query: _Query, batch: int) -> Iterator[AuditRecord]:
+        for row in self._rows(query, batch):
+            record = _to_record(row)
+            if query.keeps(record):
+                yield record
+
+    def _rows(self, query: _Query, batch: int) -> Iterator[Any]:
+        """The matching rows in order (column mappings, payload as stored text), in batches."""
         after = (query.seq_from or 1) - 1
         while True:
             statement = self._select(query).where(audit_table.c.seq > after).order_by(audit_table.c.seq).limit(batch)
@@ -389,9 +405,7 @@ class AuditLog:
             if not rows:
                 return
             for row in rows:
-                record = _to_record(row._mapping)
-                if query.keeps(record):
-                    yield record
+                yield row._mapping
             after = int(rows[-1]._mapping["seq"])
 
     @staticmethod
@@ -415,14 +429,40 @@ def _next_record(
     return AuditRecord(seq, created, kind, actor, request_id, payload, prev, digest), payload_json
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _payload(text: Any) -> dict[str, Any]:
+    """A stored payload parsed; :class:`ValueError` saying what is wrong when it is not a JSON object (the
+    log writes canonical JSON objects without NaN or infinities)."""
+    try:
+        value = json.loads(str(text), parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise ValueError(f"payload is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"payload is not a JSON object (got a JSON {type(value).__name__})")
+    try:
+        canonical_json(value)
+    except ValueError:
+        raise ValueError("payload is not valid JSON (a number out of range)") from None
+    return value
+
+
 def _to_record(row: Any) -> AuditRecord:
+    """A row as a record; :class:`StoreError` naming the record when its payload is not a JSON object."""
+    seq = int(row["seq"])
+    try:
+        payload = _payload(row["payload"])
+    except ValueError as exc:
+        raise StoreError(f"audit record {seq}: {exc}; run 'glassline audit verify' to check the whole log") from None
     return AuditRecord(
-        seq=int(row["seq"]),
+        seq=seq,
         created_at=str(row["created_at"]),
         kind=str(row["kind"]),
         actor=str(row["actor"]),
         request_id=row["request_id"],
-        payload=json.loads(row["payload"]),
+        payload=payload,
         prev_hash=str(row["prev_hash"]),
         hash=str(row["hash"]),
     )
@@ -442,19 +482,27 @@ class ChainReport:
 
 
 def verify_chain(log: AuditLog) -> ChainReport:
-    """Check every record's sequence number, link and hash; report the first broken record."""
+    """Check every record's sequence number, link, payload (a JSON object) and hash; report the first broken
+    record. Never raises for a damaged record: a payload that is not JSON is a broken chain at that record."""
     prev = GENESIS
     expected = 1
     n = 0
-    for record in log.records():
+    for row in log._rows(_Query(), 1000):
         n += 1
-        if record.seq != expected:
-            return ChainReport(False, n, record.seq, f"sequence gap: expected record {expected}, found {record.seq}")
-        if record.prev_hash != prev:
-            return ChainReport(False, n, record.seq, "its previous-hash does not match the record before it")
-        r = record
-        if _record_hash(prev, r.seq, r.created_at, r.kind, r.actor, r.request_id, canonical_json(r.payload)) != r.hash:
-            return ChainReport(False, n, record.seq, "its content does not match its hash (edited)")
-        prev = record.hash
+        seq = int(row["seq"])
+        if seq != expected:
+            return ChainReport(False, n, seq, f"sequence gap: expected record {expected}, found {seq}")
+        if str(row["prev_hash"]) != prev:
+            return ChainReport(False, n, seq, "its previous-hash does not match the record before it")
+        try:
+            payload_json = canonical_json(_payload(row["payload"]))
+        except ValueError as exc:
+            return ChainReport(False, n, seq, str(exc))
+        digest = _record_hash(
+            prev, seq, str(row["created_at"]), str(row["kind"]), str(row["actor"]), row["request_id"], payload_json
+        )
+        if digest != str(row["hash"]):
+            return ChainReport(False, n, seq, "its content does not match its hash (edited)")
+        prev = digest
         expected += 1
     return ChainReport(True, n)

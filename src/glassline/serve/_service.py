@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from glassline.audit import AuditLog, AuditRecord, ModelId, Role, TokenStore, connect
-from glassline.exceptions import SpecError, did_you_mean
+from glassline.exceptions import SpecError, StoreError, did_you_mean
 from glassline.serve._metrics import Metrics
 from glassline.serve._runtime import ServedModel
 from glassline.serve._schemas import Fallback
@@ -259,8 +259,14 @@ class Service:
         )
 
     def restore_state(self) -> None:
-        """A stopped service stays stopped across restarts: read the stop state now (:class:`ServiceState`)."""
-        self.state.refresh()
+        """A stopped service stays stopped across restarts: read the stop state now (:class:`ServiceState`).
+        :class:`StoreError` (one line, naming the record) when a stop or start record cannot be read: the
+        service then refuses to start, since it cannot know whether it was stopped."""
+        try:
+            self.state.refresh()
+        except StoreError as exc:
+            self.close()
+            raise StoreError(f"the service does not start: its stop state cannot be read: {exc}") from None
         self.metrics.set("stopped", float(self.state.stopped))
 
     # ------------------------------------------------------------------ auth
