@@ -21,12 +21,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, insert, select, text
 
 from glassline.audit._database import audit_table, read
 from glassline.exceptions import QueryError, StoreError, did_you_mean
+
+if TYPE_CHECKING:
+    from glassline.audit._anchor import Anchor
 
 __all__ = [
     "GENESIS",
@@ -474,19 +477,27 @@ class ChainReport:
     records: int
     first_broken: int | None = None
     reason: str = ""
+    #: The anchored record the log was checked against (``verify_chain(log, anchor=…)``), or None.
+    anchored: int | None = None
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit chain OK: {self.records} records"
+            against = "" if self.anchored is None else f"; matches the anchor at record {self.anchored}"
+            return f"audit chain OK: {self.records} records{against}"
         return f"audit chain broken at record {self.first_broken}: {self.reason} ({self.records} records checked)"
 
 
-def verify_chain(log: AuditLog) -> ChainReport:
+def verify_chain(log: AuditLog, anchor: Anchor | None = None) -> ChainReport:
     """Check every record's sequence number, link, payload (a JSON object) and hash; report the first broken
-    record. Never raises for a damaged record: a payload that is not JSON is a broken chain at that record."""
+    record. Never raises for a damaged record: a payload that is not JSON is a broken chain at that record.
+
+    With an *anchor* (:func:`~glassline.audit.read_anchor`) the log must also still hold the anchored record
+    with the anchored hash: a log truncated or emptied before it, or rewritten with its hashes recomputed, is
+    broken at the anchored record."""
     prev = GENESIS
     expected = 1
     n = 0
+    at_anchor: str | None = None
     for row in log._rows(_Query(), 1000):
         n += 1
         seq = int(row["seq"])
@@ -505,4 +516,25 @@ def verify_chain(log: AuditLog) -> ChainReport:
             return ChainReport(False, n, seq, "its content does not match its hash (edited)")
         prev = digest
         expected += 1
-    return ChainReport(True, n)
+        if anchor is not None and seq == anchor.seq:
+            at_anchor = digest
+    if anchor is None:
+        return ChainReport(True, n)
+    if anchor.seq == 0:
+        return ChainReport(True, n, anchored=0)
+    if at_anchor is None:
+        return ChainReport(
+            False,
+            n,
+            anchor.seq,
+            f"missing: the anchor of {anchor.created_at} names record {anchor.seq} ({anchor.count} records), "
+            f"the log ends at record {n} (truncated or emptied)",
+        )
+    if at_anchor != anchor.hash:
+        return ChainReport(
+            False,
+            n,
+            anchor.seq,
+            f"its hash differs from the anchor of {anchor.created_at} (the log was rewritten up to it)",
+        )
+    return ChainReport(True, n, anchored=anchor.seq)

@@ -1,4 +1,4 @@
-"""``glassline publish``, ``serve``, ``token create|list|revoke``, ``audit verify|show``: registry, service, log."""
+"""``glassline publish``, ``serve``, ``token create|list|revoke``, ``audit verify|show|anchor``: registry, log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import typer
 
 from glassline.cli._app import app, console
 
-__all__ = ["audit_show", "audit_verify", "publish", "serve", "token_create", "token_list", "token_revoke"]
+__all__ = [
+    "audit_anchor",
+    "audit_show",
+    "audit_verify",
+    "publish",
+    "serve",
+    "token_create",
+    "token_list",
+    "token_revoke",
+]
 
 HomeOption = Annotated[
     Path | None,
@@ -267,20 +276,57 @@ def token_revoke(
 
 
 @audit_app.command("verify")
-def audit_verify(db: DbOption = None, home: HomeOption = None) -> None:
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="An anchor file ('glassline audit anchor'): also fail when records at or before it are missing "
+            "or changed. Signed anchors are checked with $GLASSLINE_AUDIT_KEY.",
+        ),
+    ] = None,
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
     """Check the audit log's hash chain; exit 1 and name the first broken record if it is broken."""
-    from glassline.audit import AuditLog, connect, verify_chain
+    from glassline.audit import AuditLog, connect, read_anchor, verify_chain
     from glassline.exceptions import StoreError
+    from glassline.registry import database_url
+
+    against = None if anchor is None else read_anchor(anchor)
+    engine = connect(database_url(home, db))
+    try:
+        report = verify_chain(AuditLog(engine), anchor=against)
+    finally:
+        engine.dispose()
+    if not report.ok:
+        raise StoreError(str(report) + ("" if anchor is None else f" (anchor {anchor})"))
+    console.print(str(report), highlight=False)
+
+
+@audit_app.command("anchor")
+def audit_anchor(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The anchor file to write (keep it apart from the database).")
+    ],
+    db: DbOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Write the chain's head (record number, hash, count, time; an HMAC when $GLASSLINE_AUDIT_KEY is set) to a
+    small JSON file, for 'glassline audit verify --anchor FILE' to check later."""
+    from glassline.audit import AuditLog, connect, write_anchor
     from glassline.registry import database_url
 
     engine = connect(database_url(home, db))
     try:
-        report = verify_chain(AuditLog(engine))
+        written = write_anchor(AuditLog(engine), out)
     finally:
         engine.dispose()
-    if not report.ok:
-        raise StoreError(str(report))
-    console.print(str(report), highlight=False)
+    signed = "signed with $GLASSLINE_AUDIT_KEY" if written.hmac else "unsigned: $GLASSLINE_AUDIT_KEY is not set"
+    console.print(
+        f"anchored record {written.seq} ({written.count} records, {signed}) in {out}; keep it apart from the database",
+        highlight=False,
+    )
 
 
 @audit_app.command("show")
