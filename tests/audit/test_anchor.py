@@ -150,3 +150,11 @@ def test_cli_anchor_and_verify(
     code, _, err = run("audit", "anchor", "--out", str(tmp_path / "nope" / "a.json"), "--db", url)
     assert code == 1
     assert "does not exist" in err
+
+
+def test_no_anchor_for_a_broken_chain(tmp_path: Path, open_log: Callable[[str], AuditLog]) -> None:
+    log = filled(f"sqlite:///{(tmp_path / 'a.db').as_posix()}", open_log)
+    tamper(log, "UPDATE glassline_audit SET actor = 'mallory' WHERE seq = 2")
+    with pytest.raises(StoreError, match=r"not written: audit chain broken at record 2"):
+        write_anchor(log, tmp_path / "anchor.json", key=b"")
+    assert not (tmp_path / "anchor.json").exists()

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from glassline.audit._log import GENESIS, AuditLog, canonical_json
+from glassline.audit._log import GENESIS, AuditLog, canonical_json, verify_chain
 from glassline.exceptions import StoreError
 
 __all__ = ["ANCHOR_FORMAT", "KEY_VARIABLE", "Anchor", "audit_key", "read_anchor", "write_anchor"]
@@ -71,24 +71,28 @@ def audit_key() -> bytes | None:
 
 
 def write_anchor(log: AuditLog, path: str | Path, *, key: bytes | None = None) -> Anchor:
-    """Write the head of *log* to *path* as a small JSON file (atomically) and return it; signed with *key*
-    (default: :func:`audit_key`) when there is one. Keep the file apart from the database."""
+    """Verify *log*, then write the head of its verified chain to *path* as a small JSON file (atomically)
+    and return it; signed with *key* (default: :func:`audit_key`) when there is one. Keep the file apart from
+    the database. :class:`StoreError` (nothing written) when the chain is broken: an anchor vouches for every
+    record up to it."""
     key = audit_key() if key is None else key
-    last = log.tail(1)
-    head = last[0] if last else None
-    anchor = Anchor(
-        seq=0 if head is None else head.seq,
-        hash=GENESIS if head is None else head.hash,
-        count=log.count(),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    if key:
-        anchor = anchor.signed(key)
     target = Path(path)
     if target.is_dir():
         raise StoreError(f"anchor {target}: is a folder; give a file name such as {target / 'audit-anchor.json'}")
     if not target.parent.is_dir():
         raise StoreError(f"anchor {target}: the folder {target.parent} does not exist")
+    report = verify_chain(log)
+    if not report.ok:
+        raise StoreError(f"anchor {target} not written: {report}; an anchor vouches for every record up to it")
+    head = next(iter(log.records(seq_from=report.records, seq_to=report.records)), None) if report.records else None
+    anchor = Anchor(
+        seq=0 if head is None else head.seq,
+        hash=GENESIS if head is None else head.hash,
+        count=report.records,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if key:
+        anchor = anchor.signed(key)
     text = json.dumps(anchor.as_dict(), indent=2, sort_keys=True) + "\n"
     try:
         fd, tmp = tempfile.mkstemp(prefix=".anchor-", dir=target.parent)

@@ -312,8 +312,8 @@ def audit_anchor(
     db: DbOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Write the chain's head (record number, hash, count, time; an HMAC when $GLASSLINE_AUDIT_KEY is set) to a
-    small JSON file, for 'glassline audit verify --anchor FILE' to check later."""
+    """Verify the chain, then write its head (record number, hash, count, time; an HMAC when $GLASSLINE_AUDIT_KEY
+    is set) to a small JSON file, for 'glassline audit verify --anchor FILE' to check later."""
     from glassline.audit import AuditLog, connect, write_anchor
     from glassline.registry import database_url
 
