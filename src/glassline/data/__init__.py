@@ -10,7 +10,14 @@ from glassline.data._prepare import (
     load_dataset,
     prepare,
 )
-from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+from glassline.data._readers import (
+    TABLE_SUFFIXES,
+    read_json_object,
+    read_table,
+    require_columns,
+    require_numeric,
+    user_row,
+)
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -28,6 +35,7 @@ __all__ = [
     "level_columns",
     "load_dataset",
     "prepare",
+    "read_json_object",
     "read_table",
     "remove_outliers",
     "require_columns",

@@ -27,7 +27,14 @@ import pandas as pd
 
 from glassline._progress import ProgressCallback
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers
-from glassline.data._readers import TABLE_SUFFIXES, read_table, require_columns, require_numeric, user_row
+from glassline.data._readers import (
+    TABLE_SUFFIXES,
+    read_json_object,
+    read_table,
+    require_columns,
+    require_numeric,
+    user_row,
+)
 from glassline.domains import LineLayout, get_domain
 from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
@@ -97,11 +104,8 @@ class PreparedDataset:
         meta = path / "metadata.json"
         if not meta.exists():
             raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
-        try:
-            metadata = json.loads(meta.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"{meta}: not valid JSON: {exc}") from None
-        levels = metadata.get("levels") if isinstance(metadata, dict) else None
+        metadata = read_json_object(meta, missing="missing")
+        levels = metadata.get("levels")
         if not isinstance(levels, dict):
             raise DataError(f'{meta}: expected a "levels" entry naming the tables of the dataset')
         tables: dict[str, pd.DataFrame] = {}

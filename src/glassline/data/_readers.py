@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from glassline.exceptions import DataError, did_you_mean
 
-__all__ = ["TABLE_SUFFIXES", "read_table", "require_columns", "require_numeric", "user_row"]
+__all__ = ["TABLE_SUFFIXES", "read_json_object", "read_table", "require_columns", "require_numeric", "user_row"]
 
 #: File suffixes :func:`read_table` understands.
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+
+
+def read_json_object(path: Path, *, missing: str) -> dict[str, Any]:
+    """The JSON object in *path*; a DataError naming the file when it is absent (with *missing* as the reason),
+    not valid JSON, or not an object."""
+    if not path.exists():
+        raise DataError(f"{path}: {missing}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return data
 
 
 def user_row(index: int) -> int:

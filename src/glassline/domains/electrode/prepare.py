@@ -23,7 +23,6 @@ Every dropped row is in the cleaning log with its file and row.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from glassline.data import (
     Segment,
     align_to_coil,
     estimate_lag,
+    read_json_object,
     read_table,
     remove_outliers,
     require_columns,
@@ -54,18 +54,6 @@ __all__ = ["INLINE_TRIM_M", "prepare_raw"]
 #: Coil length cut from both ends of a recipe step before averaging: the gap motor needs up to a
 #: minute (0.6 m at 0.6 m/min) to reach a new set gap, and the sensors see that transition.
 INLINE_TRIM_M = 0.5
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise DataError(f"{path}: missing; the electrode line layout needs it")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a JSON object")
-    return data
 
 
 def _table(
@@ -450,7 +438,7 @@ def prepare_raw(
     raw_dir: Path, study: Study, log: CleaningLog, progress: ProgressCallback | None = None
 ) -> tuple[dict[str, LevelTable], dict[str, Any]]:
     """Read a raw folder of the electrode pilot line; return per-level tables (see the module doc)."""
-    line = _read_json(raw_dir / "line.json")
+    line = read_json_object(raw_dir / "line.json", missing="missing; the electrode line layout needs it")
     recipe = line.get("recipe")
     if not isinstance(recipe, list) or not recipe:
         raise DataError("line.json: expected a non-empty 'recipe' list of coating segments")

@@ -28,21 +28,21 @@ def oversight_router(service: Service) -> APIRouter:
         return record
 
     # sync routes: FastAPI runs them in worker threads, so the database never blocks the event loop
+    def on_row(kind: str, counter: str, body: FeedbackRequest | OverrideRequest, actor: str) -> int:
+        """Audit *kind* for a row of an earlier prediction (with that prediction's model); the record's seq."""
+        model = known_row(body.request_id, body.row).payload.get("model", {})
+        record = audit.append(kind, actor, {**body.model_dump(), "model": model}, body.request_id)
+        metrics.inc(counter, model=str(model.get("name", "")))
+        return record.seq
+
     @router.post("/v1/feedback", summary="The measured value for an earlier prediction")
     def feedback(body: FeedbackRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
-        predicted = known_row(body.request_id, body.row)
-        model = predicted.payload.get("model", {})
-        record = audit.append("feedback", actor, {**body.model_dump(), "model": model}, body.request_id)
-        metrics.inc("feedback_total", model=str(model.get("name", "")))
-        return {"audit_seq": record.seq, "request_id": body.request_id}
+        return {"audit_seq": on_row("feedback", "feedback_total", body, actor), "request_id": body.request_id}
 
     @router.post("/v1/override", summary="An operator replaces a prediction, with a reason")
     def override(body: OverrideRequest, actor: str = service.require(Role.operator)) -> dict[str, Any]:
-        predicted = known_row(body.request_id, body.row)
-        model = predicted.payload.get("model", {})
-        record = audit.append("override", actor, {**body.model_dump(), "model": model}, body.request_id)
-        metrics.inc("overrides_total", model=str(model.get("name", "")))
-        return {"audit_seq": record.seq, "request_id": body.request_id, "value": body.value}
+        seq = on_row("override", "overrides_total", body, actor)
+        return {"audit_seq": seq, "request_id": body.request_id, "value": body.value}
 
     @router.post(
         "/v1/stop",
