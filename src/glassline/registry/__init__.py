@@ -6,7 +6,15 @@
 """
 
 from glassline.registry._bundle import Bundle, data_hash
-from glassline.registry._domain import InputRange, ValidityDomain, Verdict, Violation
+from glassline.registry._domain import (
+    DISTANCE_LEVEL,
+    DistanceCheck,
+    DomainSummary,
+    InputRange,
+    ValidityDomain,
+    Verdict,
+    Violation,
+)
 from glassline.registry._publish import (
     LoadedModel,
     ModelRef,
@@ -19,7 +27,10 @@ from glassline.registry._publish import (
 from glassline.registry._workspace import database_url, tracking_uri, workspace
 
 __all__ = [
+    "DISTANCE_LEVEL",
     "Bundle",
+    "DistanceCheck",
+    "DomainSummary",
     "InputRange",
     "LoadedModel",
     "ModelRef",

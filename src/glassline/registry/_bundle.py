@@ -24,7 +24,7 @@ import pandas as pd
 
 from glassline.exceptions import DataError
 from glassline.models import Fit
-from glassline.registry._domain import ValidityDomain
+from glassline.registry._domain import DISTANCE_LEVEL, ValidityDomain
 from glassline.spec import Study, study_from_dict
 
 __all__ = ["BACKGROUND_ROWS", "Bundle", "data_hash", "git_revision", "package_version"]
@@ -97,9 +97,14 @@ class Bundle:
         study_toml: str | None = None,
         level: float = 0.9,
         seed: int = 0,
+        distance_level: float = DISTANCE_LEVEL,
     ) -> Bundle:
+        """The bundle of *fit*; *level*: the prediction interval's coverage; *distance_level*: α of the validity
+        domain's distance check (:class:`~glassline.registry.ValidityDomain`)."""
         X_all = pd.concat([fit.X_train, fit.X_test]).loc[:, list(fit.inputs)]
-        domain = ValidityDomain.from_training(study, fit.X_train.loc[:, list(fit.inputs)])
+        X_train = fit.X_train.loc[:, list(fit.inputs)]
+        groups = _training_groups(fit, results_dir)
+        domain = ValidityDomain.from_training(study, X_train, groups=groups, level=distance_level)
         n = min(BACKGROUND_ROWS, len(fit.X_train))
         background = fit.X_train.loc[:, list(fit.inputs)].sample(n=n, random_state=seed).sort_index()
         interval = _interval(fit, results_dir, level)
@@ -214,6 +219,25 @@ class Bundle:
 def _finite(data: dict[str, Any]) -> dict[str, Any]:
     """JSON has no NaN/∞: write them as None."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in data.items()}
+
+
+def _training_groups(fit: Fit, results_dir: Path) -> pd.Series | None:
+    """The configuration label of each training row (``predictions.parquet``'s ``group``), or None when the
+    results folder does not hold it for every training row (then each distinct row is a configuration)."""
+    path = results_dir / "predictions.parquet"
+    if not path.exists():
+        return None
+    table = pd.read_parquet(path, columns=["row_id", "group", "target", "scenario", "family", "split"])
+    mine = table[
+        (table["target"] == fit.target)
+        & (table["scenario"] == fit.scenario)
+        & (table["family"] == fit.family)
+        & (table["split"] == "train")
+    ].drop_duplicates("row_id")
+    groups = mine.set_index("row_id")["group"]
+    if not fit.X_train.index.isin(groups.index).all():
+        return None
+    return groups.reindex(fit.X_train.index)
 
 
 def _interval(fit: Fit, results_dir: Path, level: float) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def bundle_card_facts(bundle: Bundle) -> CardFacts:
         lineage=dict(bundle.lineage),
         interval=dict(bundle.interval),
         domain_threshold=float(bundle.domain.threshold),
+        domain_check=bundle.domain.distance.as_dict() if bundle.domain.distance.level is not None else {},
         background_rows=bundle.explainer.get("background_rows"),
         explainer=str(bundle.explainer.get("method", "")),
     )

@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from glassline.exceptions import DataError, RegistryError, SpecError, StoreError, did_you_mean
 from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
+from glassline.registry._domain import DISTANCE_LEVEL
 from glassline.registry._workspace import artifact_root, database_url, tracking_uri
 from glassline.spec import Study
 
@@ -111,12 +112,14 @@ def publish(
     level: float = 0.9,
     db: str | None = None,
     actor: str | None = None,
+    distance_level: float = DISTANCE_LEVEL,
 ) -> PublishedModel:
     """Register the fit (*target*, *scenario*, *family*; default: the best family) as an MLflow model version.
 
     The new version (and the alias it takes) is recorded as a ``model_published`` record in the audit
     log of the workspace (*db*, default: the workspace's sqlite), by *actor* (default: ``cli:<OS user>``);
-    the log is opened before anything is registered, so an unreachable log registers nothing.
+    the log is opened before anything is registered, so an unreachable log registers nothing. *level*: the
+    prediction interval's coverage; *distance_level*: α of the validity domain's distance check.
     """
     from glassline.audit import AuditLog, connect
 
@@ -133,6 +136,7 @@ def publish(
             home=home,
             alias=alias,
             level=level,
+            distance_level=distance_level,
         )
         try:
             AuditLog(engine).append("model_published", actor or default_actor(), record)
@@ -165,6 +169,7 @@ def _publish(
     home: str | Path | None,
     alias: str | None,
     level: float,
+    distance_level: float = DISTANCE_LEVEL,
 ) -> tuple[PublishedModel, dict[str, Any]]:
     """Register the model version; returns it and what the audit record says of it."""
     import mlflow
@@ -185,7 +190,14 @@ def _publish(
     ]
     metrics = {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.iloc[0].to_dict().items()}
     bundle = Bundle.from_fit(
-        fit, study_obj, results_dir=folder, metrics=metrics, study_toml=study_toml, level=level, seed=study_obj.seed
+        fit,
+        study_obj,
+        results_dir=folder,
+        metrics=metrics,
+        study_toml=study_toml,
+        level=level,
+        seed=study_obj.seed,
+        distance_level=distance_level,
     )
     model_name = name or f"{fit.target}-{fit.scenario}"
     parse_model_ref(model_name)

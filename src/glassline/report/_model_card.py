@@ -48,7 +48,10 @@ class CardFacts:
     pipeline: str = ""
     lineage: Mapping[str, Any] = field(default_factory=dict)  # published models: versions, hashes, time
     interval: Mapping[str, Any] = field(default_factory=dict)  # published models: level, half_width, method
-    domain_threshold: float | None = None  # published models: Mahalanobis distance limit
+    domain_threshold: float | None = None  # published models: the distance limit
+    # published models: the distance check (glassline.registry.DistanceCheck.as_dict()); empty for bundles
+    # published before the calibrated threshold, whose sentence names the Mahalanobis rule
+    domain_check: Mapping[str, Any] = field(default_factory=dict)
     background_rows: int | None = None
     explainer: str = ""
 
@@ -88,6 +91,34 @@ def _metric_rows(facts: CardFacts, unit: str) -> list[str]:
     return rows
 
 
+def _domain_sentences(facts: CardFacts) -> list[str]:
+    """What the card says of the validity domain beside the ranges: the box's sources and the distance check."""
+    check = facts.domain_check
+    if check.get("level") is None:  # published before the calibrated threshold
+        return [
+            f"Beside the ranges, a row must lie within Mahalanobis distance {_fmt(facts.domain_threshold)} of the "
+            "training rows (standardized inputs; the largest training distance × 1.25). Outside the domain the "
+            "service flags the row and applies its fallback policy."
+        ]
+    level, reached = float(check["level"]), check.get("level_reached")
+    n = check.get("configurations")
+    rate = f"at most {_fmt(reached)}" if reached is not None else f"at most {level:g}"
+    unreachable = (
+        f" (level {level:g} asked for; with {n} configurations the finest is {_fmt(reached)})"
+        if reached is not None and float(reached) > level + 1e-12
+        else f" (level {level:g})"
+    )
+    return [
+        "The box is the table above: 'study' ranges are the study's factor low/high (widened to the training "
+        "min/max where a training value lies outside), 'training data' ranges the training rows' min/max. "
+        f"Beside the box, a row must lie within distance {_fmt(facts.domain_threshold)} of its nearest training "
+        "row, each input divided by its range's width; the threshold is the leave-one-configuration-out "
+        f"split-conformal quantile over {n} configurations, so a configuration never seen is flagged with "
+        f"probability {rate}{unreachable}. Outside the domain the service flags the row and applies its "
+        "fallback policy."
+    ]
+
+
 def model_card(facts: CardFacts) -> str:
     """Markdown with the sections of Mitchell et al.: details, intended and out-of-scope use, factors, metrics,
     data (training and evaluation), quantitative analyses, ethical considerations, caveats."""
@@ -115,16 +146,7 @@ def model_card(facts: CardFacts) -> str:
         f"{i.source if i.low is not None else 'measured on the line; range of the training data'} |"
         for i in facts.inputs
     ]
-    domain = (
-        [
-            "",
-            f"Beside the ranges, a row must lie within Mahalanobis distance {_fmt(facts.domain_threshold)} of the "
-            "training rows (standardized inputs; the largest training distance × 1.25). Outside the domain the "
-            "service flags the row and applies its fallback policy.",
-        ]
-        if facts.domain_threshold is not None
-        else []
-    )
+    domain = ["", *_domain_sentences(facts)] if facts.domain_threshold is not None else []
     data_line = (
         f"- Table `{facts.data_table}`: {_fmt(facts.data_rows, '.0f')} rows, {_fmt(facts.groups, '.0f')} groups."
         if facts.data_table

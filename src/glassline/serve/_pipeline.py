@@ -90,6 +90,7 @@ class PredictionPath:
         self.state = state
         self.request_model: type[BaseModel] = predict_request_model(model.bundle, max_batch=max_batch, suffix=suffix)
         self._labels = {"model": model.name}
+        self._domain = model.domain.summary().as_dict()  # stated in every answer
 
     def run(self, body: bytes, actor: str) -> Answer:
         """Answer one request body for *actor*; :class:`~glassline.exceptions.StoreError` when the audit log
@@ -113,6 +114,7 @@ class PredictionPath:
                 "results": self.rendered(results, domains, attributions),
                 "model": self.model.id.as_dict(),
                 "request_id": request_id,
+                "domain": self._domain,
             }
         )  # rendered before the audit record: an answer that cannot be sent is never recorded as sent
         self.audit_prediction(values, results, domains, attributions, actor, request_id, time.perf_counter() - start)

@@ -106,7 +106,11 @@ class ServedModel:
             "scenario": bundle.scenario,
             "family": bundle.family,
             "inputs": self.inputs_table(),
-            "domain": {"distance_threshold": self.domain.threshold, "fallback": fallback},
+            "domain": {
+                "distance_threshold": self.domain.threshold,
+                "fallback": fallback,
+                **self.domain.summary().as_dict(),
+            },
             "predict": f"/v1/models/{self.name}/predict",
         }
 

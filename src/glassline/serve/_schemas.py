@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from glassline.exceptions import did_you_mean
-from glassline.registry import Bundle, InputRange, Verdict
+from glassline.registry import Bundle, DomainSummary, InputRange, Verdict
 
 __all__ = [
     "Fallback",
@@ -90,6 +90,7 @@ class PredictResponse(BaseModel):
     results: list[Result]
     model: ModelId
     request_id: str
+    domain: DomainSummary = Field(description="the validity domain the rows were checked against: box and distance")
 
 
 class FeedbackRequest(_Strict):
