@@ -356,7 +356,7 @@ class ValidityDomain:
             i, j = (int(a[0]) for a in np.nonzero(bad))
             raise DataError(
                 f"validity domain: training row {X.index[i]!r}, column {X.columns[j]!r}: expected a finite number, "
-                f"got {values[i, j]!r}"
+                f"got {float(values[i, j])!r}"
             )
         labels: Sequence[Any] | None
         if isinstance(groups, pd.Series):
