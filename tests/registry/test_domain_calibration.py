@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import itertools
 import math
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import uvicorn
 from scipy.stats import binomtest
 
 from glassline.design import latin_hypercube
 from glassline.exceptions import DataError, SpecError
-from glassline.registry import DISTANCE_LEVEL, ValidityDomain
+from glassline.registry import DISTANCE_LEVEL, LoadedModel, ValidityDomain
+from glassline.serve import ServiceConfig, create_app
 from glassline.spec import Study, study_from_dict
 
 #: low, high, unit of the factors (cycled): different widths and units, so range scaling matters
@@ -214,3 +223,90 @@ def test_range_scaling_makes_the_distance_independent_of_units() -> None:
     assert again.threshold == pytest.approx(domain.threshold, rel=1e-9)
     probe = empty_point(study)
     assert again.distances(probe * factor + offset)[0] == pytest.approx(domain.distances(probe)[0], rel=1e-9)
+
+
+# ---------------------------------------------------------------- published and served
+@contextmanager
+def serving(model: LoadedModel, config: ServiceConfig) -> Iterator[str]:
+    """The service of *model* under uvicorn in a thread on a free loopback port; yields the base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(model, config), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def published_5(tmp_path_factory: pytest.TempPathFactory, home: Path) -> LoadedModel:
+    """A 5-input study with an empty region, fitted (mlr) and published at the default level."""
+    from glassline.models import compare
+    from glassline.registry import load_model, publish
+
+    raw = study_of(5).model_dump(mode="json")
+    raw["split"] = {"test_fraction": 0.2, "cv_folds": 4, "cv_repeats": 1}
+    study = study_from_dict(raw)
+    folder = tmp_path_factory.mktemp("five")
+    table = designed_table(study, 40, 11)
+    compare(study, table, families=["mlr"], targets=["y"], n_jobs=1).write(folder, plots=False)
+    p = publish(folder, "y", "factors", family="mlr", name="five-inputs", study=study, home=home)
+    return load_model(f"{p.name}/{p.version}", home=home)
+
+
+def test_a_published_model_calibrates_on_its_configurations(published_5: LoadedModel) -> None:
+    bundle = published_5.bundle
+    domain = bundle.domain
+    check = domain.distance
+    train_rows = bundle.lineage["n_train"]
+    assert check.kind == "nearest training row, range-scaled"
+    assert check.level == DISTANCE_LEVEL
+    # the configurations come from the results folder's group labels: fewer than the training rows (replicates)
+    assert check.configurations is not None
+    assert check.configurations < train_rows
+    (verdict,) = domain.check(empty_point(bundle.study))
+    assert not verdict.inside
+    assert "leave-one-configuration-out split-conformal quantile" in bundle.card
+    assert "'study' ranges are the study's factor low/high" in bundle.card
+
+
+def test_the_answer_and_the_model_page_state_the_box_and_the_distance(published_5: LoadedModel, tmp_path: Path) -> None:
+    from glassline.audit import Role
+    from glassline.serve import Fallback, ServiceConfig
+
+    domain = published_5.bundle.domain
+    config = ServiceConfig(
+        db_url=f"sqlite:///{(tmp_path / 'glassline.db').as_posix()}", fallback=Fallback.flag, anonymous_role=Role.admin
+    )
+    inside = dict(zip(domain.inputs, published_5.bundle.background.iloc[0].tolist(), strict=True))
+    far = dict(zip(domain.inputs, empty_point(published_5.bundle.study)[0].tolist(), strict=True))
+    with serving(published_5, config) as url, httpx.Client(base_url=url, timeout=30) as client:
+        answer = client.post("/v1/predict", json={"rows": [inside, far]})
+        page = client.get(f"/v1/models/{published_5.name}")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    stated = body["domain"]
+    assert [b["source"] for b in stated["box"]] == ["study"] * 5
+    assert [b["name"] for b in stated["box"]] == domain.inputs
+    assert stated["box"][1] == {"name": "x2", "low": 50.0, "high": 65.0, "unit": "°C", "source": "study"}
+    assert stated["distance"]["threshold"] == domain.threshold
+    assert stated["distance"]["level"] == DISTANCE_LEVEL
+    assert stated["distance"]["kind"] == "nearest training row, range-scaled"
+    assert body["results"][0]["domain"]["inside"] is True
+    far_verdict = body["results"][1]["domain"]
+    assert far_verdict["inside"] is False
+    assert far_verdict["violations"][0]["limit"] == domain.threshold
+    assert page.status_code == 200, page.text
+    model_domain = page.json()["domain"]
+    assert model_domain["distance"] == stated["distance"]
+    assert model_domain["box"] == stated["box"]
+    assert model_domain["distance_threshold"] == domain.threshold

@@ -152,3 +152,20 @@ def test_an_unreachable_audit_log_registers_nothing(
     assert "secret" not in err
     with pytest.raises(RegistryError, match="not found"):
         load_model("never", home=home)
+
+
+def test_publish_takes_the_distance_level(
+    results_dir: Path, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(results_dir, tmp_path / "results")
+    publish = ["publish", str(tmp_path / "results"), "-t", "y", "-s", "factors", "-f", "mlr", "--home", str(home)]
+    code, _, err = run([*publish, "--name", "cli-level", "--distance-level", "1.5"], capsys)
+    assert code == 1
+    assert "distance level: expected a number between 0 and 1 (such as 0.05), got 1.5" in err
+    assert "Traceback" not in err
+    code, out, err = run([*publish, "--name", "cli-level", "--distance-level", "0.2"], capsys)
+    assert code == 0, err
+    check = load_model(out.strip().splitlines()[-1], home=home).bundle.domain.distance
+    assert check.level == 0.2
+    assert check.level_reached is not None
+    assert check.level_reached <= 0.2

@@ -83,3 +83,22 @@ def test_missing_metrics_print_a_dash_not_nan(facts: CardFacts) -> None:
     card = model_card(_with(facts, metrics={**ROW, "r2_test": float("nan"), "max_vif": None}))
     assert "nan" not in card.lower()
     assert "| R² test (paper's random 80/20 split) | – |" in card
+
+
+def test_a_calibrated_domain_is_stated_in_a_sentence(facts: CardFacts) -> None:
+    check = {
+        "kind": "nearest training row, range-scaled",
+        "threshold": 0.42,
+        "level": 0.05,
+        "level_reached": 1 / 18,
+        "configurations": 17,
+        "note": "",
+    }
+    card = model_card(_with(facts, domain_threshold=0.42, domain_check=check))
+    assert "Mahalanobis" not in card
+    assert "'study' ranges are the study's factor low/high" in card
+    assert "within distance 0.42 of its nearest training row" in card
+    assert "split-conformal quantile over 17 configurations" in card
+    assert "flagged with probability at most 0.0556 (level 0.05 asked for; with 17 configurations the finest" in card
+    reached = model_card(_with(facts, domain_threshold=0.42, domain_check={**check, "level": 0.1}))
+    assert "at most 0.0556 (level 0.1)." in reached

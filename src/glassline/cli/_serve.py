@@ -64,9 +64,18 @@ def publish(
     ] = None,
     home: HomeOption = None,
     db: DbOption = None,
+    distance_level: Annotated[
+        float | None,
+        typer.Option(
+            "--distance-level",
+            help="Level α of the validity domain's distance check: configurations never seen are flagged at most "
+            "this often (calibrated on held-out configurations). [default: 0.05]",
+        ),
+    ] = None,
 ) -> None:
     """Register a fitted pipeline as an MLflow model version with the glassline bundle (domain, SHAP, card);
     the audit log records it."""
+    from glassline.registry import DISTANCE_LEVEL
     from glassline.registry import publish as publish_model
 
     with console.status("publishing to MLflow"):
@@ -81,6 +90,7 @@ def publish(
             home=home,
             alias=alias,
             db=db,
+            distance_level=DISTANCE_LEVEL if distance_level is None else distance_level,
         )
     console.print(f"published {published.name} version {published.version} (run {published.run_id})")
     console.print(f"{published.name}/{published.version}", highlight=False)
