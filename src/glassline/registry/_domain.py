@@ -191,7 +191,7 @@ class _NearestRow:
 
     @cached_property
     def _scaled(self) -> FloatArray:
-        return np.asarray(self.points, dtype=float) / np.asarray(self.scale, dtype=float)
+        return np.asarray(np.asarray(self.points, dtype=float) / np.asarray(self.scale, dtype=float), dtype=float)
 
     def distances(self, values: FloatArray) -> FloatArray:
         with np.errstate(over="ignore", invalid="ignore"):
