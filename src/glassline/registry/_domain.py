@@ -91,7 +91,7 @@ class InputRange:
     high: float
     unit: str
     source: Annotated[
-        str,
+        RangeSource,
         Field(
             description="'study': the study's factor low/high (widened to the training min/max where a training "
             "value lies outside); 'training data': the training rows' min/max (a measured input)"
@@ -472,7 +472,7 @@ class ValidityDomain:
         if not math.isfinite(threshold):
             raise ValueError(f"validity domain: the distance threshold must be finite, got {threshold}")
         box = tuple(
-            InputRange(str(r["name"]), float(r["low"]), float(r["high"]), str(r["unit"]), str(r["source"]))
+            InputRange(str(r["name"]), float(r["low"]), float(r["high"]), str(r["unit"]), _source(r["source"]))
             for r in ranges
         )
         kind = str(distance.get("kind", LEGACY_MAHALANOBIS))
@@ -528,6 +528,14 @@ def _ranges(study: Study, X: pd.DataFrame) -> tuple[InputRange, ...]:
         else:
             ranges.append(InputRange(str(name), float(column.min()), float(column.max()), unit, "training data"))
     return tuple(ranges)
+
+
+def _source(value: Any) -> RangeSource:
+    if value == "study":
+        return "study"
+    if value == "training data":
+        return "training data"
+    raise DataError(f"domain.json: ranges[].source: expected 'study' or 'training data', got {value!r}")
 
 
 def _finite(x: float) -> float:
