@@ -89,3 +89,15 @@ def test_the_domain_uses_the_results_folders_configurations(results_dir: Path, s
     assert check.configurations == fit.X_train.drop_duplicates().shape[0] == 17
     assert check.level == 0.1
     assert check.level_reached == pytest.approx(1 - 17 / 18)
+
+
+def test_a_range_source_other_than_study_or_training_data_is_refused(results_dir: Path, study: object) -> None:
+    from glassline import Study
+    from glassline.exceptions import DataError
+
+    assert isinstance(study, Study)
+    fit = load_fits(results_dir)[("y", "factors", "mlr")]
+    data = ValidityDomain.from_training(study, fit.X_train.loc[:, list(fit.inputs)]).to_dict()
+    data["ranges"][0]["source"] = "guess"
+    with pytest.raises(DataError, match=r"ranges\[\].source: expected 'study' or 'training data', got 'guess'"):
+        ValidityDomain.from_dict(data)
