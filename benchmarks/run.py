@@ -2,6 +2,9 @@
 
 Each ``benchmarks/bench_*.py`` defines ``run() -> str``, returning one Markdown section with the
 figures it measured against its named peer in the same run, as ratios. ``make bench`` calls this.
+
+``python benchmarks/run.py NAME ...`` runs only the modules whose name contains a NAME and replaces just
+their sections in RESULTS.md (each section says the date it was measured); the others are kept as written.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import platform
+import re
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -32,7 +36,7 @@ def main(selected: list[str]) -> int:
     modules = sorted(HERE.glob("bench_*.py"))
     if selected:
         modules = [m for m in modules if any(s in m.stem for s in selected)]
-    sections = []
+    sections: dict[str, str] = {}
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)
         if spec is None or spec.loader is None:
@@ -44,17 +48,38 @@ def main(selected: list[str]) -> int:
         print(f"running {path.name} …", flush=True)
         section = module.run()
         print(section, flush=True)
-        sections.append(f"{section.rstrip()}\n\n_{path.name} took {time.perf_counter() - start:.1f} s._\n")
+        took = f"_{path.name} took {time.perf_counter() - start:.1f} s on {dt.date.today().isoformat()}._"
+        sections[path.name] = f"{section.rstrip()}\n\n{took}\n"
+    if selected:  # keep the sections of the modules not run this time
+        sections = {**_written_sections(HERE / "RESULTS.md"), **sections}
     header = (
         "# Benchmark results\n\n"
-        f"Written by `make bench` on {dt.date.today().isoformat()}; Python {platform.python_version()} on "
+        f"Written by `make bench` (last run {dt.date.today().isoformat()}; each section ends with the date "
+        f"it was measured); Python {platform.python_version()} on "
         f"{platform.machine()}, {_cpu_count()} cores.\n\nVersions: {_versions()}.\n\n"
         "Every figure below was measured in the same run as its peer; ratios > 1 favour glassline "
         "unless a column says otherwise.\n\n"
     )
-    (HERE / "RESULTS.md").write_text(header + "\n".join(sections), encoding="utf-8")
+    body = "\n".join(sections[name] for name in sorted(sections))
+    (HERE / "RESULTS.md").write_text(header + body, encoding="utf-8")
     print(f"wrote {HERE / 'RESULTS.md'}")
     return 0
+
+
+def _written_sections(path: Path) -> dict[str, str]:
+    """The sections of an existing RESULTS.md by module file name (each ends with its "_bench_x.py took" line)."""
+    if not path.exists():
+        return {}
+    text = path.read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    first = re.search(r"^## ", text, flags=re.MULTILINE)
+    if first is None:
+        return {}
+    for block in re.split(r"(?<=\._\n)", text[first.start() :]):
+        took = re.search(r"^_(bench_\w+\.py) took ", block, flags=re.MULTILINE)
+        if took and block.strip():
+            found[took.group(1)] = block.lstrip("\n")
+    return found
 
 
 def _cpu_count() -> int:
