@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, ServiceConfig, create_app, wait_until_ready
+from glassline.serve import Fallback, ServiceConfig, create_app, server_config, wait_until_ready
 
 
 def free_port() -> int:
@@ -54,8 +55,16 @@ def make_tokens(db_url: str) -> dict[str, str]:
 @contextmanager
 def serving(model: LoadedModel | Sequence[LoadedModel], config: ServiceConfig) -> Iterator[str]:
     """Run the app (one model or several) with uvicorn in a thread on a free loopback port; yields the base URL."""
+    with serving_app(create_app(model, config)) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: FastAPI) -> Iterator[str]:
+    """Run *app* as `glassline serve` runs it (:func:`glassline.serve.server_config`) in a thread on a free
+    loopback port; yields the base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(model, config), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from glassline.exceptions import StoreError
 from glassline.registry import LoadedModel
 from glassline.serve._metrics import BodyLimitAndMetrics
-from glassline.serve._pipeline import PredictionPath
+from glassline.serve._pipeline import PredictionPath, unrecorded
 from glassline.serve._routers.health import health_router
 from glassline.serve._routers.models import models_router
 from glassline.serve._routers.oversight import oversight_router
@@ -128,10 +128,7 @@ def _handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
         service.metrics.inc("audit_failures_total")
-        return JSONResponse(
-            {"detail": f"not answered: every answer must be recorded first, and {exc}", "state": "audit unavailable"},
-            status_code=503,
-        )
+        return JSONResponse(unrecorded(exc), status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

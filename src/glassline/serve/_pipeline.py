@@ -4,7 +4,9 @@
 Every request that reaches it gets a request id and exactly one audit record, in one transaction: a
 ``prediction`` when answered, a ``prediction_refused`` when any step refused it (the body failed the
 request schema, a row is outside the validity domain under the 'refuse' fallback, the model gave no
-finite value, or the service is stopped), and the answer names the request id either way. The path is
+finite value, or the service is stopped), and the answer names the request id either way. A record that
+cannot be committed within :data:`~glassline.audit.AUDIT_WRITE_SECONDS` (another writer holds the lock, the
+disk is full, the log is read-only) gives no answer: 503 naming the cause, with the request id. The path is
 synchronous (the database may block): the service runs it in a worker thread.
 """
 
@@ -20,16 +22,30 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
-from glassline.audit import AuditLog, RefusalReason, prediction_payload, refusal_payload
+from glassline.audit import AuditLog, RefusalReason, prediction_payload, refusal_payload, write_failure
+from glassline.exceptions import StoreError
 from glassline.registry import Verdict
 from glassline.serve._metrics import Metrics
 from glassline.serve._runtime import Explanation, ServedModel
 from glassline.serve._schemas import Fallback, error_detail, predict_request_model
 from glassline.serve._service import ServiceState
 
-__all__ = ["Answer", "PredictionPath", "Refusal", "RowResult"]
+__all__ = ["Answer", "PredictionPath", "Refusal", "RowResult", "unrecorded"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def unrecorded(exc: StoreError, request_id: str | None = None) -> dict[str, Any]:
+    """The 503 body of a request whose audit record could not be committed: the cause named
+    (:func:`~glassline.audit.write_failure`), nothing answered."""
+    body: dict[str, Any] = {
+        "detail": f"not answered: every answer must be recorded first, and {exc}",
+        "state": "audit unavailable",
+        "cause": write_failure(exc),
+    }
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 @dataclass(frozen=True)
@@ -92,10 +108,17 @@ class PredictionPath:
         self._labels = {"model": model.name}
 
     def run(self, body: bytes, actor: str) -> Answer:
-        """Answer one request body for *actor*; :class:`~glassline.exceptions.StoreError` when the audit log
-        refuses the record (then nothing is answered)."""
-        start = time.perf_counter()
+        """Answer one request body for *actor*: 503 naming the cause, and nothing answered, when the audit log
+        cannot commit the record."""
         request_id = uuid.uuid4().hex
+        try:
+            return self._run(body, actor, request_id)
+        except StoreError as exc:
+            self.metrics.inc("audit_failures_total")
+            return Answer(503, _dumps(unrecorded(exc, request_id), ascii=False))
+
+    def _run(self, body: bytes, actor: str, request_id: str) -> Answer:
+        start = time.perf_counter()
         try:
             self.check_running()
             values = self.validate(body)

@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from glassline.audit import AuditLog, AuditRecord, ModelId, Role, TokenStore, connect
+from glassline.audit import AUDIT_WRITE_SECONDS, AuditLog, AuditRecord, ModelId, Role, TokenStore, connect
 from glassline.exceptions import SpecError, StoreError, did_you_mean
 from glassline.serve._metrics import Metrics
 from glassline.serve._runtime import ServedModel
@@ -218,8 +218,9 @@ class Service:
             names[model.name] = model
         self.models = names
         self.config = config
-        self.engine = connect(config.db_url)
-        self.audit = AuditLog(self.engine)
+        # every write of the service (audit records, tokens) waits at most AUDIT_WRITE_SECONDS for another writer
+        self.engine = connect(config.db_url, busy_seconds=AUDIT_WRITE_SECONDS)
+        self.audit = AuditLog(self.engine, write_seconds=AUDIT_WRITE_SECONDS)
         self.tokens = TokenStore(self.engine)
         self.metrics = Metrics()
         self.state = ServiceState(self.audit, self.ids, metrics=self.metrics)
