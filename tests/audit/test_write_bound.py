@@ -40,9 +40,7 @@ def outside_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def test_a_write_under_an_outside_lock_fails_within_the_bound(
-    db_url: str, open_log: Callable[[str], AuditLog]
-) -> None:
+def test_a_write_under_an_outside_lock_fails_within_the_bound(db_url: str, open_log: Callable[[str], AuditLog]) -> None:
     log = open_log(db_url)
     log.append("start", "test", {"reason": "before"})
     with outside_lock(db_url):
@@ -51,7 +49,9 @@ def test_a_write_under_an_outside_lock_fails_within_the_bound(
             log.append("prediction", "test", {"x": 1}, "r-locked")
         took = time.perf_counter() - began
         assert write_failure(raised.value) == "locked"
-        assert log.writable is not None and not log.writable.ok and log.writable.cause == "locked"
+        assert log.writable is not None
+        assert not log.writable.ok
+        assert log.writable.cause == "locked"
         began = time.perf_counter()
         assert log.probe().cause == "locked"
         probed = time.perf_counter() - began
@@ -60,4 +60,5 @@ def test_a_write_under_an_outside_lock_fails_within_the_bound(
     assert log.probe().ok  # the lock is gone
     assert log.find("r-locked") is None  # nothing was written
     assert log.append("prediction", "test", {"x": 1}, "r-after").seq == 2
-    assert log.writable is not None and log.writable.ok
+    assert log.writable is not None
+    assert log.writable.ok

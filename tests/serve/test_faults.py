@@ -51,50 +51,55 @@ def _ready_within(url: str, status: int, seconds: float) -> tuple[float, dict[st
 
 
 def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: LoadedModel, tmp_path: Path) -> None:
-    with app_on(xgb_model, tmp_path) as (_app, url, headers, db_url):
-        with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
-            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200  # warm, token cached
-            holder = sqlite3.connect(str(tmp_path / "glassline.db"), isolation_level=None, timeout=1)
-            holder.execute("BEGIN IMMEDIATE")  # another process's writer holds the file's write lock
-            answers: list[tuple[int, dict[str, Any], float]] = []
+    with (
+        app_on(xgb_model, tmp_path) as (_app, url, headers, db_url),
+        httpx.Client(base_url=url, headers=headers, timeout=10) as client,
+    ):
+        assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200  # warm, token cached
+        holder = sqlite3.connect(str(tmp_path / "glassline.db"), isolation_level=None, timeout=1)
+        holder.execute("BEGIN IMMEDIATE")  # another process's writer holds the file's write lock
+        answers: list[tuple[int, dict[str, Any], float]] = []
 
-            def predict() -> None:
-                with httpx.Client(base_url=url, headers=headers, timeout=10) as own:
-                    began = time.perf_counter()
-                    answer = own.post("/v1/predict", json={"rows": [INSIDE]})
-                    answers.append((answer.status_code, answer.json(), time.perf_counter() - began))
+        def predict() -> None:
+            with httpx.Client(base_url=url, headers=headers, timeout=10) as own:
+                began = time.perf_counter()
+                answer = own.post("/v1/predict", json={"rows": [INSIDE]})
+                answers.append((answer.status_code, answer.json(), time.perf_counter() - began))
 
-            try:
-                waiting = [threading.Thread(target=predict) for _ in range(3)]
-                for t in waiting:
-                    t.start()
-                health = []
-                for _ in range(5):  # while the predictions wait for the lock
-                    began = time.perf_counter()
-                    assert httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-                    health.append(time.perf_counter() - began)
-                    time.sleep(0.05)
-                for t in waiting:
-                    t.join(10)
-                flip, not_ready = _ready_within(url, 503, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
-                print(f"\n503 latencies under a held lock: {[round(a[2], 3) for a in answers]} s; "
-                      f"/healthz {max(health):.3f} s at most; /readyz not ready after {flip:.3f} s")
-            finally:
-                holder.execute("ROLLBACK")
-                holder.close()
-            assert max(health) < 1.0, health
-            assert [a[0] for a in answers] == [503, 503, 503], answers
-            for _status, body, took in answers:
-                assert "locked by another writer" in body["detail"], body
-                assert body["cause"] == "locked"
-                assert body["request_id"]
-                assert "results" not in body
-                assert took < AUDIT_WRITE_SECONDS + SLACK, answers
-            assert not_ready["cause"] == "locked" and "locked by another writer" in not_ready["reason"], not_ready
-            back, ready = _ready_within(url, 200, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
-            print(f"/readyz ready again {back:.3f} s after the lock was released")
-            assert ready["status"] == "ready"
-            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
+        try:
+            waiting = [threading.Thread(target=predict) for _ in range(3)]
+            for t in waiting:
+                t.start()
+            health = []
+            for _ in range(5):  # while the predictions wait for the lock
+                began = time.perf_counter()
+                assert httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+                health.append(time.perf_counter() - began)
+                time.sleep(0.05)
+            for t in waiting:
+                t.join(10)
+            flip, not_ready = _ready_within(url, 503, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
+            print(
+                f"\n503 latencies under a held lock: {[round(a[2], 3) for a in answers]} s; "
+                f"/healthz {max(health):.3f} s at most; /readyz not ready after {flip:.3f} s"
+            )
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert max(health) < 1.0, health
+        assert [a[0] for a in answers] == [503, 503, 503], answers
+        for _status, body, took in answers:
+            assert "locked by another writer" in body["detail"], body
+            assert body["cause"] == "locked"
+            assert body["request_id"]
+            assert "results" not in body
+            assert took < AUDIT_WRITE_SECONDS + SLACK, answers
+        assert not_ready["cause"] == "locked", not_ready
+        assert "locked by another writer" in not_ready["reason"], not_ready
+        back, ready = _ready_within(url, 200, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
+        print(f"/readyz ready again {back:.3f} s after the lock was released")
+        assert ready["status"] == "ready"
+        assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
     log = AuditLog(connect(db_url))
     try:
         logged = {r.request_id for r in log.records()}
@@ -104,33 +109,37 @@ def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: L
 
 
 def test_a_full_disk_gives_503_and_not_ready_until_it_has_room(xgb_model: LoadedModel, tmp_path: Path) -> None:
-    with app_on(xgb_model, tmp_path) as (app, url, headers, _db_url):
-        with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
-            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
-            audit: AuditLog = app.state.audit
-            writer = audit._sqlite.driver_connection  # the connection that commits every record
-            with audit._lock:  # SQLite's own limit: a page past it fails exactly as a full disk (SQLITE_FULL)
-                pages = writer.execute("PRAGMA page_count").fetchone()[0]
-                writer.execute(f"PRAGMA max_page_count = {pages}")
-            statuses = []
-            for _ in range(100):  # each record needs room; a page fills within a few
-                answer = client.post("/v1/predict", json={"rows": [INSIDE]})
-                statuses.append(answer.status_code)
-                if answer.status_code != 200:
-                    break
-            assert statuses[-1] == 503, statuses
-            body = answer.json()
-            assert body["cause"] == "disk_full" and "disk is full" in body["detail"] and body["request_id"], body
-            _flip, not_ready = _ready_within(url, 503, 1.0)
-            assert not_ready["cause"] == "disk_full", not_ready
-            time.sleep(READY_PROBE_SECONDS + 0.1)  # a probe now runs, and finds the disk still full
-            _flip, still = _ready_within(url, 503, 1.0)
-            assert still["cause"] == "disk_full", still
-            with audit._lock:
-                writer.execute("PRAGMA max_page_count = 1073741823")  # room again
-            _back, ready = _ready_within(url, 200, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
-            assert ready["status"] == "ready"
-            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
+    with (
+        app_on(xgb_model, tmp_path) as (app, url, headers, _db_url),
+        httpx.Client(base_url=url, headers=headers, timeout=10) as client,
+    ):
+        assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
+        audit: AuditLog = app.state.audit
+        writer = audit._sqlite.driver_connection  # the connection that commits every record
+        with audit._lock:  # SQLite's own limit: a page past it fails exactly as a full disk (SQLITE_FULL)
+            pages = writer.execute("PRAGMA page_count").fetchone()[0]
+            writer.execute(f"PRAGMA max_page_count = {pages}")
+        statuses = []
+        for _ in range(100):  # each record needs room; a page fills within a few
+            answer = client.post("/v1/predict", json={"rows": [INSIDE]})
+            statuses.append(answer.status_code)
+            if answer.status_code != 200:
+                break
+        assert statuses[-1] == 503, statuses
+        body = answer.json()
+        assert body["cause"] == "disk_full", body
+        assert "disk is full" in body["detail"], body
+        assert body["request_id"], body
+        _flip, not_ready = _ready_within(url, 503, 1.0)
+        assert not_ready["cause"] == "disk_full", not_ready
+        time.sleep(READY_PROBE_SECONDS + 0.1)  # a probe now runs, and finds the disk still full
+        _flip, still = _ready_within(url, 503, 1.0)
+        assert still["cause"] == "disk_full", still
+        with audit._lock:
+            writer.execute("PRAGMA max_page_count = 1073741823")  # room again
+        _back, ready = _ready_within(url, 200, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
+        assert ready["status"] == "ready"
+        assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200
 
 
 def test_a_read_only_log_is_named(tmp_path: Path) -> None:
@@ -145,7 +154,8 @@ def test_a_read_only_log_is_named(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="read-only") as raised:
             log.append("prediction", "test", {"x": 1}, "r1")
         assert "no 'prediction' record" in str(raised.value)
-        assert log.writable is not None and log.writable.cause == "read_only"
+        assert log.writable is not None
+        assert log.writable.cause == "read_only"
         assert log.probe().cause == "read_only"
         log._sqlite.driver_connection.execute("PRAGMA query_only = 0")
         assert log.probe().ok
@@ -166,7 +176,8 @@ def test_a_client_stalling_mid_headers_is_disconnected(xgb_model: LoadedModel, t
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        assert time.monotonic() < deadline, "the server did not start"
+        assert thread.is_alive(), "the server did not start"
         time.sleep(0.02)
     try:
         took = []

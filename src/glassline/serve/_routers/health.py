@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import Engine
 
 from glassline.audit import AuditLog, Writable
+from glassline.serve._errors import Readiness
 from glassline.serve._service import Service, ServiceState
 
 __all__ = ["health_router"]
@@ -61,7 +62,13 @@ def health_router(service: Service) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: models loaded, database reachable, audit log writable, not stopped")
+    @router.get(
+        "/readyz",
+        summary="Readiness: models loaded, database reachable, audit log writable, not stopped",
+        response_model=Readiness,
+        response_model_exclude_none=True,
+        responses={503: {"model": Readiness, "description": "not ready: why, and the audit log's cause"}},
+    )
     async def readyz() -> Any:
         try:
             with anyio.fail_after(READY_SECONDS):  # a locked or hung database: not ready, said at once
