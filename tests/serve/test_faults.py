@@ -25,6 +25,9 @@ from glassline.serve._routers.health import READY_PROBE_SECONDS, READY_SECONDS
 
 INSIDE = {"x1": 0.5, "x2": 0.4, "x3": 0.6}
 
+#: Concurrent predictions under a held lock: twice the prediction path's worker threads on a 2-core machine.
+CONCURRENT = 12
+
 #: What a loaded 2-core CI machine may add to a bound the code enforces (thread scheduling, HTTP round trips).
 SLACK = 1.5
 
@@ -67,7 +70,8 @@ def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: L
                 answers.append((answer.status_code, answer.json(), time.perf_counter() - began))
 
         try:
-            waiting = [threading.Thread(target=predict) for _ in range(3)]
+            # more than the prediction path's worker threads: time queued for a thread counts against the bound
+            waiting = [threading.Thread(target=predict) for _ in range(CONCURRENT)]
             for t in waiting:
                 t.start()
             health = []
@@ -86,8 +90,9 @@ def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: L
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        assert max(health) < 1.0, health
-        assert [a[0] for a in answers] == [503, 503, 503], answers
+        # milliseconds when alone; the test's twelve clients share this process (and its GIL) with the server
+        assert sorted(health)[len(health) // 2] < 0.5, health
+        assert [a[0] for a in answers] == [503] * CONCURRENT, answers
         for _status, body, took in answers:
             assert "locked by another writer" in body["detail"], body
             assert body["cause"] == "locked"

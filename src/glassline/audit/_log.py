@@ -339,13 +339,17 @@ class AuditLog:
             yield conn
 
     @contextmanager
-    def _locked(self, what: str) -> Iterator[float]:
-        """This process's writer lock, taken within :attr:`write_seconds`; yields the write's deadline."""
-        deadline = time.monotonic() + self.write_seconds
-        if not self._lock.acquire(timeout=self.write_seconds):
-            raise StoreError(
-                f"{_CAUSE_TEXT['locked']}: {what} waited {self.write_seconds:g} s for the writes before it"
-            ) from _Locked()
+    def _locked(self, what: str, deadline: float | None = None) -> Iterator[float]:
+        """This process's writer lock, taken before *deadline* (default: :attr:`write_seconds` from now);
+        yields the deadline."""
+        began = time.monotonic()
+        if deadline is None:
+            deadline = began + self.write_seconds
+        if not self._lock.acquire(timeout=max(0.0, deadline - began)):
+            waited = time.monotonic() - began
+            raise StoreError(f"{_CAUSE_TEXT['locked']}: {what} waited {waited:.2g} s for the writes before it") from (
+                _Locked()
+            )
         try:
             yield deadline
         finally:
@@ -354,18 +358,27 @@ class AuditLog:
     def _failure(self, exc: BaseException, what: str) -> Writable:
         """Record that a write failed because of *exc* (:attr:`writable`), and say why in one line."""
         cause = write_failure(exc)
-        waited = f" waited {self.write_seconds:g} s" if cause == "locked" else ""
+        waited = f" within {self.write_seconds:g} s" if cause == "locked" else ""
         self.writable = Writable(
             False, cause, f"{_CAUSE_TEXT[cause]}: {what}{waited} ({type(exc).__name__}: {exc})", time.monotonic()
         )
         return self.writable
 
-    def append(self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None = None) -> AuditRecord:
-        """Commit one record within :attr:`write_seconds`; :class:`StoreError` naming the cause
-        (:func:`write_failure`) when the database refuses it or is locked past it (nothing was written then)."""
+    def append(
+        self,
+        kind: str,
+        actor: str,
+        payload: dict[str, Any],
+        request_id: str | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> AuditRecord:
+        """Commit one record before *deadline* (a ``time.monotonic()`` time; default: :attr:`write_seconds` from
+        now); :class:`StoreError` naming the cause (:func:`write_failure`) when the database refuses it or is
+        locked past it (nothing was written then)."""
         what = f"no '{kind}' record could be committed"
         try:
-            with self._locked(what) as deadline:
+            with self._locked(what, deadline) as deadline:
                 if self.engine.dialect.name == "sqlite":
                     record = self._append_sqlite(kind, actor, payload, request_id, deadline)
                 else:

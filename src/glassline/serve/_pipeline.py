@@ -30,7 +30,12 @@ from glassline.serve._runtime import Explanation, ServedModel
 from glassline.serve._schemas import Fallback, error_detail, predict_request_model
 from glassline.serve._service import ServiceState
 
-__all__ = ["Answer", "PredictionPath", "Refusal", "RowResult", "unrecorded"]
+__all__ = ["LATE_RECORD_SECONDS", "Answer", "PredictionPath", "Refusal", "RowResult", "unrecorded"]
+
+#: The least time a record gets to be committed, even when its request's AUDIT_WRITE_SECONDS have passed
+#: (a large batch that took long to compute, or a wait for a worker thread): enough for a write that waits
+#: only for other processes' commits (microseconds each), not for a lock held by another writer.
+LATE_RECORD_SECONDS = 0.1
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -107,17 +112,19 @@ class PredictionPath:
         self.request_model: type[BaseModel] = predict_request_model(model.bundle, max_batch=max_batch, suffix=suffix)
         self._labels = {"model": model.name}
 
-    def run(self, body: bytes, actor: str) -> Answer:
-        """Answer one request body for *actor*: 503 naming the cause, and nothing answered, when the audit log
-        cannot commit the record."""
+    def run(self, body: bytes, actor: str, received: float | None = None) -> Answer:
+        """Answer one request body for *actor*, received at *received* (``time.monotonic()``; default: now): 503
+        naming the cause, and nothing answered, when the audit log cannot commit the record by
+        ``received + AUDIT_WRITE_SECONDS`` (or within :data:`LATE_RECORD_SECONDS` of the record being due,
+        when computing the answer took longer)."""
         request_id = uuid.uuid4().hex
         try:
-            return self._run(body, actor, request_id)
+            return self._run(body, actor, request_id, time.monotonic() if received is None else received)
         except StoreError as exc:
             self.metrics.inc("audit_failures_total")
             return Answer(503, _dumps(unrecorded(exc, request_id), ascii=False))
 
-    def _run(self, body: bytes, actor: str, request_id: str) -> Answer:
+    def _run(self, body: bytes, actor: str, request_id: str, received: float) -> Answer:
         start = time.perf_counter()
         try:
             self.check_running()
@@ -127,7 +134,7 @@ class PredictionPath:
             explained = self.attribute(values, verdicts)
             results = self.interval(explained, verdicts)
         except Refusal as refusal:
-            self.audit_refusal(refusal, actor, request_id)
+            self.audit_refusal(refusal, actor, request_id, received)
             return self.refused(refusal, request_id)
         domains = [r.verdict.as_dict() for r in results]
         attributions = [r.attributions.tolist() for r in results]
@@ -138,7 +145,8 @@ class PredictionPath:
                 "request_id": request_id,
             }
         )  # rendered before the audit record: an answer that cannot be sent is never recorded as sent
-        self.audit_prediction(values, results, domains, attributions, actor, request_id, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.audit_prediction(values, results, domains, attributions, actor, request_id, seconds, received)
         return Answer(200, content)
 
     # ------------------------------------------------------------------ steps
@@ -255,6 +263,14 @@ class PredictionPath:
         return results
 
     # ------------------------------------------------------------------ audit and answer
+    def _deadline(self, received: float | None) -> float | None:
+        """When the record of a request received at *received* must be committed: AUDIT_WRITE_SECONDS later
+        (time queued for a worker thread included), and at least LATE_RECORD_SECONDS from now; None (the audit
+        log's own bound from now) when the time it was received is not known."""
+        if received is None:
+            return None
+        return max(received + self.audit.write_seconds, time.monotonic() + LATE_RECORD_SECONDS)
+
     def audit_prediction(
         self,
         values: FloatArray,
@@ -264,6 +280,7 @@ class PredictionPath:
         actor: str,
         request_id: str,
         seconds: float,
+        received: float | None = None,
     ) -> None:
         """One ``prediction`` record: what was asked and everything answered, row by row."""
         model = self.model
@@ -280,9 +297,9 @@ class PredictionPath:
             fallback=[r.fallback for r in results],
             seconds=seconds,
         )
-        self.audit.append("prediction", actor, payload, request_id)
+        self.audit.append("prediction", actor, payload, request_id, deadline=self._deadline(received))
 
-    def audit_refusal(self, refusal: Refusal, actor: str, request_id: str) -> None:
+    def audit_refusal(self, refusal: Refusal, actor: str, request_id: str, received: float | None = None) -> None:
         self.metrics.inc("predictions_refused_total", model=self.model.name, reason=refusal.reason)
         payload = refusal_payload(
             self.model.id,
@@ -294,7 +311,7 @@ class PredictionPath:
             non_finite=refusal.non_finite,
             detail=refusal.detail if refusal.reason in ("invalid_request", "stopped") else None,
         )
-        self.audit.append("prediction_refused", actor, payload, request_id)
+        self.audit.append("prediction_refused", actor, payload, request_id, deadline=self._deadline(received))
 
     def rendered(
         self, results: list[RowResult], domains: list[dict[str, Any]], attributions: list[list[float]]

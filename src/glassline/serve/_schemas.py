@@ -136,7 +136,7 @@ def error_detail(
         where = [p for p in error.get("loc", ()) if isinstance(p, int)]
         reason = (error.get("ctx") or {}).get("error") or error.get("msg", "invalid JSON")
         at = f" at character {where[0]}" if where else ""
-        return {"loc": "body", "type": kind, "msg": f"the body is not valid JSON{at}: {reason}"}
+        return {"loc": "body", "type": kind, "msg": f"JSON decode error{at}: {reason}"}
     loc = [p for p in error.get("loc", ()) if p != "body"]
     path = ""
     for part in loc:

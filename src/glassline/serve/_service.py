@@ -312,9 +312,11 @@ class Service:
 
         return Depends(check)
 
-    async def off_loop(self, function: Callable[[bytes, str], T], body: bytes, actor: str) -> T:
-        """``function(body, actor)`` in one of the prediction path's worker threads."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, function, body, actor)
+    async def off_loop(self, function: Callable[[bytes, str, float], T], body: bytes, actor: str) -> T:
+        """``function(body, actor, received)`` in one of the prediction path's worker threads; *received* is
+        the ``time.monotonic()`` of the call, so that time queued for a thread counts against the deadlines."""
+        received = time.monotonic()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, body, actor, received)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
