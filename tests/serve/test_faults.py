@@ -63,21 +63,26 @@ def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: L
         holder.execute("BEGIN IMMEDIATE")  # another process's writer holds the file's write lock
         answers: list[tuple[int, dict[str, Any], float]] = []
 
-        def predict() -> None:
-            with httpx.Client(base_url=url, headers=headers, timeout=10) as own:
-                began = time.perf_counter()
-                answer = own.post("/v1/predict", json={"rows": [INSIDE]})
-                answers.append((answer.status_code, answer.json(), time.perf_counter() - began))
+        # the clients are made first: making one costs tens of ms of this process's CPU (and GIL), which the
+        # server in this same process would otherwise share while /healthz is timed
+        clients = [httpx.Client(base_url=url, headers=headers, timeout=10) for _ in range(CONCURRENT)]
+        health_client = httpx.Client(base_url=url, timeout=2)
+
+        def predict(own: httpx.Client) -> None:
+            began = time.perf_counter()
+            answer = own.post("/v1/predict", json={"rows": [INSIDE]})
+            answers.append((answer.status_code, answer.json(), time.perf_counter() - began))
 
         try:
             # more than the prediction path's worker threads: time queued for a thread counts against the bound
-            waiting = [threading.Thread(target=predict) for _ in range(CONCURRENT)]
+            waiting = [threading.Thread(target=predict, args=(own,)) for own in clients]
             for t in waiting:
                 t.start()
+            time.sleep(0.2)  # the predictions are sent and wait for the lock
             health = []
             for _ in range(5):  # while the predictions wait for the lock
                 began = time.perf_counter()
-                assert httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+                assert health_client.get("/healthz").status_code == 200
                 health.append(time.perf_counter() - began)
                 time.sleep(0.05)
             for t in waiting:
@@ -85,13 +90,17 @@ def test_an_outside_write_lock_gives_503_naming_it_within_the_bound(xgb_model: L
             flip, not_ready = _ready_within(url, 503, READY_PROBE_SECONDS + READY_SECONDS + SLACK)
             print(
                 f"\n503 latencies under a held lock: {[round(a[2], 3) for a in answers]} s; "
-                f"/healthz {max(health):.3f} s at most; /readyz not ready after {flip:.3f} s"
+                f"/healthz median {sorted(health)[len(health) // 2]:.3f} s, at most {max(health):.3f} s; "
+                f"/readyz not ready after {flip:.3f} s"
             )
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        # milliseconds when alone; the test's twelve clients share this process (and its GIL) with the server
+            for own in (*clients, health_client):
+                own.close()
+        # milliseconds (the most measured on a loaded 2-core machine: 78 ms); a median spares CI's spikes
         assert sorted(health)[len(health) // 2] < 0.5, health
+        assert max(health) < 1.0, health
         assert [a[0] for a in answers] == [503] * CONCURRENT, answers
         for _status, body, took in answers:
             assert "locked by another writer" in body["detail"], body
