@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel
-from glassline.serve import Fallback, ServiceConfig, create_app, wait_until_ready
+from glassline.serve import Fallback, ServiceConfig, create_app, server_config, wait_until_ready
 
 
 def free_port() -> int:
@@ -54,8 +55,16 @@ def make_tokens(db_url: str) -> dict[str, str]:
 @contextmanager
 def serving(model: LoadedModel | Sequence[LoadedModel], config: ServiceConfig) -> Iterator[str]:
     """Run the app (one model or several) with uvicorn in a thread on a free loopback port; yields the base URL."""
+    with serving_app(create_app(model, config)) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: FastAPI) -> Iterator[str]:
+    """Run *app* as `glassline serve` runs it (:func:`glassline.serve.server_config`) in a thread on a free
+    loopback port; yields the base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(model, config), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -83,17 +92,32 @@ def server_process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`glassline serve` (``--model`` once per model) in a child process on 127.0.0.1:*port*, once /healthz
     answers; terminated on exit."""
+    with server_processes(model, home, [port], fallback=fallback, db_url=db_url) as (process,):
+        yield process
+
+
+@contextmanager
+def server_processes(
+    model: str | Sequence[str], home: Path, ports: Sequence[int], *, fallback: str = "flag", db_url: str | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], ...]]:
+    """One `glassline serve` per port, all started at once (they load their models side by side), yielded once
+    each answers /healthz; terminated on exit."""
     models = [model] if isinstance(model, str) else list(model)
     command = [sys.executable, "-m", "glassline", "serve", *(a for m in models for a in ("--model", m))]
-    command += ["--home", str(home)]
-    command += ["--port", str(port), "--fallback", fallback, *(["--db", db_url] if db_url else [])]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command += ["--home", str(home), "--fallback", fallback, *(["--db", db_url] if db_url else [])]
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}", process=process)
-        yield process
+        for port in ports:
+            processes.append(
+                subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            )
+        for port, process in zip(ports, processes, strict=True):
+            wait_until_ready(f"http://127.0.0.1:{port}", process=process)
+        yield tuple(processes)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(20)
-        if process.stderr:
-            process.stderr.close()
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(20)
+            if process.stderr:
+                process.stderr.close()

@@ -1,5 +1,6 @@
 """Blocking database work runs off the event loop: a lock held on the SQLite audit file by another connection
-does not stop /healthz from answering at once, over real HTTP."""
+does not stop /healthz from answering at once, over real HTTP; the waiting prediction is never answered
+without its record (it answers 503 once the audit write bound has passed: tests/serve/test_faults.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 from serve_helpers import start
 
+from glassline.audit import AUDIT_WRITE_SECONDS
 from glassline.registry import LoadedModel
 from glassline.serve import Fallback
 
@@ -47,9 +49,10 @@ def test_healthz_answers_while_the_audit_file_is_locked(xgb_model: LoadedModel, 
                 ready = httpx.get(f"{running.url}/readyz", timeout=5)
                 assert ready.status_code in (200, 503)  # may say not ready; must answer
                 assert time.perf_counter() - began < 4  # readyz gives the database 2 s
-                assert waiting.is_alive(), "the prediction must not be answered before its record is committed"
+                # the lock is still held: the prediction has waited its AUDIT_WRITE_SECONDS and is refused
+                waiting.join(AUDIT_WRITE_SECONDS + 10)
+                assert answers == [503], "the prediction must not be answered before its record is committed"
             finally:
                 holder.execute("ROLLBACK")
                 holder.close()
-            waiting.join(30)
-            assert answers == [200]
+            assert client.post("/v1/predict", json={"rows": [INSIDE]}).status_code == 200  # lock released

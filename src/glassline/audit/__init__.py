@@ -22,18 +22,23 @@ from glassline.audit._frame import (
     refusal_payload,
 )
 from glassline.audit._log import (
+    AUDIT_WRITE_SECONDS,
     KINDS,
     OVERSIGHT_KINDS,
     AuditLog,
     AuditRecord,
     ChainReport,
     ModelId,
+    Writable,
+    WriteCause,
     canonical_json,
     verify_chain,
+    write_failure,
 )
 from glassline.audit._tokens import ROLE_CACHE_SECONDS, IssuedToken, Role, TokenInfo, TokenStore, parse_lifetime
 
 __all__ = [
+    "AUDIT_WRITE_SECONDS",
     "FRAME_COLUMNS",
     "KINDS",
     "OVERSIGHT_KINDS",
@@ -49,6 +54,8 @@ __all__ = [
     "Role",
     "TokenInfo",
     "TokenStore",
+    "Writable",
+    "WriteCause",
     "audit_key",
     "canonical_json",
     "connect",
@@ -59,4 +66,5 @@ __all__ = [
     "refusal_payload",
     "verify_chain",
     "write_anchor",
+    "write_failure",
 ]

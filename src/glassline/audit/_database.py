@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 
 from glassline.exceptions import StoreError
 
-__all__ = ["audit_table", "connect", "metadata", "read", "safe_url", "tokens_table", "utc"]
+__all__ = ["BUSY_SECONDS", "audit_table", "connect", "metadata", "read", "safe_url", "tokens_table", "utc"]
 
 metadata = MetaData()
 
@@ -64,11 +64,18 @@ audit_table = Table(
 )
 
 
-def connect(url: str) -> Engine:
-    """An engine for *url*, tables created; SQLite in WAL mode with writers serialized by ``BEGIN IMMEDIATE``."""
+#: How long a connection waits for another writer's lock by default (SQLite's busy timeout): generous for the
+#: command line; the service passes the audit log's bound (:data:`glassline.audit.AUDIT_WRITE_SECONDS`).
+BUSY_SECONDS = 30.0
+
+
+def connect(url: str, *, busy_seconds: float = BUSY_SECONDS) -> Engine:
+    """An engine for *url*, tables created; SQLite in WAL mode with writers serialized by ``BEGIN IMMEDIATE``,
+    each connection waiting at most *busy_seconds* for another writer's lock."""
     sqlite = url.startswith("sqlite")
     try:
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {})
+        args = {"check_same_thread": False, "timeout": busy_seconds} if sqlite else {}
+        engine = create_engine(url, connect_args=args)
         if sqlite:
 
             @event.listens_for(engine, "connect")

@@ -14,14 +14,16 @@ raise :class:`~glassline.exceptions.StoreError` naming the record's seq and tell
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, func, insert, select, text
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from glassline.audit._anchor import Anchor
 
 __all__ = [
+    "AUDIT_WRITE_SECONDS",
     "GENESIS",
     "KINDS",
     "OVERSIGHT_KINDS",
@@ -39,11 +42,92 @@ __all__ = [
     "AuditRecord",
     "ChainReport",
     "ModelId",
+    "Writable",
+    "WriteCause",
     "canonical_json",
     "verify_chain",
+    "write_failure",
 ]
 
 GENESIS = "0" * 64
+
+#: The longest one audit write waits for the database, in seconds: for another process's write lock (SQLite's
+#: busy timeout, PostgreSQL's lock_timeout), for the statements (PostgreSQL's statement_timeout) and for the
+#: other writes of this process, all counted from the start of :meth:`AuditLog.append`. A write committed
+#: within it returns; otherwise :class:`StoreError` says why, and nothing was written. The service answers
+#: 503 then, so a prediction never waits longer than this for its record.
+AUDIT_WRITE_SECONDS = 1.5
+
+#: Why a write failed: another writer holds the lock, the disk (or the database's size limit) is full, the
+#: database is read-only, or another driver error.
+WriteCause = Literal["locked", "disk_full", "read_only", "failed"]
+
+_CAUSE_TEXT: dict[str, str] = {
+    "locked": "the audit log is locked by another writer",
+    "disk_full": "the audit log's disk is full",
+    "read_only": "the audit log is read-only",
+    "failed": "the audit log's database failed",
+}
+
+#: SQLSTATE codes of PostgreSQL errors: lock_not_available (lock_timeout), query_canceled (statement_timeout),
+#: serialization and deadlock; disk_full, insufficient_resources; read_only_sql_transaction.
+_PG_CAUSES: dict[str, WriteCause] = {
+    "55P03": "locked",
+    "57014": "locked",
+    "40001": "locked",
+    "40P01": "locked",
+    "53100": "disk_full",
+    "53000": "disk_full",
+    "25006": "read_only",
+}
+
+
+def write_failure(exc: BaseException) -> WriteCause:
+    """What a database error raised by a write means (the driver error, or a :class:`StoreError` raised from one)."""
+    error: BaseException | None = exc
+    while isinstance(error, StoreError) and error.__cause__ is not None:
+        error = error.__cause__
+    seen = 0
+    while error is not None and seen < 5:  # SQLAlchemy wraps the driver's error as .orig
+        if isinstance(error, _Locked):
+            return "locked"
+        name = str(getattr(error, "sqlite_errorname", "") or "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return "locked"
+        if name.startswith("SQLITE_FULL"):
+            return "disk_full"
+        if name.startswith("SQLITE_READONLY"):
+            return "read_only"
+        code = str(getattr(error, "sqlstate", "") or getattr(error, "pgcode", "") or "")
+        if code in _PG_CAUSES:
+            return _PG_CAUSES[code]
+        if isinstance(error, OSError) and error.errno is not None:
+            if error.errno == errno.ENOSPC:
+                return "disk_full"
+            if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                return "read_only"
+        error = getattr(error, "orig", None)
+        seen += 1
+    text = str(exc).lower()
+    if "database is locked" in text or "lock timeout" in text:
+        return "locked"
+    if "disk is full" in text or "no space left" in text:
+        return "disk_full"
+    if "readonly database" in text or "read-only" in text:
+        return "read_only"
+    return "failed"
+
+
+@dataclass(frozen=True)
+class Writable:
+    """The outcome of the last audit write (or :meth:`AuditLog.probe`): whether the log took it, why not, and
+    when (``time.monotonic()``)."""
+
+    ok: bool
+    cause: WriteCause | None
+    reason: str
+    at: float
+
 
 #: The kinds of record glassline writes (reads filter on these; :meth:`AuditLog.append` takes any kind).
 KINDS = (
@@ -234,75 +318,180 @@ class AuditLog:
     )
     _LAST = "SELECT seq, hash FROM glassline_audit ORDER BY seq DESC LIMIT 1"
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, write_seconds: float = AUDIT_WRITE_SECONDS) -> None:
         self.engine = engine
+        self.write_seconds = write_seconds
         self._lock = threading.Lock()
         self._postgres = engine.dialect.name == "postgresql"
         self._sqlite: Any = None  # the writer's sqlite3 connection, opened on first append
+        #: The outcome of the last write or probe; None before the first.
+        self.writable: Writable | None = None
+        self._probe_bytes = 0  # the size of the last record that failed: a probe must find room for as much
 
     @contextmanager
-    def _writer(self) -> Iterator[Connection]:
+    def _writer(self, deadline: float) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             if self._postgres:
+                ms = max(1, int((deadline - time.monotonic()) * 1000))
+                conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+                conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))
                 conn.execute(text("LOCK TABLE glassline_audit IN EXCLUSIVE MODE"))
             yield conn
 
-    def append(self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None = None) -> AuditRecord:
-        """Commit one record; :class:`StoreError` when the database refuses it (nothing was written then)."""
+    @contextmanager
+    def _locked(self, what: str, deadline: float | None = None) -> Iterator[float]:
+        """This process's writer lock, taken before *deadline* (default: :attr:`write_seconds` from now);
+        yields the deadline."""
+        began = time.monotonic()
+        if deadline is None:
+            deadline = began + self.write_seconds
+        if not self._lock.acquire(timeout=max(0.0, deadline - began)):
+            waited = time.monotonic() - began
+            raise StoreError(f"{_CAUSE_TEXT['locked']}: {what} waited {waited:.2g} s for the writes before it") from (
+                _Locked()
+            )
         try:
-            with self._lock:
+            yield deadline
+        finally:
+            self._lock.release()
+
+    def _failure(self, exc: BaseException, what: str) -> Writable:
+        """Record that a write failed because of *exc* (:attr:`writable`), and say why in one line."""
+        cause = write_failure(exc)
+        waited = f" within {self.write_seconds:g} s" if cause == "locked" else ""
+        self.writable = Writable(
+            False, cause, f"{_CAUSE_TEXT[cause]}: {what}{waited} ({type(exc).__name__}: {exc})", time.monotonic()
+        )
+        return self.writable
+
+    def append(
+        self,
+        kind: str,
+        actor: str,
+        payload: dict[str, Any],
+        request_id: str | None = None,
+        *,
+        deadline: float | None = None,
+    ) -> AuditRecord:
+        """Commit one record before *deadline* (a ``time.monotonic()`` time; default: :attr:`write_seconds` from
+        now); :class:`StoreError` naming the cause (:func:`write_failure`) when the database refuses it or is
+        locked past it (nothing was written then)."""
+        what = f"no '{kind}' record could be committed"
+        try:
+            with self._locked(what, deadline) as deadline:
                 if self.engine.dialect.name == "sqlite":
-                    return self._append_sqlite(kind, actor, payload, request_id)
-                with self._writer() as conn:
-                    last = conn.execute(
-                        select(audit_table.c.seq, audit_table.c.hash).order_by(audit_table.c.seq.desc()).limit(1)
-                    ).first()
-                    record, payload_json = _next_record(last, kind, actor, payload, request_id)
-                    conn.execute(
-                        insert(audit_table).values(
-                            seq=record.seq,
-                            created_at=record.created_at,
-                            kind=kind,
-                            actor=actor,
-                            request_id=request_id,
-                            payload=payload_json,
-                            prev_hash=record.prev_hash,
-                            hash=record.hash,
-                        )
-                    )
-                return record
-        except StoreError:
+                    record = self._append_sqlite(kind, actor, payload, request_id, deadline)
+                else:
+                    record = self._append_engine(kind, actor, payload, request_id, deadline)
+        except StoreError as exc:  # this process's writer lock was not free in time
+            self.writable = Writable(False, "locked", str(exc), time.monotonic())
             raise
         except Exception as exc:  # any driver error: the record is not written, and the caller must say so
-            raise StoreError(f"the audit log refused a '{kind}' record: {type(exc).__name__}: {exc}") from exc
+            self._probe_bytes = _size(payload)
+            raise StoreError(self._failure(exc, what).reason) from exc
+        self.writable = Writable(True, None, "", time.monotonic())
+        self._probe_bytes = 0
+        return record
 
-    def _append_sqlite(self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None) -> AuditRecord:
+    def _append_engine(
+        self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None, deadline: float
+    ) -> AuditRecord:
+        with self._writer(deadline) as conn:
+            last = conn.execute(
+                select(audit_table.c.seq, audit_table.c.hash).order_by(audit_table.c.seq.desc()).limit(1)
+            ).first()
+            record, payload_json = _next_record(last, kind, actor, payload, request_id)
+            conn.execute(
+                insert(audit_table).values(
+                    seq=record.seq,
+                    created_at=record.created_at,
+                    kind=kind,
+                    actor=actor,
+                    request_id=request_id,
+                    payload=payload_json,
+                    prev_hash=record.prev_hash,
+                    hash=record.hash,
+                )
+            )
+        return record
+
+    def _cursor(self, deadline: float) -> Any:
+        """A cursor of the writer's sqlite3 connection, its busy timeout set to what is left until *deadline*."""
         if self._sqlite is None:
             self._sqlite = self.engine.raw_connection()  # pragmas (WAL, autocommit off) applied by connect()
         cursor = self._sqlite.driver_connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(f"PRAGMA busy_timeout = {max(1, int((deadline - time.monotonic()) * 1000))}")
+        return cursor
+
+    def _append_sqlite(
+        self, kind: str, actor: str, payload: dict[str, Any], request_id: str | None, deadline: float
+    ) -> AuditRecord:
+        cursor = self._cursor(deadline)
         try:
-            record, payload_json = _next_record(cursor.execute(self._LAST).fetchone(), kind, actor, payload, request_id)
-            cursor.execute(
-                self._INSERT,
-                (
-                    record.seq,
-                    record.created_at,
-                    kind,
-                    actor,
-                    request_id,
-                    payload_json,
-                    record.prev_hash,
-                    record.hash,
-                ),
-            )
-            cursor.execute("COMMIT")
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                last = cursor.execute(self._LAST).fetchone()
+                record, payload_json = _next_record(last, kind, actor, payload, request_id)
+                cursor.execute(
+                    self._INSERT,
+                    (
+                        record.seq,
+                        record.created_at,
+                        kind,
+                        actor,
+                        request_id,
+                        payload_json,
+                        record.prev_hash,
+                        record.hash,
+                    ),
+                )
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._sqlite.driver_connection.in_transaction:  # SQLite may have rolled back already
+                    cursor.execute("ROLLBACK")
+                raise
         finally:
             cursor.close()
         return record
+
+    def probe(self) -> Writable:
+        """Whether a record could be written now, without writing one: take the write lock within
+        :attr:`write_seconds` and insert a probe row, then roll back. Catches a lock held by another writer, a
+        read-only database and a database at its size limit; a disk that fills under the write-ahead log shows
+        at the next commit instead (:attr:`writable`). After a write failed, the probe row is as large as that
+        record, so a disk with room for a small row only is not taken for writable. Updates and answers
+        :attr:`writable`."""
+        what = "a probe write could not take the write lock"
+        row = (0, "", "probe", "system", None, canonical_json({"room": "x" * self._probe_bytes}), GENESIS, GENESIS)
+        try:
+            with self._locked(what) as deadline:
+                if self.engine.dialect.name == "sqlite":
+                    cursor = self._cursor(deadline)
+                    try:
+                        cursor.execute("BEGIN IMMEDIATE")
+                        try:
+                            cursor.execute(self._INSERT, row)
+                        finally:
+                            if self._sqlite.driver_connection.in_transaction:
+                                cursor.execute("ROLLBACK")
+                    finally:
+                        cursor.close()
+                else:
+                    with self.engine.connect() as conn, conn.begin() as transaction:
+                        ms = max(1, int((deadline - time.monotonic()) * 1000))
+                        conn.execute(text(f"SET LOCAL lock_timeout = {ms}"))
+                        conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+                        conn.execute(text("LOCK TABLE glassline_audit IN EXCLUSIVE MODE"))
+                        names = ("seq", "created_at", "kind", "actor", "request_id", "payload", "prev_hash", "hash")
+                        conn.execute(insert(audit_table).values(dict(zip(names, row, strict=True))))
+                        transaction.rollback()
+        except StoreError as exc:
+            self.writable = Writable(False, "locked", str(exc), time.monotonic())
+            return self.writable
+        except Exception as exc:  # any driver error: not writable, and why
+            return self._failure(exc, "a probe write failed")
+        self.writable = Writable(True, None, "", time.monotonic())
+        return self.writable
 
     def close(self) -> None:
         """Release the writer's connection (the engine stays usable)."""
@@ -417,6 +606,18 @@ class AuditLog:
         for condition in query.where():
             statement = statement.where(condition)
         return statement
+
+
+def _size(payload: dict[str, Any]) -> int:
+    """The length of *payload* as the log stores it (0 when it is not JSON)."""
+    try:
+        return len(canonical_json(payload))
+    except ValueError:
+        return 0
+
+
+class _Locked(Exception):
+    """This process's own writer lock was not free within the write's deadline (the writes before it wait)."""
 
 
 def _next_record(

@@ -9,7 +9,7 @@ explanations, intervals, validity-domain fallback, auth and an audit log (:mod:`
 
 from glassline.serve._app import ServiceConfig, create_app
 from glassline.serve._pipeline import Answer, PredictionPath, Refusal, RowResult
-from glassline.serve._run import run_server, wait_until_ready
+from glassline.serve._run import run_server, server_config, wait_until_ready
 from glassline.serve._runtime import Explanation, ServedModel
 from glassline.serve._schemas import Fallback
 
@@ -24,5 +24,6 @@ __all__ = [
     "ServiceConfig",
     "create_app",
     "run_server",
+    "server_config",
     "wait_until_ready",
 ]

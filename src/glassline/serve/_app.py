@@ -14,12 +14,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glassline.exceptions import StoreError
 from glassline.registry import LoadedModel
+from glassline.serve._errors import conform_openapi
 from glassline.serve._metrics import BodyLimitAndMetrics
-from glassline.serve._pipeline import PredictionPath
+from glassline.serve._pipeline import PredictionPath, unrecorded
 from glassline.serve._routers.health import health_router
 from glassline.serve._routers.models import models_router
 from glassline.serve._routers.oversight import oversight_router
@@ -111,12 +113,17 @@ def _description(served: list[ServedModel], config: ServiceConfig) -> str:
     )
 
 
+#: Each route's body (other than predict's): its fields and the required ones, named in a 422 about it.
+_BODY_MODELS: dict[str, type[BaseModel]] = {
+    "/v1/feedback": FeedbackRequest,
+    "/v1/override": OverrideRequest,
+    "/v1/stop": StopRequest,
+    "/v1/start": StopRequest,
+    "/v1/tokens": TokenRequest,
+}
 _BODY_FIELDS = {
-    "/v1/feedback": list(FeedbackRequest.model_fields),
-    "/v1/override": list(OverrideRequest.model_fields),
-    "/v1/stop": list(StopRequest.model_fields),
-    "/v1/start": list(StopRequest.model_fields),
-    "/v1/tokens": list(TokenRequest.model_fields),
+    route: (list(model.model_fields), [n for n, f in model.model_fields.items() if f.is_required()])
+    for route, model in _BODY_MODELS.items()
 }
 
 
@@ -128,15 +135,13 @@ def _handlers(app: FastAPI, service: Service) -> None:
     @app.exception_handler(StoreError)
     async def _store_error(_request: Request, exc: StoreError) -> JSONResponse:
         service.metrics.inc("audit_failures_total")
-        return JSONResponse(
-            {"detail": f"not answered: every answer must be recorded first, and {exc}", "state": "audit unavailable"},
-            status_code=503,
-        )
+        return JSONResponse(unrecorded(exc), status_code=503)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = _BODY_FIELDS.get(request.url.path)
-        return JSONResponse({"detail": [error_detail(dict(e), (), fields) for e in exc.errors()]}, status_code=422)
+        fields, required = _BODY_FIELDS.get(request.url.path, (None, None))
+        detail = [error_detail(dict(e), (), fields, required) for e in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -151,7 +156,7 @@ def _openapi(app: FastAPI, paths: dict[str, PredictionPath]) -> Callable[[], dic
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        spec = default()
+        spec = conform_openapi(default())
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
         for path in paths.values():
             model = path.request_model

@@ -4,7 +4,9 @@
 Every request that reaches it gets a request id and exactly one audit record, in one transaction: a
 ``prediction`` when answered, a ``prediction_refused`` when any step refused it (the body failed the
 request schema, a row is outside the validity domain under the 'refuse' fallback, the model gave no
-finite value, or the service is stopped), and the answer names the request id either way. The path is
+finite value, or the service is stopped), and the answer names the request id either way. A record that
+cannot be committed within :data:`~glassline.audit.AUDIT_WRITE_SECONDS` (another writer holds the lock, the
+disk is full, the log is read-only) gives no answer: 503 naming the cause, with the request id. The path is
 synchronous (the database may block): the service runs it in a worker thread.
 """
 
@@ -20,16 +22,35 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ValidationError
 
-from glassline.audit import AuditLog, RefusalReason, prediction_payload, refusal_payload
+from glassline.audit import AuditLog, RefusalReason, prediction_payload, refusal_payload, write_failure
+from glassline.exceptions import StoreError
 from glassline.registry import Verdict
 from glassline.serve._metrics import Metrics
 from glassline.serve._runtime import Explanation, ServedModel
 from glassline.serve._schemas import Fallback, error_detail, predict_request_model
 from glassline.serve._service import ServiceState
 
-__all__ = ["Answer", "PredictionPath", "Refusal", "RowResult"]
+__all__ = ["LATE_RECORD_SECONDS", "Answer", "PredictionPath", "Refusal", "RowResult", "unrecorded"]
+
+#: The least time a record gets to be committed, even when its request's AUDIT_WRITE_SECONDS have passed
+#: (a large batch that took long to compute, or a wait for a worker thread): enough for a write that waits
+#: only for other processes' commits (microseconds each), not for a lock held by another writer.
+LATE_RECORD_SECONDS = 0.1
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def unrecorded(exc: StoreError, request_id: str | None = None) -> dict[str, Any]:
+    """The 503 body of a request whose audit record could not be committed: the cause named
+    (:func:`~glassline.audit.write_failure`), nothing answered."""
+    body: dict[str, Any] = {
+        "detail": f"not answered: every answer must be recorded first, and {exc}",
+        "state": "audit unavailable",
+        "cause": write_failure(exc),
+    }
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 @dataclass(frozen=True)
@@ -92,11 +113,20 @@ class PredictionPath:
         self._labels = {"model": model.name}
         self._domain = model.domain.summary().as_dict()  # stated in every answer
 
-    def run(self, body: bytes, actor: str) -> Answer:
-        """Answer one request body for *actor*; :class:`~glassline.exceptions.StoreError` when the audit log
-        refuses the record (then nothing is answered)."""
-        start = time.perf_counter()
+    def run(self, body: bytes, actor: str, received: float | None = None) -> Answer:
+        """Answer one request body for *actor*, received at *received* (``time.monotonic()``; default: now): 503
+        naming the cause, and nothing answered, when the audit log cannot commit the record by
+        ``received + AUDIT_WRITE_SECONDS`` (or within :data:`LATE_RECORD_SECONDS` of the record being due,
+        when computing the answer took longer)."""
         request_id = uuid.uuid4().hex
+        try:
+            return self._run(body, actor, request_id, time.monotonic() if received is None else received)
+        except StoreError as exc:
+            self.metrics.inc("audit_failures_total")
+            return Answer(503, _dumps(unrecorded(exc, request_id), ascii=False))
+
+    def _run(self, body: bytes, actor: str, request_id: str, received: float) -> Answer:
+        start = time.perf_counter()
         try:
             self.check_running()
             values = self.validate(body)
@@ -105,7 +135,7 @@ class PredictionPath:
             explained = self.attribute(values, verdicts)
             results = self.interval(explained, verdicts)
         except Refusal as refusal:
-            self.audit_refusal(refusal, actor, request_id)
+            self.audit_refusal(refusal, actor, request_id, received)
             return self.refused(refusal, request_id)
         domains = [r.verdict.as_dict() for r in results]
         attributions = [r.attributions.tolist() for r in results]
@@ -117,7 +147,8 @@ class PredictionPath:
                 "domain": self._domain,
             }
         )  # rendered before the audit record: an answer that cannot be sent is never recorded as sent
-        self.audit_prediction(values, results, domains, attributions, actor, request_id, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.audit_prediction(values, results, domains, attributions, actor, request_id, seconds, received)
         return Answer(200, content)
 
     # ------------------------------------------------------------------ steps
@@ -234,6 +265,14 @@ class PredictionPath:
         return results
 
     # ------------------------------------------------------------------ audit and answer
+    def _deadline(self, received: float | None) -> float | None:
+        """When the record of a request received at *received* must be committed: AUDIT_WRITE_SECONDS later
+        (time queued for a worker thread included), and at least LATE_RECORD_SECONDS from now; None (the audit
+        log's own bound from now) when the time it was received is not known."""
+        if received is None:
+            return None
+        return max(received + self.audit.write_seconds, time.monotonic() + LATE_RECORD_SECONDS)
+
     def audit_prediction(
         self,
         values: FloatArray,
@@ -243,6 +282,7 @@ class PredictionPath:
         actor: str,
         request_id: str,
         seconds: float,
+        received: float | None = None,
     ) -> None:
         """One ``prediction`` record: what was asked and everything answered, row by row."""
         model = self.model
@@ -259,9 +299,9 @@ class PredictionPath:
             fallback=[r.fallback for r in results],
             seconds=seconds,
         )
-        self.audit.append("prediction", actor, payload, request_id)
+        self.audit.append("prediction", actor, payload, request_id, deadline=self._deadline(received))
 
-    def audit_refusal(self, refusal: Refusal, actor: str, request_id: str) -> None:
+    def audit_refusal(self, refusal: Refusal, actor: str, request_id: str, received: float | None = None) -> None:
         self.metrics.inc("predictions_refused_total", model=self.model.name, reason=refusal.reason)
         payload = refusal_payload(
             self.model.id,
@@ -273,7 +313,7 @@ class PredictionPath:
             non_finite=refusal.non_finite,
             detail=refusal.detail if refusal.reason in ("invalid_request", "stopped") else None,
         )
-        self.audit.append("prediction_refused", actor, payload, request_id)
+        self.audit.append("prediction_refused", actor, payload, request_id, deadline=self._deadline(received))
 
     def rendered(
         self, results: list[RowResult], domains: list[dict[str, Any]], attributions: list[list[float]]

@@ -1,4 +1,4 @@
-"""Run the service with uvicorn."""
+"""Run the service with uvicorn (:func:`server_config`: the HTTP protocol with a deadline for request headers)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,38 @@ import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glassline.audit import Role
 from glassline.registry import database_url, load_model
 from glassline.serve._app import ServiceConfig, create_app
+from glassline.serve._protocol import HEADER_SECONDS, HeaderDeadlineProtocol
 from glassline.serve._schemas import Fallback
 
-__all__ = ["run_server", "wait_until_ready"]
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
+
+__all__ = ["run_server", "server_config", "wait_until_ready"]
+
+
+def server_config(
+    app: FastAPI,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log_level: str = "warning",
+    header_seconds: float = HEADER_SECONDS,
+) -> uvicorn.Config:
+    """How `glassline serve` runs *app* with uvicorn: no access log, and a connection whose request headers are
+    not complete within *header_seconds* is closed (:class:`~glassline.serve._protocol.HeaderDeadlineProtocol`)."""
+    import uvicorn
+
+    class Protocol(HeaderDeadlineProtocol):
+        pass
+
+    Protocol.header_seconds = header_seconds
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, http=Protocol)
 
 
 def run_server(
@@ -37,7 +62,7 @@ def run_server(
         db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
     )
     app = create_app(loaded, config)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level)).run()
 
 
 def wait_until_ready(

@@ -120,28 +120,39 @@ class TokenRequest(_Strict):
 
 
 def error_detail(
-    error: dict[str, Any], ranges: Sequence[InputRange] = (), fields: list[str] | None = None
+    error: dict[str, Any],
+    ranges: Sequence[InputRange] = (),
+    fields: list[str] | None = None,
+    required: list[str] | None = None,
 ) -> dict[str, Any]:
-    """One validation error as ``{"loc": "rows[0].porosity", "msg": ..., "allowed": {...}}`` with one clear message.
+    """One validation error as ``{"loc": "rows[0].porosity", "type": ..., "msg": ..., "allowed": {...}}`` with
+    one clear message.
 
     *ranges*: the model's inputs (named, with their range, in messages about a row); *fields*: the body's
-    field names on routes other than predict (named when one is unknown).
+    field names on routes other than predict (named when one is unknown), *required* the ones it needs (named
+    when the body is missing).
     """
+    kind = str(error.get("type", ""))
+    if kind == "json_invalid":  # FastAPI's loc is ("body", character position): the body is what is wrong
+        where = [p for p in error.get("loc", ()) if isinstance(p, int)]
+        reason = (error.get("ctx") or {}).get("error") or error.get("msg", "invalid JSON")
+        at = f" at character {where[0]}" if where else ""
+        return {"loc": "body", "type": kind, "msg": f"JSON decode error{at}: {reason}"}
     loc = [p for p in error.get("loc", ()) if p != "body"]
     path = ""
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     by_name = {r.name: r for r in ranges}
     name = str(loc[-1]) if loc else ""
-    kind = str(error.get("type", ""))
     value = error.get("input")
     detail: dict[str, Any] = {"loc": path or "body", "type": kind}
     r = by_name.get(name)
     span = f"{r.low:.6g} … {r.high:.6g}{' ' + r.unit if r.unit else ''}" if r is not None else ""
-    if kind == "missing" and not loc:
+    if kind == "missing" and not loc and fields is not None:
+        needed = required if required is not None else fields
+        msg = f"the request body is missing; send a JSON object with the fields {fields} ({needed} required)"
+    elif kind == "missing" and not loc:
         msg = 'the request body is missing; send JSON such as {"rows": [{input: value}]}'
-    elif kind == "json_invalid":
-        msg = f"JSON decode error: {error.get('msg', 'invalid JSON')}"
     elif kind == "missing":
         in_row = len(loc) >= 3 and loc[0] == "rows"
         msg = f"required {'input' if in_row else 'field'} {name!r} is missing" + (

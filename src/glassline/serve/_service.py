@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from glassline.audit import AuditLog, AuditRecord, ModelId, Role, TokenStore, connect
+from glassline.audit import AUDIT_WRITE_SECONDS, AuditLog, AuditRecord, ModelId, Role, TokenStore, connect
 from glassline.exceptions import SpecError, StoreError, did_you_mean
 from glassline.serve._metrics import Metrics
 from glassline.serve._runtime import ServedModel
@@ -218,8 +218,9 @@ class Service:
             names[model.name] = model
         self.models = names
         self.config = config
-        self.engine = connect(config.db_url)
-        self.audit = AuditLog(self.engine)
+        # every write of the service (audit records, tokens) waits at most AUDIT_WRITE_SECONDS for another writer
+        self.engine = connect(config.db_url, busy_seconds=AUDIT_WRITE_SECONDS)
+        self.audit = AuditLog(self.engine, write_seconds=AUDIT_WRITE_SECONDS)
         self.tokens = TokenStore(self.engine)
         self.metrics = Metrics()
         self.state = ServiceState(self.audit, self.ids, metrics=self.metrics)
@@ -311,9 +312,11 @@ class Service:
 
         return Depends(check)
 
-    async def off_loop(self, function: Callable[[bytes, str], T], body: bytes, actor: str) -> T:
-        """``function(body, actor)`` in one of the prediction path's worker threads."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, function, body, actor)
+    async def off_loop(self, function: Callable[[bytes, str, float], T], body: bytes, actor: str) -> T:
+        """``function(body, actor, received)`` in one of the prediction path's worker threads; *received* is
+        the ``time.monotonic()`` of the call, so that time queued for a thread counts against the deadlines."""
+        received = time.monotonic()
+        return await asyncio.get_running_loop().run_in_executor(self.executor, function, body, actor, received)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from glassline.audit import AuditRecord, Role
+from glassline.serve._errors import AUTH_CODES, BODY_CODES, error_responses
 from glassline.serve._schemas import FeedbackRequest, OverrideRequest, StopRequest
 from glassline.serve._service import ApiError, Service
 
@@ -15,6 +16,10 @@ __all__ = ["oversight_router"]
 
 def oversight_router(service: Service) -> APIRouter:
     router = APIRouter(tags=["oversight"])
+    on_body = error_responses(*AUTH_CODES, *BODY_CODES)
+    on_prediction = error_responses(
+        *AUTH_CODES, *BODY_CODES, 404, described={404: "no answered prediction with that request_id"}
+    )
     audit, metrics, state = service.audit, service.metrics, service.state
     models = [m.as_dict() for m in service.ids]
 
@@ -24,7 +29,8 @@ def oversight_router(service: Service) -> APIRouter:
             raise ApiError(404, f"no answered prediction with request_id {request_id!r}")
         n = len(record.payload.get("rows", []))
         if row >= n:
-            raise ApiError(422, [{"loc": "row", "msg": f"request {request_id} has {n} row(s); row must be below {n}"}])
+            msg = f"request {request_id} has {n} row(s); row must be below {n}, got {row}"
+            raise ApiError(422, [{"loc": "row", "type": "less_than", "msg": msg}])
         return record
 
     # sync routes: FastAPI runs them in worker threads, so the database never blocks the event loop
@@ -35,11 +41,11 @@ def oversight_router(service: Service) -> APIRouter:
         metrics.inc(counter, model=str(model.get("name", "")))
         return record.seq
 
-    @router.post("/v1/feedback", summary="The measured value for an earlier prediction")
+    @router.post("/v1/feedback", summary="The measured value for an earlier prediction", responses=on_prediction)
     def feedback(body: FeedbackRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
         return {"audit_seq": on_row("feedback", "feedback_total", body, actor), "request_id": body.request_id}
 
-    @router.post("/v1/override", summary="An operator replaces a prediction, with a reason")
+    @router.post("/v1/override", summary="An operator replaces a prediction, with a reason", responses=on_prediction)
     def override(body: OverrideRequest, actor: str = service.require(Role.operator)) -> dict[str, Any]:
         seq = on_row("override", "overrides_total", body, actor)
         return {"audit_seq": seq, "request_id": body.request_id, "value": body.value}
@@ -48,13 +54,14 @@ def oversight_router(service: Service) -> APIRouter:
         "/v1/stop",
         summary="Stop: every model answers a safe state (503) until /v1/start (EU AI Act Art. 14(4)(e)), on every "
         "process that shares the audit log within 0.5 s",
+        responses=on_body,
     )
     def stop(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
         record = audit.append("stop", actor, {**body.model_dump(), "models": models})
         state.apply(record)  # this process at once; every other one on the database within STOP_REFRESH_SECONDS
         return {"state": "stopped", "audit_seq": record.seq}
 
-    @router.post("/v1/start", summary="Start again after a stop")
+    @router.post("/v1/start", summary="Start again after a stop", responses=on_body)
     def start(body: StopRequest, actor: str = service.require(Role.engineer)) -> dict[str, Any]:
         record = audit.append("start", actor, {**body.model_dump(), "models": models})
         state.apply(record)

@@ -8,24 +8,24 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from glassline.audit import Role
+from glassline.serve._errors import AUTH_CODES, error_responses
 from glassline.serve._pipeline import PredictionPath
 from glassline.serve._schemas import PredictResponse
 from glassline.serve._service import Service
 
 __all__ = ["predict_router"]
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or unknown token"},
-    403: {"description": "role too low"},
-    404: {"description": "no such model is served"},
-    413: {"description": "body too large"},
-    429: {"description": "too many bad tokens from this client; see Retry-After"},
-    422: {
-        "description": "invalid input, or outside the validity domain with fallback 'refuse' "
-        "(audited: the body has the request_id)"
+RESPONSES = error_responses(
+    *AUTH_CODES,
+    413,
+    422,
+    described={
+        422: "invalid input, or outside the validity domain with fallback 'refuse' (audited: the body has the "
+        "request_id)",
+        503: "stopped by an engineer, or the audit log cannot record the answer (the body names the cause and the "
+        "request_id; nothing is answered)",
     },
-    503: {"description": "stopped by an engineer, or the audit log cannot record the answer"},
-}
+)
 
 
 def _body(path: PredictionPath) -> dict[str, Any]:
@@ -75,7 +75,11 @@ def predict_router(service: Service, paths: dict[str, PredictionPath]) -> APIRou
         )
     else:
 
-        @router.post("/v1/predict", summary="With several models served: answers 409 naming them")
+        @router.post(
+            "/v1/predict",
+            summary="With several models served: answers 409 naming them",
+            responses=error_responses(*AUTH_CODES, 409),
+        )
         async def predict_which(_actor: str = service.require(Role.operator)) -> Response:
             raise service.several("POST /v1/predict", "POST /v1/models/{name}/predict")
 
