@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from glassline._output import output_path, writing
 from glassline.cli._app import app, console, progress
 from glassline.design import (
     Design,
@@ -104,6 +105,7 @@ def design(
 ) -> None:
     """Make a design for a study and write its run sheet (real units, randomized order)."""
     study = load_study(spec)
+    _check_outputs(out=out, json_path=json_path, fds_plot=fds_plot)
     space = DesignSpace.from_study(study)
     seed = study.seed if seed is None else seed
     if augment is not None:
@@ -152,11 +154,19 @@ def design_check(
 ) -> None:
     """Diagnose an existing design: I, N·I, D/G efficiency, VIF, correlation, power, FDS."""
     study = load_study(spec)
+    _check_outputs(json_path=json_path, fds_plot=fds_plot)
     space = DesignSpace.from_study(study)
     table = read_design(design_file, space)
     made = Design.from_table(table, space, model.value, source=str(design_file))
     report = made.diagnostics(effect_size=effect_size, compare_levels=compare_levels or None, seed=study.seed)
     _finish(report, json_path, fds_plot, made, extra={"spec": str(spec), "design": str(design_file)})
+
+
+def _check_outputs(*, out: Path | None = None, json_path: Path | None = None, fds_plot: Path | None = None) -> None:
+    """Refuse an output path that cannot be written before any design work starts."""
+    for option, path in (("--out", out), ("--json", json_path), ("--fds-plot", fds_plot)):
+        if path is not None:
+            output_path(path, what=option)
 
 
 def _augmented(
@@ -194,8 +204,8 @@ def _finish(
         console.print(f"[yellow]warning:[/] factor columns correlate (|r| ≥ {MAX_ABS_CORRELATION})")
     if json_path is not None:
         payload = report.to_dict() | extra
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with writing(json_path, what="--json"):
+            json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         console.print(f"[green]wrote[/] {escape(str(json_path))}")
     if fds_plot is not None:
         plot_fds(report.fds, fds_plot)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from glassline._output import output_path, writing
 from glassline.cli._app import app, console, progress
 from glassline.domains import get_domain
 from glassline.spec import load_study
@@ -77,7 +78,8 @@ def simulate(
         seed = spec.seed if spec is not None else pack.default_seed
     if seed is None:
         raise typer.BadParameter(f"the {pack.name!r} pack has no default seed; give --seed", param_hint="--seed")
-    with progress("simulating the line", quiet=quiet) as update:
+    output_path(out, folder=True, what="--out")
+    with progress("simulating the line", quiet=quiet) as update, writing(out, what="--out"):
         result = pack.simulate(design, out, seed=seed, drift=drift, progress=None if quiet else update)
     if not quiet:
         summary = getattr(result, "summary", None)
