@@ -499,7 +499,10 @@ def _location(loc: Iterable[Any]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            text = str(part)
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):  # a key with a newline stays on one line
+                text = repr(text)
+            path += f".{text}" if path else text
     return path or "(top level)"
 
 
