@@ -26,6 +26,7 @@ from glassline.design import (
     write_run_sheet,
 )
 from glassline.design._diagnostics import MAX_ABS_CORRELATION
+from glassline.design._space import MAX_DESIGN_RUNS
 from glassline.exceptions import DesignError
 from glassline.spec import load_study
 
@@ -106,8 +107,10 @@ def design(
     """Make a design for a study and write its run sheet (real units, randomized order)."""
     study = load_study(spec)
     _check_outputs(out=out, json_path=json_path, fds_plot=fds_plot)
+    seed = study.with_seed(seed).seed
+    if by_variance and augment is None:
+        raise DesignError("--by-variance adds runs to an existing design: give it with --augment FILE")
     space = DesignSpace.from_study(study)
-    seed = study.seed if seed is None else seed
     if augment is not None:
         made = _augmented(space, augment, runs, criterion.value, model.value, by_variance, seed, starts)
     elif kind is KindChoice.optimal:
@@ -187,6 +190,8 @@ def _augmented(
         raise DesignError(
             f"--runs is the total number of runs: {runs} is not more than the {len(existing)} runs already in {path}"
         )
+    if runs > MAX_DESIGN_RUNS:
+        raise DesignError(f"--runs must be at most {MAX_DESIGN_RUNS:,} for a designed experiment, got {runs:,}")
     if by_variance:
         return augment_fds(existing, runs - len(existing), seed=seed)
     return optimal_design(

@@ -21,8 +21,10 @@ from pydantic import ValidationError
 from glassline.exceptions import DesignError, did_you_mean
 from glassline.spec import Factor
 
-__all__ = ["MAX_FACTORIAL_RUNS", "DesignSpace", "FactorLike", "as_factor"]
+__all__ = ["MAX_DESIGN_RUNS", "MAX_FACTORIAL_RUNS", "DesignSpace", "FactorLike", "as_factor"]
 
+#: The most runs a design may have (optimal, Latin hypercube, augmented): a designed experiment is far smaller.
+MAX_DESIGN_RUNS = 10_000
 #: The most runs a full factorial may have (before constraints drop any): refused above, before allocating.
 MAX_FACTORIAL_RUNS = 100_000
 
