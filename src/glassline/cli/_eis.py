@@ -94,7 +94,8 @@ def fit(
         if len(flagged) > _SHOWN_FLAGS:
             shown.caption = f"… and {len(flagged) - _SHOWN_FLAGS} more in {out}"
         console.print(shown)
-    median = table["residual"].median()
+    residuals = table["residual"].dropna()  # every spectrum flagged without a fit: no median, and no warning
+    median = float(residuals.median()) if len(residuals) else math.nan
     median_text = f"{100 * median:.2f} %" if math.isfinite(median) else "–"
     plots_text = f"; Nyquist plots in {plots}" if plots is not None else ""
     noun = "spectrum" if len(table) == 1 else "spectra"
