@@ -33,6 +33,7 @@ from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
     "MAX_FACTOR_MAGNITUDE",
+    "MIN_RELATIVE_SPAN",
     "REQUIREMENT_PATTERN",
     "Cleaning",
     "DataSettings",
