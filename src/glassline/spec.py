@@ -69,7 +69,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: The largest magnitude a factor's low or high may have: squares and spans of real values stay finite.
+#: The largest magnitude a factor's low or high may have: squares and spans of real values stay finite; its
+#: inverse is the narrowest range (a subnormal span such as 1e-320 … 1e-310 cannot be coded).
 MAX_FACTOR_MAGNITUDE = 1e100
 #: The narrowest range relative to its magnitude: below, coded values (``(x - centre) / half_range``) lose
 #: most of their digits, e.g. ``low = 1e15, high = 1e15 + 0.1``.
@@ -173,6 +174,11 @@ class Factor(_Strict):
                     f"'low' and 'high' must lie within ±{MAX_FACTOR_MAGNITUDE:g} (so that spans and squares stay "
                     f"finite), got low={self.low:g} and high={self.high:g}; rescale the unit"
                 )
+            if self.high - self.low < 1 / MAX_FACTOR_MAGNITUDE:
+                raise ValueError(
+                    f"the range low={self.low!r} … high={self.high!r} is narrower than {1 / MAX_FACTOR_MAGNITUDE:g} "
+                    "(coded values would not be representable); rescale the unit"
+                )
             if self.high - self.low < MIN_RELATIVE_SPAN * max(abs(self.low), abs(self.high)):
                 raise ValueError(
                     f"the range low={self.low!r} … high={self.high!r} is too narrow for its magnitude (at least "
@@ -182,8 +188,12 @@ class Factor(_Strict):
                 raise ValueError("'levels' is only for kind = \"categorical\"")
             if self.values is not None:
                 allowed = sorted({float(v) for v in self.values})
+                if not allowed:
+                    raise ValueError(
+                        "'values' lists the settings the factor allows: give at least one, or leave it out"
+                    )
                 outside = [v for v in allowed if not self.low <= v <= self.high]
-                if outside or not allowed:
+                if outside:
                     raise ValueError(f"'values' must lie in [{self.low:g}, {self.high:g}], got {list(self.values)}")
                 object.__setattr__(self, "values", allowed)
         else:

@@ -96,6 +96,13 @@ CASES = [
     case("factor-high-nan", with_a(high="nan"), "factors[0]", "must be finite numbers", "nan"),
     case("factor-range-overflows", with_a(low="-1.7e308", high="1.7e308"), "factors[0]", "within ±1e+100", "-1.7e+308"),
     case(
+        "factor-range-subnormal",
+        with_a(low="1e-320", high="1e-310"),
+        "factors[0]",
+        "narrower than 1e-100",
+        "rescale the unit",
+    ),
+    case(
         "factor-range-too-narrow",
         with_a(low="1e15", high="1.0000000000001e15"),
         "factors[0]",
@@ -113,6 +120,7 @@ CASES = [
     case(
         "factor-values-outside-range", with_a(values="[1.0, 5.0]"), "factors[0]", "'values' must lie in [1, 3]", "5.0"
     ),
+    case("factor-values-empty", with_a(values="[]"), "factors[0]", "'values' lists the settings", "give at least one"),
     case(
         "factor-values-string",
         with_a(values='["1.0"]'),
