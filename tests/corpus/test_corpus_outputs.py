@@ -54,7 +54,7 @@ CASES = [
     Case(
         "out-design-unknown-suffix",
         [*DESIGN, "--out", "{tmp}/d.txt"],
-        ["{tmp}/d.txt: write a run sheet as .csv or .xlsx, not '.txt'"],
+        ["--out {tmp}/d.txt: expected a file ending in .csv or .xlsx, not '.txt'"],
     ),
     Case(
         "out-design-json-full-disk",
@@ -81,7 +81,7 @@ CASES = [
     Case(
         "out-design-fds-unknown-suffix",
         [*DESIGN, "--out", "{tmp}/d.csv", "--fds-plot", "{tmp}/f.jpg"],
-        ["{tmp}/f.jpg: write the FDS plot as .png, .svg or .pdf, not '.jpg'"],
+        ["--fds-plot {tmp}/f.jpg: expected a file ending in .png or .svg or .pdf, not '.jpg'"],
     ),
     Case(
         "out-design-under-dev-full",

@@ -167,9 +167,17 @@ def design_check(
 
 def _check_outputs(*, out: Path | None = None, json_path: Path | None = None, fds_plot: Path | None = None) -> None:
     """Refuse an output path that cannot be written before any design work starts."""
-    for option, path in (("--out", out), ("--json", json_path), ("--fds-plot", fds_plot)):
-        if path is not None:
-            output_path(path, what=option)
+    for option, path, suffixes in (
+        ("--out", out, (".csv", ".xlsx")),
+        ("--json", json_path, None),
+        ("--fds-plot", fds_plot, (".png", ".svg", ".pdf")),
+    ):
+        if path is None:
+            continue
+        if suffixes is not None and not path.is_dir() and path.suffix.lower() not in suffixes:
+            found = path.suffix or "no suffix"
+            raise DesignError(f"{option} {path}: expected a file ending in {' or '.join(suffixes)}, not {found!r}")
+        output_path(path, what=option)
 
 
 def _augmented(
