@@ -76,7 +76,7 @@ def progress(description: str, *, quiet: bool = False) -> Iterator[Callable[...,
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=quiet,
+        disable=quiet or not err_console.is_terminal,
     )
     task = bar.add_task(description, total=None)
 
