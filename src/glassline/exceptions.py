@@ -15,6 +15,7 @@ __all__ = [
     "DesignError",
     "DomainError",
     "GlasslineError",
+    "OutputError",
     "QueryError",
     "RegistryError",
     "SpecError",
@@ -49,6 +50,10 @@ class DataError(GlasslineError, ValueError):
 
 class DesignError(GlasslineError, ValueError):
     """A design cannot be built or evaluated as requested."""
+
+
+class OutputError(GlasslineError, OSError):
+    """An output file or folder cannot be written: its parent is a file, the disk is full, no permission."""
 
 
 class StoreError(GlasslineError, RuntimeError):

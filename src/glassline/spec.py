@@ -17,7 +17,9 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,10 +27,13 @@ from pydantic import (
     model_validator,
 )
 
+from glassline._output import output_path, writing
 from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
+    "MAX_FACTOR_MAGNITUDE",
+    "MIN_RELATIVE_SPAN",
     "REQUIREMENT_PATTERN",
     "Cleaning",
     "DataSettings",
@@ -64,6 +69,56 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+#: The largest magnitude a factor's low or high may have: squares and spans of real values stay finite; its
+#: inverse is the narrowest range (a subnormal span such as 1e-320 … 1e-310 cannot be coded).
+MAX_FACTOR_MAGNITUDE = 1e100
+#: The narrowest range relative to its magnitude: below, coded values (``(x - centre) / half_range``) lose
+#: most of their digits, e.g. ``low = 1e15, high = 1e15 + 0.1``.
+MIN_RELATIVE_SPAN = 1e-9
+_CONTROL_NAMES = {
+    "\n": "a newline (\\n)",
+    "\r": "a carriage return (\\r)",
+    "\t": "a tab (\\t)",
+    "\x00": "a NUL (\\x00)",
+}
+
+
+def _number(value: Any) -> Any:
+    """Refuse text and booleans where a number is expected: ``low = "8.2"`` is an error, not coerced."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+    if isinstance(value, str):
+        raise ValueError(f"expected a number, got the string {value!r}; write the number without quotes")
+    return value
+
+
+def _control_characters(value: str, *, allow: str) -> str:
+    """*value*, or a ValueError naming the first control character (NUL, newline, …) not in *allow*."""
+    for position, character in enumerate(value):
+        if (ord(character) < 32 or ord(character) == 127) and character not in allow:
+            shown = _CONTROL_NAMES.get(character, f"the control character {character!r}")
+            expected = "text without control characters but newlines and tabs" if allow else "one line of text"
+            raise ValueError(f"expected {expected}, got {shown} at position {position} of {value!r}")
+    return value
+
+
+def _one_line(value: str) -> str:
+    return _control_characters(value, allow="")
+
+
+def _paragraph(value: str) -> str:
+    return _control_characters(value, allow="\n\r\t")
+
+
+#: A number in a study file: an integer or a float, never a quoted string or a boolean.
+_Number = Annotated[float, BeforeValidator(_number)]
+#: A whole number in a study file, never a quoted string or a boolean.
+_Count = Annotated[int, BeforeValidator(_number)]
+#: A label, unit, level or title: one line, no control characters (NUL, newline, tab).
+_Line = Annotated[str, AfterValidator(_one_line)]
+#: A description: free text; newlines and tabs allowed, no other control characters (NUL).
+_Paragraph = Annotated[str, AfterValidator(_paragraph)]
+
 Name = Annotated[
     str,
     Field(
@@ -88,14 +143,14 @@ class Factor(_Strict):
     """A factor the experiment sets: continuous with a range, or categorical with levels."""
 
     name: Name
-    label: str = ""
-    unit: str = ""
+    label: _Line = ""
+    unit: _Line = ""
     kind: Literal["continuous", "categorical"] = "continuous"
-    low: float | None = None
-    high: float | None = None
-    levels: list[str] | None = None
-    values: list[float] | None = None
-    description: str = ""
+    low: _Number | None = None
+    high: _Number | None = None
+    levels: list[_Line] | None = None
+    values: list[_Number] | None = None
+    description: _Paragraph = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -114,12 +169,31 @@ class Factor(_Strict):
                 raise ValueError(f"'low' and 'high' must be finite numbers, got {self.low} and {self.high}")
             if not self.low < self.high:
                 raise ValueError(f"'low' must be below 'high', got low={self.low} and high={self.high}")
+            if max(abs(self.low), abs(self.high)) > MAX_FACTOR_MAGNITUDE:
+                raise ValueError(
+                    f"'low' and 'high' must lie within ±{MAX_FACTOR_MAGNITUDE:g} (so that spans and squares stay "
+                    f"finite), got low={self.low:g} and high={self.high:g}; rescale the unit"
+                )
+            if self.high - self.low < 1 / MAX_FACTOR_MAGNITUDE:
+                raise ValueError(
+                    f"the range low={self.low!r} … high={self.high!r} is narrower than {1 / MAX_FACTOR_MAGNITUDE:g} "
+                    "(coded values would not be representable); rescale the unit"
+                )
+            if self.high - self.low < MIN_RELATIVE_SPAN * max(abs(self.low), abs(self.high)):
+                raise ValueError(
+                    f"the range low={self.low!r} … high={self.high!r} is too narrow for its magnitude (at least "
+                    f"{MIN_RELATIVE_SPAN:g} of it); shift or rescale the unit"
+                )
             if self.levels is not None:
                 raise ValueError("'levels' is only for kind = \"categorical\"")
             if self.values is not None:
                 allowed = sorted({float(v) for v in self.values})
+                if not allowed:
+                    raise ValueError(
+                        "'values' lists the settings the factor allows: give at least one, or leave it out"
+                    )
                 outside = [v for v in allowed if not self.low <= v <= self.high]
-                if outside or not allowed:
+                if outside:
                     raise ValueError(f"'values' must lie in [{self.low:g}, {self.high:g}], got {list(self.values)}")
                 object.__setattr__(self, "values", allowed)
         else:
@@ -157,9 +231,9 @@ class Measured(_Strict):
     """An input measured on the line (process or intermediate-product value), not set by the design."""
 
     name: Name
-    label: str = ""
-    unit: str = ""
-    description: str = ""
+    label: _Line = ""
+    unit: _Line = ""
+    description: _Paragraph = ""
 
     @property
     def display(self) -> str:
@@ -176,12 +250,12 @@ class Response(_Strict):
     """
 
     name: Name
-    label: str = ""
-    unit: str = ""
+    label: _Line = ""
+    unit: _Line = ""
     expect: dict[str, Direction] = Field(default_factory=dict)
     scenarios: list[str] | None = None
-    level: str | None = None
-    description: str = ""
+    level: _Line | None = None
+    description: _Paragraph = ""
 
     @property
     def display(self) -> str:
@@ -192,10 +266,10 @@ class Response(_Strict):
 class LinearConstraint(_Strict):
     """``lower ≤ Σ coefficients[f]·f ≤ upper`` over factors, in real units."""
 
-    coefficients: dict[str, float]
-    lower: float | None = None
-    upper: float | None = None
-    label: str = ""
+    coefficients: dict[str, _Number]
+    lower: _Number | None = None
+    upper: _Number | None = None
+    label: _Line = ""
 
     @model_validator(mode="after")
     def _check_bounds(self) -> LinearConstraint:
@@ -203,6 +277,9 @@ class LinearConstraint(_Strict):
             raise ValueError("'coefficients' must name at least one factor")
         if self.lower is None and self.upper is None:
             raise ValueError("give 'lower', 'upper' or both")
+        for key, value in [*self.coefficients.items(), ("lower", self.lower), ("upper", self.upper)]:
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"{key!r} must be a finite number, got {value}")
         if self.lower is not None and self.upper is not None and self.lower > self.upper:
             raise ValueError(f"'lower' ({self.lower}) is above 'upper' ({self.upper})")
         return self
@@ -217,9 +294,9 @@ class DataSettings(_Strict):
 class Split(_Strict):
     """The paper's shared random test split and the grouped repeated cross-validation."""
 
-    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
-    cv_folds: int = Field(5, ge=2, le=100)
-    cv_repeats: int = Field(5, ge=1, le=1000)
+    test_fraction: _Number = Field(0.2, gt=0.0, lt=1.0)
+    cv_folds: _Count = Field(5, ge=2, le=100)
+    cv_repeats: _Count = Field(5, ge=1, le=1000)
 
 
 class Models(_Strict):
@@ -245,32 +322,32 @@ class Cleaning(_Strict):
     """Outlier rules per group: ±k·SD around the mean (the paper's k = 1.5) or ±k·MAD around the median."""
 
     outlier_rule: Literal["sd", "mad"] = "sd"
-    outlier_sd: float = Field(1.5, ge=0.0)
+    outlier_sd: _Number = Field(1.5, ge=0.0, allow_inf_nan=False)
     #: 0: population SD (numpy, scipy.stats.zscore); 1: sample SD. See glassline.data.OutlierRule.
     outlier_ddof: Literal[0, 1] = 0
-    outlier_mad: float = Field(3.5, ge=0.0)
+    outlier_mad: _Number = Field(3.5, ge=0.0, allow_inf_nan=False)
 
 
 class Study(_Strict):
     """A whole study: factors, measured inputs, responses, scenarios and the settings of each stage."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    name: _Line = Field(min_length=1)
+    description: _Paragraph = ""
+    seed: _Count = Field(0, ge=0, le=2**32 - 1)
     #: the domain pack whose physics checks, report figures and phrases this study uses (``domain = "electrode"``);
     #: None for a domain-free study (see :mod:`glassline.domains`)
     domain: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z_][A-Za-z0-9_.-]*$")
     factors: list[Factor] = Field(min_length=1)
     measured: list[Measured] = Field(default_factory=list)
     responses: list[Response] = Field(min_length=1)
-    scenarios: dict[str, list[Name]] = Field(default_factory=dict)
+    scenarios: dict[_Line, list[Name]] = Field(default_factory=dict)
     constraints: list[LinearConstraint] = Field(default_factory=list)
     data: DataSettings = Field(default_factory=lambda: DataSettings())
     split: Split = Field(default_factory=lambda: Split())
     models: Models = Field(default_factory=lambda: Models())
     cleaning: Cleaning = Field(default_factory=lambda: Cleaning())
     #: constraints on responses that define the process window, e.g. ``["adhesion_strength >= 400"]``
-    requirements: list[str] = Field(default_factory=list)
+    requirements: list[_Line] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Study:
@@ -433,7 +510,10 @@ def _location(loc: Iterable[Any]) -> str:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path += f".{part}" if path else str(part)
+            text = str(part)
+            if any(ord(c) < 32 or ord(c) == 127 for c in text):  # a key with a newline stays on one line
+                text = repr(text)
+            path += f".{text}" if path else text
     return path or "(top level)"
 
 
@@ -510,7 +590,8 @@ def load_study(path: str | Path) -> Study:
     if path.is_dir():
         raise SpecError(f"{path}: is a folder; expected a study file (TOML)")
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (Windows editors write one) is accepted and dropped
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     try:
@@ -524,6 +605,7 @@ def write_study(study: Study, path: str | Path) -> Path:
     """Write *study* as a TOML study file that :func:`load_study` reads back to an equal study."""
     import tomli_w
 
-    path = Path(path)
-    path.write_text(tomli_w.dumps(study.model_dump(exclude_none=True)), encoding="utf-8")
+    path = output_path(path, what="study file")
+    with writing(path, what="study file"):
+        path.write_text(tomli_w.dumps(study.model_dump(exclude_none=True)), encoding="utf-8")
     return path

@@ -196,3 +196,16 @@ def test_worker_processes_give_the_same_numbers(comparison: Comparison, study: S
     a = parallel.predictions.sort_values(keys).reset_index(drop=True)
     b = comparison.predictions.sort_values(keys).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_constant_target_gets_a_note_not_a_blank(make_study: Any, table: pd.DataFrame) -> None:
+    """Every row equal: R² is undefined (NaN), and the notes say why instead of leaving a blank."""
+    study = make_study(split={"cv_folds": 3, "cv_repeats": 1}, models={"families": ["mlr"]})
+    flat = table.assign(y=4.25)
+    result = compare(study, flat, targets=["y"], scenarios=["factors"], n_jobs=1)
+    assert result.results["r2_test"].isna().all()
+    (note,) = [note for note in result.notes if note.startswith("y: constant")]
+    assert f"4.25 in all {len(flat)} rows" in note
+    assert "R² is undefined" in note
+    varied = compare(study, table, targets=["y"], scenarios=["factors"], n_jobs=1)
+    assert not any("constant" in note for note in varied.notes)

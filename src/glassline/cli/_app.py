@@ -18,6 +18,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from glassline._output import describe_os_error
 from glassline.exceptions import GlasslineError
 
 __all__ = ["app", "console", "err_console", "main", "progress", "state"]
@@ -75,7 +76,7 @@ def progress(description: str, *, quiet: bool = False) -> Iterator[Callable[...,
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=quiet,
+        disable=quiet or not err_console.is_terminal,
     )
     task = bar.add_task(description, total=None)
 
@@ -89,17 +90,28 @@ def progress(description: str, *, quiet: bool = False) -> Iterator[Callable[...,
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``glassline`` console script.
 
-    A :class:`~glassline.exceptions.GlasslineError` (or a missing file) becomes one red line and exit
-    code 1; ``--debug`` shows the traceback instead.
+    A :class:`~glassline.exceptions.GlasslineError`, a missing file, or any other ``OSError`` (a full
+    disk, a read-only file system, a path through a file, …: named with its path) becomes one red line and
+    exit code 1; ``--debug`` shows the traceback instead.
     """
     args = sys.argv[1:] if argv is None else argv
     try:
         # standalone mode: typer prints usage errors itself and exits with code 2
         app(args=args, prog_name="glassline")
-    except (GlasslineError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (GlasslineError, OSError) as exc:
         if state.debug or "--debug" in args:
             raise
         err_console.print(f"[bold red]error:[/] {_plain(exc)}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except MemoryError:
+        if state.debug or "--debug" in args:
+            raise
+        err_console.print(
+            "[bold red]error:[/] not enough memory for this request; ask for a smaller one "
+            "(fewer runs, levels, files or rows)",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise SystemExit(1) from None
     except (SystemExit, KeyboardInterrupt):
         raise
@@ -119,6 +131,11 @@ def _plain(exc: BaseException) -> str:
     """The message of *exc* with rich markup escaped."""
     from rich.markup import escape
 
+    if isinstance(exc, GlasslineError):
+        return escape(str(exc))
     if isinstance(exc, FileNotFoundError) and exc.filename:
         return escape(f"no such file or folder: {exc.filename}")
+    if isinstance(exc, OSError):
+        where = " → ".join(str(name) for name in (exc.filename, exc.filename2) if name)
+        return escape(f"{where}: {describe_os_error(exc)}" if where else describe_os_error(exc))
     return escape(str(exc))

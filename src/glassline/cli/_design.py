@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from glassline._output import output_path, writing
 from glassline.cli._app import app, console, progress
 from glassline.design import (
     Design,
@@ -25,6 +26,7 @@ from glassline.design import (
     write_run_sheet,
 )
 from glassline.design._diagnostics import MAX_ABS_CORRELATION
+from glassline.design._space import MAX_DESIGN_RUNS
 from glassline.exceptions import DesignError
 from glassline.spec import load_study
 
@@ -104,8 +106,11 @@ def design(
 ) -> None:
     """Make a design for a study and write its run sheet (real units, randomized order)."""
     study = load_study(spec)
+    _check_outputs(out=out, json_path=json_path, fds_plot=fds_plot)
+    seed = study.with_seed(seed).seed
+    if by_variance and augment is None:
+        raise DesignError("--by-variance adds runs to an existing design: give it with --augment FILE")
     space = DesignSpace.from_study(study)
-    seed = study.seed if seed is None else seed
     if augment is not None:
         made = _augmented(space, augment, runs, criterion.value, model.value, by_variance, seed, starts)
     elif kind is KindChoice.optimal:
@@ -152,11 +157,27 @@ def design_check(
 ) -> None:
     """Diagnose an existing design: I, N·I, D/G efficiency, VIF, correlation, power, FDS."""
     study = load_study(spec)
+    _check_outputs(json_path=json_path, fds_plot=fds_plot)
     space = DesignSpace.from_study(study)
     table = read_design(design_file, space)
     made = Design.from_table(table, space, model.value, source=str(design_file))
     report = made.diagnostics(effect_size=effect_size, compare_levels=compare_levels or None, seed=study.seed)
     _finish(report, json_path, fds_plot, made, extra={"spec": str(spec), "design": str(design_file)})
+
+
+def _check_outputs(*, out: Path | None = None, json_path: Path | None = None, fds_plot: Path | None = None) -> None:
+    """Refuse an output path that cannot be written before any design work starts."""
+    for option, path, suffixes in (
+        ("--out", out, (".csv", ".xlsx")),
+        ("--json", json_path, None),
+        ("--fds-plot", fds_plot, (".png", ".svg", ".pdf")),
+    ):
+        if path is None:
+            continue
+        if suffixes is not None and not path.is_dir() and path.suffix.lower() not in suffixes:
+            found = path.suffix or "no suffix"
+            raise DesignError(f"{option} {path}: expected a file ending in {' or '.join(suffixes)}, not {found!r}")
+        output_path(path, what=option)
 
 
 def _augmented(
@@ -177,6 +198,8 @@ def _augmented(
         raise DesignError(
             f"--runs is the total number of runs: {runs} is not more than the {len(existing)} runs already in {path}"
         )
+    if runs > MAX_DESIGN_RUNS:
+        raise DesignError(f"--runs must be at most {MAX_DESIGN_RUNS:,} for a designed experiment, got {runs:,}")
     if by_variance:
         return augment_fds(existing, runs - len(existing), seed=seed)
     return optimal_design(
@@ -194,8 +217,8 @@ def _finish(
         console.print(f"[yellow]warning:[/] factor columns correlate (|r| ≥ {MAX_ABS_CORRELATION})")
     if json_path is not None:
         payload = report.to_dict() | extra
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with writing(json_path, what="--json"):
+            json_path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         console.print(f"[green]wrote[/] {escape(str(json_path))}")
     if fds_plot is not None:
         plot_fds(report.fds, fds_plot)

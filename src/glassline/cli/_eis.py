@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from glassline._output import output_path, writing
 from glassline.cli._app import app, console, progress
 
 __all__ = ["eis_app", "fit"]
@@ -64,6 +65,9 @@ def fit(
     """
     from glassline.eis import fit_folder
 
+    output_path(out, what="--out")
+    if plots is not None:
+        output_path(plots, folder=True, what="--plots")
     exclude = [out] if input_path.is_dir() else []
     with progress("fitting spectra", quiet=quiet) as update:
         table = fit_folder(
@@ -76,8 +80,8 @@ def fit(
             plots=plots,
             exclude=exclude,
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    with writing(out, what="--out"):
+        table.to_csv(out, index=False)
     flagged = table[table["flag"].fillna("") != ""]
     if len(flagged):
         shown = Table(title=f"flagged spectra ({len(flagged)})", title_justify="left")
@@ -90,7 +94,8 @@ def fit(
         if len(flagged) > _SHOWN_FLAGS:
             shown.caption = f"… and {len(flagged) - _SHOWN_FLAGS} more in {out}"
         console.print(shown)
-    median = table["residual"].median()
+    residuals = table["residual"].dropna()  # every spectrum flagged without a fit: no median, and no warning
+    median = float(residuals.median()) if len(residuals) else math.nan
     median_text = f"{100 * median:.2f} %" if math.isfinite(median) else "–"
     plots_text = f"; Nyquist plots in {plots}" if plots is not None else ""
     noun = "spectrum" if len(table) == 1 else "spectra"

@@ -8,10 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from glassline._output import output_path, writing
 from glassline.cli._app import app, console, progress
 from glassline.domains import get_domain
+from glassline.exceptions import SpecError
 from glassline.spec import load_study
 
+#: The largest seed a study takes (``Study.seed``): the same range for the simulated line.
+MAX_SEED = 2**32 - 1
 #: The domain whose simulated line runs when neither --domain nor the study names one.
 DEFAULT_DOMAIN = "electrode"
 
@@ -77,7 +81,10 @@ def simulate(
         seed = spec.seed if spec is not None else pack.default_seed
     if seed is None:
         raise typer.BadParameter(f"the {pack.name!r} pack has no default seed; give --seed", param_hint="--seed")
-    with progress("simulating the line", quiet=quiet) as update:
+    if not 0 <= seed <= MAX_SEED:
+        raise SpecError(f"--seed: expected an integer from 0 to {MAX_SEED}, got {seed}")
+    output_path(out, folder=True, what="--out")
+    with progress("simulating the line", quiet=quiet) as update, writing(out, what="--out"):
         result = pack.simulate(design, out, seed=seed, drift=drift, progress=None if quiet else update)
     if not quiet:
         summary = getattr(result, "summary", None)

@@ -16,7 +16,7 @@ import numpy as np
 
 from glassline.design._design import Design, SpaceLike, as_model, as_space
 from glassline.design._model import ModelKind
-from glassline.design._space import DesignSpace
+from glassline.design._space import MAX_DESIGN_RUNS, DesignSpace
 from glassline.exceptions import DesignError, did_you_mean
 
 __all__ = [
@@ -121,6 +121,8 @@ def latin_hypercube(
         raise DesignError("a Latin hypercube needs at least one continuous factor")
     if runs < 2:
         raise DesignError(f"a Latin hypercube needs at least 2 runs, got {runs}")
+    if runs > MAX_DESIGN_RUNS:
+        raise DesignError(f"a Latin hypercube may have at most {MAX_DESIGN_RUNS:,} runs, got {runs:,}")
     from scipy.stats import qmc
 
     sampler = qmc.LatinHypercube(d=kc, rng=np.random.default_rng(0 if seed is None else seed), optimization="random-cd")

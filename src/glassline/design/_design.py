@@ -153,7 +153,9 @@ class Design:
     def information_inverse(self) -> np.ndarray:
         """(X'X)⁻¹; raises a DesignError naming dependent terms when X'X is singular."""
         if "A" not in self._cache:
-            check_estimable(self.model, self.points)
+            # a design read from a file names it: "the design read from runs.csv has 1 runs but …"
+            source = f"the design {self.method}" if self.method.startswith("read from ") else "the design"
+            check_estimable(self.model, self.points, source=source)
             self._cache["A"] = np.linalg.inv(self.X.T @ self.X)
         return self._cache["A"]
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from glassline.design._fds import MIN_FDS_POINTS, FdsCurve, fds_curve
+from glassline.exceptions import DesignError
 
 if TYPE_CHECKING:
     from glassline.design._design import Design
@@ -195,6 +196,13 @@ def diagnose_design(
 ) -> DesignDiagnostics:
     """The diagnostics of a :class:`~glassline.design.Design` (see :func:`glassline.design.diagnose`)."""
     started = time.perf_counter() if started is None else started
+    for name, value, ok, expected in (
+        ("effect_size", effect_size, effect_size > 0, "a finite number > 0 (in σ)"),
+        ("sigma", sigma, sigma > 0, "a finite number > 0"),
+        ("alpha", alpha, 0 < alpha < 1, "a probability in (0, 1)"),
+    ):
+        if not (ok and math.isfinite(value)):
+            raise DesignError(f"{name}: expected {expected}, got {value!r}")
     A = design.information_inverse()  # raises a clear error when a term cannot be estimated
     X = design.X
     n, p = X.shape

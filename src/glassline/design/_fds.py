@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassline._output import output_path, writing
 from glassline.exceptions import DesignError
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def plot_fds(
         suffix = path.suffix.lower()
         if suffix not in (".png", ".svg", ".pdf"):
             raise DesignError(f"{path}: write the FDS plot as .png, .svg or .pdf, not {suffix or 'no suffix'!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=150)
+        output_path(path, what="FDS plot")
+        with writing(path, what="FDS plot"):
+            figure.savefig(path, dpi=150)
     return figure

@@ -32,7 +32,7 @@ from glassline.design._design import Design, SpaceLike, as_model, as_space, chec
 from glassline.design._exchange import Batch, coordinate_exchange, point_exchange
 from glassline.design._model import ModelKind, PolynomialModel
 from glassline.design._polish import polish
-from glassline.design._space import DesignSpace
+from glassline.design._space import MAX_DESIGN_RUNS, DesignSpace
 from glassline.design._tables import coded_points
 from glassline.exceptions import DesignError
 
@@ -117,6 +117,8 @@ def optimal_design(
             raise DesignError(f"'{name}' must be a whole number ≥ 0, got {value!r}")
     if n_starts < 1:
         raise DesignError(f"'n_starts' must be at least 1, got {n_starts}")
+    if runs > MAX_DESIGN_RUNS:
+        raise DesignError(f"'runs' must be at most {MAX_DESIGN_RUNS:,} for a designed experiment, got {runs:,}")
     n_fixed = len(fixed_points)
     p = model_obj.p
     n_model = runs - n_fixed - lack_of_fit - replicates

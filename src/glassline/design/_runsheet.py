@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from glassline._output import output_path, writing
 from glassline.design._space import DesignSpace
 from glassline.exceptions import DesignError
 
@@ -67,10 +68,18 @@ def write_run_sheet(sheet: pd.DataFrame, path: str | Path, *, space: DesignSpace
     """Write a run sheet as CSV or Excel (``.xlsx``: sheet "runs", plus "factors" when *space*)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix not in (".csv", ".xlsx"):
+        raise DesignError(f"{path}: write a run sheet as .csv or .xlsx, not {suffix or 'no suffix'!r}")
+    output_path(path, what="run sheet")
+    with writing(path, what="run sheet"):
+        _write_sheet(sheet, path, suffix, space)
+    return path
+
+
+def _write_sheet(sheet: pd.DataFrame, path: Path, suffix: str, space: DesignSpace | None) -> None:
     if suffix == ".csv":
         sheet.to_csv(path, index=False, encoding="utf-8")
-    elif suffix == ".xlsx":
+    else:
         with pd.ExcelWriter(path, engine="openpyxl") as writer:
             sheet.to_excel(writer, sheet_name="runs", index=False)
             if space is not None:
@@ -88,6 +97,3 @@ def write_run_sheet(sheet: pd.DataFrame, path: str | Path, *, space: DesignSpace
                         for f in space.factors
                     ]
                 ).to_excel(writer, sheet_name="factors", index=False)
-    else:
-        raise DesignError(f"{path}: write a run sheet as .csv or .xlsx, not {suffix or 'no suffix'!r}")
-    return path

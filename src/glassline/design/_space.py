@@ -21,7 +21,12 @@ from pydantic import ValidationError
 from glassline.exceptions import DesignError, did_you_mean
 from glassline.spec import Factor
 
-__all__ = ["DesignSpace", "FactorLike", "as_factor"]
+__all__ = ["MAX_DESIGN_RUNS", "MAX_FACTORIAL_RUNS", "DesignSpace", "FactorLike", "as_factor"]
+
+#: The most runs a design may have (optimal, Latin hypercube, augmented): a designed experiment is far smaller.
+MAX_DESIGN_RUNS = 10_000
+#: The most runs a full factorial may have (before constraints drop any): refused above, before allocating.
+MAX_FACTORIAL_RUNS = 100_000
 
 #: Tolerance (coded units) within which a point counts as satisfying a constraint or a bound.
 FEASIBILITY_TOL = 1e-9
@@ -171,6 +176,13 @@ class DesignSpace:
         level of a categorical one, the infeasible combinations (linear constraints) dropped."""
         if levels < 2:
             raise DesignError(f"a full factorial needs at least 2 levels per factor, got {levels}")
+        sizes = [len(f.levels or ()) if f.kind == "categorical" else levels for f in self.factors]
+        total = math.prod(sizes)
+        if total > MAX_FACTORIAL_RUNS:
+            raise DesignError(
+                f"a {levels}-level full factorial of these {self.k} factors has {total:,} runs "
+                f"({' × '.join(str(n) for n in sizes)}); the limit is {MAX_FACTORIAL_RUNS:,} runs: use fewer levels"
+            )
         axes = [
             np.arange(len(f.levels or ()), dtype=float) if f.kind == "categorical" else np.linspace(-1.0, 1.0, levels)
             for f in self.factors

@@ -11,6 +11,7 @@ import numpy.typing as npt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from glassline._output import output_path, writing
 from glassline.eis._fit import EISFit, predict_impedance
 from glassline.eis._readers import Spectrum
 
@@ -83,8 +84,9 @@ def plot_nyquist(spectrum: Spectrum, fit: EISFit | None, path: str | Path, *, ti
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85, "edgecolor": "0.7"},
         )
     figure.suptitle(title or Path(spectrum.source).name, fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=90)
+    output_path(path, what="Nyquist plot")
+    with writing(path, what="Nyquist plot"):
+        figure.savefig(path, dpi=90)
     return path
 
 

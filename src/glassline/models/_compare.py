@@ -257,6 +257,12 @@ def compare(
         plans[target] = _plan(study, td, scheme)
         if td.dropped:
             notes.append(f"{target}: {td.dropped} rows of {td.source} lack the target or an input and were left out")
+        constant = _constant_value(td.frame[target])
+        if constant is not None:
+            notes.append(
+                f"{target}: constant ({constant:g} in all {len(td.frame)} rows of {td.source}), so R² is undefined "
+                "(left blank) and no family can explain it; check the column or leave this target out"
+            )
         if td.group_column is None:
             notes.append(
                 f"{target}: no group column in the study (`[data] group`), so cross-validation is plain K-fold over "
@@ -462,6 +468,14 @@ def _assemble(
         settings={},
         study=study,
     )
+
+
+def _constant_value(values: pd.Series) -> float | None:
+    """The one value of a target without spread (every row equal), else None."""
+    finite = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    if len(finite) == 0 or finite.min() != finite.max():
+        return None
+    return float(finite[0])
 
 
 def _mean(values: npt.NDArray[np.float64]) -> float:
