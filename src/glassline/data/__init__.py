@@ -4,8 +4,11 @@ from glassline.data._align import LagEstimate, Segment, align_to_coil, coil_posi
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, remove_outliers
 from glassline.data._prepare import (
     DEFAULT_LEVEL,
+    METADATA_FILE,
     LevelTable,
     PreparedDataset,
+    check_output_folder,
+    is_prepared_folder,
     level_columns,
     load_dataset,
     prepare,
@@ -21,6 +24,7 @@ from glassline.data._readers import (
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "METADATA_FILE",
     "TABLE_SUFFIXES",
     "CleaningLog",
     "LagEstimate",
@@ -29,9 +33,11 @@ __all__ = [
     "PreparedDataset",
     "Segment",
     "align_to_coil",
+    "check_output_folder",
     "coil_position",
     "estimate_lag",
     "flag_outliers",
+    "is_prepared_folder",
     "level_columns",
     "load_dataset",
     "prepare",

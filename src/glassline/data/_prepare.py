@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,14 +44,19 @@ from glassline.spec import Study
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "METADATA_FILE",
     "LevelTable",
     "PreparedDataset",
+    "check_output_folder",
+    "is_prepared_folder",
     "level_columns",
     "load_dataset",
     "prepare",
     "study_outlier_rule",
 ]
 
+#: The file that makes a folder a prepared dataset; :meth:`PreparedDataset.write` writes it last.
+METADATA_FILE = "metadata.json"
 #: The level of responses whose study entry names none.
 DEFAULT_LEVEL = "data"
 #: A factor value further outside its range than this share of the span is an error, not a note.
@@ -83,27 +91,57 @@ class PreparedDataset:
         return {level: len(frame) for level, frame in self.tables.items()}
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and ``metadata.json``."""
+        """Write ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and ``metadata.json``.
+
+        The files go to a temporary folder beside *folder* that is renamed to *folder* once all are
+        written, so a failed write leaves no half-written dataset; an existing dataset at *folder* is
+        replaced only then. A DataError names the folder when it cannot be written (a parent that is a
+        file, a full disk, no permission) or when it holds other files than a prepared dataset.
+        """
         out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
+        check_output_folder(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        except OSError as exc:
+            raise DataError(f"{out}: cannot create the dataset folder: {exc.strerror or exc}") from None
+        try:
+            names = self._write_files(staging)
+            _replace_folder(staging, out)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DataError(f"{out}: could not write the prepared dataset: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.out_dir = out
+        return [out / name for name in names]
+
+    def _write_files(self, out: Path) -> list[str]:
+        names: list[str] = []
         for level, frame in self.tables.items():
             frame.to_parquet(out / f"{level}.parquet", index=False)
             frame.to_csv(out / f"{level}.csv", index=False)
-            written += [out / f"{level}.parquet", out / f"{level}.csv"]
-        written.append(self.log.write(out / "cleaning_log.csv"))
-        (out / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str), encoding="utf-8")
-        written.append(out / "metadata.json")
-        self.out_dir = out
-        return written
+            names += [f"{level}.parquet", f"{level}.csv"]
+        self.log.write(out / "cleaning_log.csv")
+        names.append("cleaning_log.csv")
+        # the metadata file is written last: a folder without it is not a dataset (see load)
+        (out / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, default=str), encoding="utf-8")
+        names.append(METADATA_FILE)
+        return names
 
     @classmethod
     def load(cls, folder: str | Path) -> PreparedDataset:
         """Read a folder written by :func:`prepare` (or :meth:`write`) back: tables, cleaning log, metadata."""
         path = Path(folder)
-        meta = path / "metadata.json"
-        if not meta.exists():
-            raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
+        if not path.is_dir():
+            raise DataError(f"{path}: not a prepared dataset folder ({'no such folder' if not path.exists() else 'a file'})")
+        meta = path / METADATA_FILE
+        if not meta.is_file():
+            raise DataError(
+                f"{path}: not a prepared dataset: {METADATA_FILE} is missing (a failed or interrupted prepare?); "
+                "run `glassline prepare` again"
+            )
         metadata = read_json_object(meta, missing="missing")
         levels = metadata.get("levels")
         if not isinstance(levels, dict):
@@ -120,6 +158,41 @@ class PreparedDataset:
             frame = pd.read_csv(log_file, keep_default_na=False)
             log.rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
         return cls(out_dir=path, tables=tables, log=log, metadata=metadata)
+
+
+def is_prepared_folder(path: Path) -> bool:
+    """True when *path* is a folder holding a metadata file (what :meth:`PreparedDataset.write` leaves)."""
+    return path.is_dir() and (path / METADATA_FILE).is_file()
+
+
+def check_output_folder(out: Path) -> None:
+    """Raise a DataError when *out* cannot take a prepared dataset: it or a parent is a file, or it is a
+    folder holding other files than a prepared dataset (those are never replaced)."""
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            if parent == out:
+                raise DataError(f"{out}: is a file; expected a folder (new, empty or a prepared dataset) for the output")
+            raise DataError(f"{out}: cannot create the dataset folder: {parent} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_prepared_folder(out):
+        raise DataError(
+            f"{out}: the folder holds files and is not a prepared dataset (no {METADATA_FILE}); "
+            "give a new or empty folder, or a dataset folder to replace"
+        )
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    """Rename *staging* to *out*; an existing *out* is moved aside first and removed once the rename is done."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    aside = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    out.rename(aside)
+    try:
+        staging.rename(out)
+    except OSError:
+        aside.rename(out)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def level_columns(study: Study) -> dict[str, tuple[list[str], list[str]]]:
@@ -307,6 +380,9 @@ def prepare(
     if not raw_dir.is_dir():
         raise DataError(f"{raw_dir}: no such folder of raw data")
     out_dir = Path(out_dir)
+    if out_dir.resolve() == raw_dir.resolve() or out_dir.resolve() in raw_dir.resolve().parents:
+        raise DataError(f"{out_dir}: the output folder holds the raw folder {raw_dir}; give another --out")
+    check_output_folder(out_dir)
     log = CleaningLog()
     layout, manifest = _load_layout(raw_dir)
     level_tables, layout_meta = layout(raw_dir, study, log, progress)

@@ -9,7 +9,6 @@ naming the file and the column, with did-you-mean hints.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from glassline.data import (
+    METADATA_FILE,
     TABLE_SUFFIXES,
     PreparedDataset,
+    is_prepared_folder,
     read_table,
     require_columns,
     require_numeric,
@@ -57,15 +58,20 @@ class TargetData:
 
 
 def _is_prepared(path: Path) -> bool:
-    """A folder written by ``prepare``: its metadata.json names the levels of its tables."""
-    meta = path / "metadata.json"
-    if not (path.is_dir() and meta.is_file()):
+    """A folder written by ``prepare``: it holds the metadata file (whose content PreparedDataset.load checks).
+
+    A folder with a cleaning log but no metadata file is a dataset whose writing did not finish: it is
+    refused by name rather than read as a folder of loose tables.
+    """
+    if not path.is_dir():
         return False
-    try:
-        metadata = json.loads(meta.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    return isinstance(metadata, dict) and isinstance(metadata.get("levels"), dict)
+    unfinished = (path / "cleaning_log.csv").is_file() or ".partial-" in path.name
+    if not (path / METADATA_FILE).is_file() and unfinished:
+        raise DataError(
+            f"{path}: not a complete prepared dataset: {METADATA_FILE} is missing beside cleaning_log.csv "
+            "(a failed or interrupted prepare?); run `glassline prepare` again"
+        )
+    return is_prepared_folder(path)
 
 
 class DataSource:
