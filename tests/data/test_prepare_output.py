@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import tomli_w
+from test_prepare_tables import STUDY, toy_tables
 
 from glassline import study_from_dict
 from glassline.cli import main
 from glassline.data import CleaningLog, PreparedDataset, prepare
 from glassline.exceptions import DataError
-
-from test_prepare_tables import STUDY, toy_tables
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -87,8 +86,10 @@ def test_out_path_through_a_file_is_one_line(
     code, err = run(["prepare", str(_spec(tmp_path)), "--raw", str(raw), "--out", str(out), "--quiet"], capsys)
     assert code == 1
     assert err.startswith("error: ")
-    assert str(tmp_path / "afile") in err and "is a file" in err
-    assert "internal error" not in err and len(err.strip().splitlines()) == 1
+    assert str(tmp_path / "afile") in err
+    assert "is a file" in err
+    assert "internal error" not in err
+    assert len(err.strip().splitlines()) == 1
     with pytest.raises(DataError, match="is a file"):
         prepare(study_from_dict(STUDY), raw, out)
 
@@ -108,7 +109,8 @@ def test_fit_refuses_a_dataset_without_its_metadata(
     code, err = run(["fit", str(_spec(tmp_path)), "--data", str(ds), "--out", str(tmp_path / "res"), "-q"], capsys)
     assert code == 1
     assert len(err.strip().splitlines()) == 1
-    assert f"{ds}: " in err and "metadata.json is missing" in err
+    assert f"{ds}: " in err
+    assert "metadata.json is missing" in err
     assert not (tmp_path / "res").exists()
     with pytest.raises(DataError, match=r"ds: not a prepared dataset: metadata.json is missing"):
         PreparedDataset.load(ds)

@@ -135,7 +135,8 @@ class PreparedDataset:
         """Read a folder written by :func:`prepare` (or :meth:`write`) back: tables, cleaning log, metadata."""
         path = Path(folder)
         if not path.is_dir():
-            raise DataError(f"{path}: not a prepared dataset folder ({'no such folder' if not path.exists() else 'a file'})")
+            what = "a file" if path.exists() else "no such folder"
+            raise DataError(f"{path}: not a prepared dataset folder ({what})")
         meta = path / METADATA_FILE
         if not meta.is_file():
             raise DataError(
@@ -171,7 +172,7 @@ def check_output_folder(out: Path) -> None:
     for parent in [out, *out.parents]:
         if parent.exists() and not parent.is_dir():
             if parent == out:
-                raise DataError(f"{out}: is a file; expected a folder (new, empty or a prepared dataset) for the output")
+                raise DataError(f"{out}: is a file; expected a folder (new, empty or a prepared dataset) for output")
             raise DataError(f"{out}: cannot create the dataset folder: {parent} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not is_prepared_folder(out):
         raise DataError(
