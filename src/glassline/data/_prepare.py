@@ -38,6 +38,7 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
+from glassline.data._schema import check_categories
 from glassline.domains import LineLayout, get_domain
 from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
@@ -75,6 +76,8 @@ class LevelTable:
     cleaned: bool = False
     #: extra column units (derived quantities) beyond those the study declares
     units: dict[str, str] = field(default_factory=dict)
+    #: raw file → the rows of it this table was computed from (an aggregate: sheets → configurations)
+    uses: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -251,7 +254,10 @@ def _tables_layout(
     tables: dict[str, LevelTable] = {}
     for i, level in enumerate(levels):
         path = _find_level_file(raw_dir, level)
-        tables[level] = LevelTable(read_table(path), source=path.name)
+        frame = read_table(path)
+        rows = [user_row(i) for i in range(len(frame))]
+        log.received(path.name, rows)
+        tables[level] = LevelTable(frame, source=path.name, rows=rows)
         if progress:
             progress(f"read {path.name}", i + 1, len(levels))
     return tables, {"layout": "tables"}
@@ -277,8 +283,10 @@ def _load_layout(raw_dir: Path) -> tuple[LineLayout, dict[str, Any]]:
     return pack.prepare, manifest
 
 
-def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]) -> pd.DataFrame:
-    """Validate one level's table against the study and clean it; returns the tidy frame."""
+def _check_level(
+    level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]
+) -> tuple[pd.DataFrame, list[int]]:
+    """Validate one level's table against the study and clean it; returns the tidy frame and its source rows."""
     inputs, responses = level_columns(study)[level]
     group = study.data.group
     source = table.source
@@ -289,8 +297,13 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, 
     required = ([group] if group else []) + inputs + responses
     require_columns(frame, required, source=source)
     units = study.units()
+    categorical = {
+        f.name: list(f.levels or []) for f in study.factors if f.kind == "categorical" and f.name in frame.columns
+    }
+    for name, levels in categorical.items():  # a level written with other case or spacing is read and logged
+        frame[name] = check_categories(frame[name], levels, column=name, source=source, log=log, rows=rows)
     # inputs must be complete numbers; responses may be missing (the row is dropped and logged)
-    frame = require_numeric(frame, inputs, source=source, units=units)
+    frame = require_numeric(frame, [c for c in inputs if c not in categorical], source=source, units=units)
     frame = require_numeric(frame, responses, source=source, units=units, allow_missing=True)
     if group and frame[group].isna().any():
         i = int(np.flatnonzero(frame[group].isna().to_numpy())[0])
@@ -310,7 +323,28 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, 
         frame = _apply_outlier_rule(frame, responses, study, source, log)
     keep = ([group] if group else []) + inputs + responses
     extra = [c for c in frame.columns if c not in keep and c != "_row"]
-    return frame[keep + extra]
+    return frame[keep + extra], [int(r) for r in frame["_row"]]
+
+
+def _enough_rows(level: str, frame: pd.DataFrame, source: str, study: Study) -> list[str]:
+    """A DataError when a level keeps fewer than 2 rows or groups (nothing can be split or compared); a note
+    when it keeps fewer groups than the study's cross-validation folds."""
+    group = study.data.group
+    groups = int(frame[group].nunique()) if group and group in frame.columns else len(frame)
+    if len(frame) < 2 or groups < 2:
+        unit = f"{groups} group{'s' if groups != 1 else ''} ({group!r})" if group else ""
+        raise DataError(
+            f"{source}: the level {level!r} keeps {len(frame)} row{'s' if len(frame) != 1 else ''}"
+            + (f" in {unit}" if group else "")
+            + " after validation and cleaning; at least 2 are needed to fit and compare a model"
+        )
+    folds = study.split.cv_folds
+    if groups < folds:
+        return [
+            f"{source}: the level {level!r} has {groups} groups, fewer than the study's {folds} cross-validation "
+            "folds; fit will need fewer folds (split.cv_folds) or leave-one-group-out"
+        ]
+    return []
 
 
 def _check_ranges(frame: pd.DataFrame, study: Study, source: str, notes: dict[str, int]) -> None:
@@ -355,6 +389,15 @@ def _apply_outlier_rule(
             )
         frame.loc[flags, response] = np.nan
     empty = frame[responses].isna().all(axis=1).to_numpy()
+    if len(responses) > 1:  # rows whose last response the rule removed: logged as dropped, not only "set missing"
+        for i in np.flatnonzero(empty):
+            log.add(
+                file=source,
+                row=int(frame["_row"].iloc[i]),
+                group=frame[group].iloc[i] if group else "",
+                rule="missing response",
+                reason="every response is empty after the outlier rule",
+            )
     return frame.loc[~empty].reset_index(drop=True)
 
 
@@ -393,13 +436,21 @@ def prepare(
         raise DataError(f"{raw_dir}: the raw data hold no table for the response level(s) {missing}")
     tables: dict[str, pd.DataFrame] = {}
     outside: dict[str, dict[str, int]] = {}
+    notes: list[str] = []
     units = study.units()
     for level, table in level_tables.items():
         if level in expected:
-            tables[level] = _check_level(level, table, study, log, outside.setdefault(level, {}))
+            tables[level], kept = _check_level(level, table, study, log, outside.setdefault(level, {}))
+            notes.extend(_enough_rows(level, tables[level], table.source, study))
         else:  # extra tables a layout offers (beyond the study's levels): written as they are
             tables[level] = table.frame.reset_index(drop=True)
+            kept = list(table.rows or [])
+        if table.rows is not None:  # rows are accounted for only where the layout says where they came from
+            log.used(table.source, level, kept)
+        for file, rows in table.uses.items():
+            log.used(file, level, rows)
         units.update(table.units)
+    accounts = log.account()
     metadata: dict[str, Any] = {
         "study": study.name,
         "raw_dir": raw_dir.name,
@@ -415,6 +466,9 @@ def prepare(
             for level, frame in tables.items()
         },
         "cleaning": {"rows": len(log), "by_rule": log.counts()},
+        # per raw table: rows read = rows in output tables + rows dropped (by rule) + rows set aside
+        "rows": accounts,
+        "notes": notes,
         **{k: v for k, v in layout_meta.items() if k != "layout"},
     }
     dataset = PreparedDataset(out_dir=out_dir, tables=tables, log=log, metadata=metadata)

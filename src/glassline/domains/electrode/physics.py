@@ -55,6 +55,7 @@ _MG_PER_G = 1e3
 _S_PER_H = 3600.0
 _MM_PER_CM = 10.0
 
+
 def _out(array: npt.NDArray[np.float64]) -> FloatOrArray:
     return float(array) if array.ndim == 0 else array
 
