@@ -9,6 +9,7 @@ naming the file and the column, with did-you-mean hints.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ class TargetData:
 
 
 def _is_prepared(path: Path) -> bool:
-    """A folder written by ``prepare``: it holds the metadata file (whose content PreparedDataset.load checks).
+    """A folder written by ``prepare``: its metadata file names the levels of its tables.
 
     A folder with a cleaning log but no metadata file is a dataset whose writing did not finish: it is
     refused by name rather than read as a folder of loose tables.
@@ -71,7 +72,14 @@ def _is_prepared(path: Path) -> bool:
             f"{path}: not a complete prepared dataset: {METADATA_FILE} is missing beside cleaning_log.csv "
             "(a failed or interrupted prepare?); run `glassline prepare` again"
         )
-    return is_prepared_folder(path)
+    if not is_prepared_folder(path):
+        return False
+    try:
+        metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    # a metadata file without levels: a folder of loose tables (one per level, found by their columns)
+    return isinstance(metadata, dict) and isinstance(metadata.get("levels"), dict)
 
 
 class DataSource:
