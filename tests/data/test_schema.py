@@ -174,3 +174,15 @@ def test_a_categorical_factor_is_checked_against_its_levels(rng: np.random.Gener
     specimen.to_csv(raw / "specimen.csv", index=False)
     with pytest.raises(DataError, match=r"row 6, column 'tool': expected one of \['blade', 'slot'\], found 'sloot'"):
         prepare(study, raw, tmp_path / "out2")
+
+
+def test_group_labels_with_stray_spaces_are_one_group(rng: np.random.Generator, tmp_path: Path) -> None:
+    raw = toy_tables(rng, tmp_path)
+    specimen = pd.read_csv(raw / "specimen.csv")
+    specimen["configuration"] = specimen["configuration"].astype(object)
+    specimen.loc[0, "configuration"] = " C0 "
+    specimen.to_csv(raw / "specimen.csv", index=False)
+    dataset = prepare(study_from_dict(STUDY), raw, tmp_path / "out")
+    assert dataset.metadata["levels"]["specimen"]["groups"] == 6
+    spaced = dataset.log.to_frame().query("rule == 'label spacing'")
+    assert spaced[["file", "row", "value"]].values.tolist() == [["specimen.csv", 2, " C0 "]]

@@ -23,7 +23,7 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
-from glassline.data._schema import Column, TableSchema, check_categories, normalise_category
+from glassline.data._schema import Column, TableSchema, check_categories, check_labels, normalise_category
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -40,6 +40,7 @@ __all__ = [
     "TableSchema",
     "align_to_coil",
     "check_categories",
+    "check_labels",
     "check_output_folder",
     "coil_position",
     "estimate_lag",

@@ -38,7 +38,7 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
-from glassline.data._schema import check_categories
+from glassline.data._schema import check_categories, check_labels
 from glassline.domains import LineLayout, get_domain
 from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
@@ -310,6 +310,8 @@ def _check_level(
         raise DataError(
             f"{source}: row {frame['_row'].iloc[i]}, column {group!r}: expected a group id, found an empty cell"
         )
+    if group:  # 'C01 ' and 'C01' are one group: stray spaces are cleaned and logged
+        frame[group] = check_labels(frame[group], column=group, source=source, log=log, rows=rows)
     _check_ranges(frame, study, source, notes)
     duplicated = frame.drop(columns="_row").duplicated(keep="first")
     for d in np.flatnonzero(duplicated.to_numpy()):

@@ -21,7 +21,7 @@ from glassline.data._cleaning import CleaningLog
 from glassline.data._readers import is_missing_marker, require_columns, require_numeric, user_row
 from glassline.exceptions import DataError, did_you_mean
 
-__all__ = ["Column", "TableSchema", "check_categories", "normalise_category"]
+__all__ = ["Column", "TableSchema", "check_categories", "check_labels", "normalise_category"]
 
 ColumnKind = Literal["number", "category", "label"]
 
@@ -114,7 +114,9 @@ class TableSchema:
                 out = require_numeric(out, [column.name], source=source, allow_missing=column.missing)
                 _check_limits(out[column.name].to_numpy(dtype=float), column, source, row_numbers)
             elif column.kind == "label":
-                out[column.name] = _labels(out[column.name], column.name, source, row_numbers, log)
+                out[column.name] = check_labels(
+                    out[column.name], column=column.name, source=source, log=log, rows=row_numbers
+                )
             else:
                 values = column.allowed or tuple((allowed or {}).get(column.name, ()))
                 if not values:
@@ -143,8 +145,15 @@ def _is_empty(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def _labels(series: pd.Series, column: str, source: str, rows: Sequence[int], log: CleaningLog) -> pd.Series:
-    """*series* checked for empty cells; text labels with stray spaces cleaned (logged), numbers kept as numbers."""
+def check_labels(
+    series: pd.Series, *, column: str, source: str, log: CleaningLog, rows: Sequence[int] | None = None
+) -> pd.Series:
+    """*series* checked for empty cells; text labels with stray spaces cleaned (logged), numbers kept as numbers.
+
+    ``C01 `` and ``C01`` would otherwise be two groups; an empty cell or a marker such as ``NA`` is a
+    DataError naming *source*, the row and the column.
+    """
+    rows = [user_row(i) for i in range(len(series))] if rows is None else list(rows)
     out: list[object] = []
     for i, value in enumerate(series.tolist()):
         if _is_empty(value) or is_missing_marker(value):
