@@ -10,8 +10,9 @@ Two kinds of raw folder are understood:
   tables; the core knows nothing of any domain.
 
 Either way the tables are checked against the study (columns, units in headers, numbers, ranges,
-duplicates), the outlier rule of the study runs per group on every response, and everything removed
-or changed lands in ``cleaning_log.csv``.
+levels of categorical factors, duplicates), the outlier rule of the study runs per group on every
+response, and everything removed or changed lands in ``cleaning_log.csv``; a layout checks its own raw
+tables against the :class:`~glassline.data.TableSchema` it declares. Every row read is accounted for.
 """
 
 from __future__ import annotations
@@ -420,7 +421,11 @@ def prepare(
     """Turn a raw folder into one tidy table per response level; write Parquet + CSV + cleaning log.
 
     Writes ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and
-    ``metadata.json`` (units of every column, counts, sources, the layout used) into *out_dir*.
+    ``metadata.json`` (units of every column, counts, sources, the layout used, and under ``"rows"``
+    the account of every raw table: rows read = rows in output tables + rows dropped by rule + rows
+    set aside) into *out_dir*, all at once (see :meth:`PreparedDataset.write`): a failed run leaves
+    no half-written dataset and an existing one untouched. A row read that ends in no output table
+    and not in the cleaning log is an error, as is a level left with fewer than 2 rows.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
