@@ -22,6 +22,7 @@ from glassline.data import (
     METADATA_FILE,
     TABLE_SUFFIXES,
     PreparedDataset,
+    is_missing_marker,
     is_prepared_folder,
     read_table,
     require_columns,
@@ -190,12 +191,13 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
     groups: npt.NDArray[np.str_] | None = None
     if group:
         raw = frame[group]
-        empty = raw.isna() | (raw.astype(str).str.strip() == "")
+        marker = raw.map(is_missing_marker).astype(bool)
+        empty = raw.isna() | (raw.astype(str).str.strip() == "") | marker
         bad = np.flatnonzero((empty & keep).to_numpy())
         if bad.size:
-            raise DataError(
-                f"{where}: row {user_row(int(bad[0]))}, column {group!r}: expected a group label, found an empty cell"
-            )
+            i = int(bad[0])
+            found = f"{raw.iloc[i]!r} (a missing-value marker)" if marker.iloc[i] else "an empty cell"
+            raise DataError(f"{where}: row {user_row(i)}, column {group!r}: expected a group label, found {found}")
         groups = raw.astype(str).str.strip().to_numpy()[keep].astype(np.str_)
     usable = table.loc[keep]
     usable.index = pd.Index(np.flatnonzero(keep), name="row_id")
