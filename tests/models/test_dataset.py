@@ -144,3 +144,18 @@ def test_categorical_input_is_refused_clearly(table: pd.DataFrame, make_study: A
 def test_missing_data_path(tmp_path: Path, study: Study) -> None:
     with pytest.raises(DataError, match="no such data file or folder"):
         compare(study, tmp_path / "nothing.csv", n_jobs=1)
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "n/a"])
+def test_a_missing_group_label_is_named_as_written(
+    tmp_path: Path, table: pd.DataFrame, study: Study, cell: str
+) -> None:
+    path = tmp_path / "runs.csv"
+    frame = table.astype({"configuration": object})
+    frame.loc[3, "configuration"] = cell
+    frame.to_csv(path, index=False)
+    found = "an empty cell" if not cell else f"'{cell}' \\(a missing-value marker\\)"
+    with pytest.raises(
+        DataError, match=rf"runs\.csv: row 5, column 'configuration': expected a group label, found {found}"
+    ):
+        load_target(study, DataSource(path), "y", ["factors"])

@@ -40,6 +40,8 @@ def prepare(
             f"({lag['estimated_samples']:.0f} samples) vs sensor distance {lag['expected_m']:.2f} m "
             f"({lag['expected_samples']:.0f} samples)"
         )
+    for note in dataset.metadata.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     counts = dataset.log.counts()
     detail = ", ".join(f"{n} × {rule}" for rule, n in counts.items()) or "nothing"
     console.print(f"cleaning log: {len(dataset.log)} rows ({detail}) → {out / 'cleaning_log.csv'}")

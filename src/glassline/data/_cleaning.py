@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -61,9 +62,44 @@ class OutlierRule:
 
 @dataclass
 class CleaningLog:
-    """Every row a preparation step dropped or changed: file, row, column, group, rule, value, reason."""
+    """Every row a preparation step dropped or changed: file, row, column, group, rule, value, reason.
+
+    It also keeps the row account of every raw table: the rows read (:meth:`received`), the rows each
+    output table holds (:meth:`used`) and the rows left out on purpose in bulk (:meth:`set_aside`, one
+    log line for many rows). :meth:`account` checks that every row read is in an output table or in
+    the log, and raises when one vanished.
+    """
 
     rows: list[dict[str, object]] = field(default_factory=list)
+    #: file → the row numbers read (as a spreadsheet shows them)
+    inputs: dict[str, list[int]] = field(default_factory=dict)
+    #: file → output table → the rows of that file it holds
+    uses: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+    #: file → rows left out in bulk (each range summarised by one log line)
+    aside: dict[str, set[int]] = field(default_factory=dict)
+
+    def received(self, file: str, rows: Iterable[int]) -> None:
+        """Record the rows read from *file*: each must end up in an output table or in the log."""
+        self.inputs[file] = sorted({int(r) for r in rows})
+
+    def used(self, file: str, table: str, rows: Iterable[int]) -> None:
+        """Record that output *table* holds (or was computed from) these rows of *file*."""
+        self.uses.setdefault(file, {}).setdefault(table, set()).update(int(r) for r in rows)
+
+    def set_aside(self, file: str, rows: Iterable[int], *, rule: str, reason: str) -> None:
+        """Leave many rows of *file* out on purpose (e.g. sensor samples between recipe steps): one log line."""
+        chosen = sorted({int(r) for r in rows})
+        if not chosen:
+            return
+        self.aside.setdefault(file, set()).update(chosen)
+        self.add(
+            file=file,
+            row=None,
+            rule=rule,
+            value=len(chosen),
+            reason=f"{reason}: {len(chosen)} rows ({_ranges(chosen)})",
+            action="not used",
+        )
 
     def add(
         self,
@@ -92,6 +128,59 @@ class CleaningLog:
 
     def extend(self, other: CleaningLog) -> None:
         self.rows.extend(other.rows)
+        self.inputs.update(other.inputs)
+        for file, tables in other.uses.items():
+            for table, rows in tables.items():
+                self.used(file, table, rows)
+        for file, rows in other.aside.items():
+            self.aside.setdefault(file, set()).update(rows)
+
+    def dropped_rows(self, file: str) -> dict[int, str]:
+        """Row → rule of every row of *file* the log says was dropped."""
+        return {
+            int(str(r["row"])): str(r["rule"])
+            for r in self.rows
+            if r["file"] == file and r["action"] == "dropped" and r["row"] is not None and r["row"] == r["row"]
+        }
+
+    def account(self) -> dict[str, dict[str, Any]]:
+        """Per raw table: rows read = rows in output tables + rows dropped (by rule) + rows set aside.
+
+        Raises a DataError naming the file and the first rows when a row read is in no output table and
+        not in the log, or is both kept and logged as dropped.
+        """
+        summary: dict[str, dict[str, Any]] = {}
+        for file, read in self.inputs.items():
+            rows_in = set(read)
+            tables = self.uses.get(file, {})
+            used = set().union(*tables.values()) if tables else set()
+            dropped = self.dropped_rows(file)
+            aside = self.aside.get(file, set())
+            vanished = sorted(rows_in - used - set(dropped) - aside)
+            if vanished:
+                raise DataError(
+                    f"{file}: {len(vanished)} of {len(rows_in)} rows are in no output table and not in the "
+                    f"cleaning log (rows {_ranges(vanished)}); this is a bug of the layout that read the file"
+                )
+            twice = sorted(used & (set(dropped) | aside))
+            if twice:
+                raise DataError(
+                    f"{file}: rows {_ranges(twice)} are both in an output table and logged as left out; "
+                    "this is a bug of the layout that read the file"
+                )
+            unknown = sorted((used | set(dropped) | aside) - rows_in)
+            if unknown:
+                raise DataError(f"{file}: rows {_ranges(unknown)} are accounted for but were never read")
+            by_rule: dict[str, int] = {}
+            for rule in (dropped[r] for r in rows_in if r in dropped):
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+            summary[file] = {
+                "rows_in": len(rows_in),
+                "used": {table: len(rows & rows_in) for table, rows in tables.items()},
+                "dropped": by_rule,
+                "set_aside": len(aside & rows_in),
+            }
+        return summary
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -108,6 +197,18 @@ class CleaningLog:
         """Number of logged rows per rule."""
         frame = self.to_frame()
         return {str(k): int(v) for k, v in frame.groupby("rule").size().items()} if len(frame) else {}
+
+
+def _ranges(rows: list[int], limit: int = 6) -> str:
+    """``2–5, 9, 12–14`` for sorted row numbers (the first *limit* runs, then "…")."""
+    runs: list[tuple[int, int]] = []
+    for r in rows:
+        if runs and r == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], r)
+        else:
+            runs.append((r, r))
+    text = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:limit])
+    return text + (", …" if len(runs) > limit else "")
 
 
 def flag_outliers(frame: pd.DataFrame, column: str, *, group: str | None, rule: OutlierRule) -> pd.Series:

@@ -10,14 +10,18 @@ Two kinds of raw folder are understood:
   tables; the core knows nothing of any domain.
 
 Either way the tables are checked against the study (columns, units in headers, numbers, ranges,
-duplicates), the outlier rule of the study runs per group on every response, and everything removed
-or changed lands in ``cleaning_log.csv``.
+levels of categorical factors, duplicates), the outlier rule of the study runs per group on every
+response, and everything removed or changed lands in ``cleaning_log.csv``; a layout checks its own raw
+tables against the :class:`~glassline.data.TableSchema` it declares. Every row read is accounted for.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,20 +39,26 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
+from glassline.data._schema import check_categories, check_labels
 from glassline.domains import LineLayout, get_domain
 from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
 
 __all__ = [
     "DEFAULT_LEVEL",
+    "METADATA_FILE",
     "LevelTable",
     "PreparedDataset",
+    "check_output_folder",
+    "is_prepared_folder",
     "level_columns",
     "load_dataset",
     "prepare",
     "study_outlier_rule",
 ]
 
+#: The file that makes a folder a prepared dataset; :meth:`PreparedDataset.write` writes it last.
+METADATA_FILE = "metadata.json"
 #: The level of responses whose study entry names none.
 DEFAULT_LEVEL = "data"
 #: A factor value further outside its range than this share of the span is an error, not a note.
@@ -67,6 +77,8 @@ class LevelTable:
     cleaned: bool = False
     #: extra column units (derived quantities) beyond those the study declares
     units: dict[str, str] = field(default_factory=dict)
+    #: raw file → the rows of it this table was computed from (an aggregate: sheets → configurations)
+    uses: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,27 +95,58 @@ class PreparedDataset:
         return {level: len(frame) for level, frame in self.tables.items()}
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and ``metadata.json``."""
+        """Write ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and ``metadata.json``.
+
+        The files go to a temporary folder beside *folder* that is renamed to *folder* once all are
+        written, so a failed write leaves no half-written dataset; an existing dataset at *folder* is
+        replaced only then. A DataError names the folder when it cannot be written (a parent that is a
+        file, a full disk, no permission) or when it holds other files than a prepared dataset.
+        """
         out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
+        check_output_folder(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        except OSError as exc:
+            raise DataError(f"{out}: cannot create the dataset folder: {exc.strerror or exc}") from None
+        try:
+            names = self._write_files(staging)
+            _replace_folder(staging, out)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise DataError(f"{out}: could not write the prepared dataset: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.out_dir = out
+        return [out / name for name in names]
+
+    def _write_files(self, out: Path) -> list[str]:
+        names: list[str] = []
         for level, frame in self.tables.items():
             frame.to_parquet(out / f"{level}.parquet", index=False)
             frame.to_csv(out / f"{level}.csv", index=False)
-            written += [out / f"{level}.parquet", out / f"{level}.csv"]
-        written.append(self.log.write(out / "cleaning_log.csv"))
-        (out / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str), encoding="utf-8")
-        written.append(out / "metadata.json")
-        self.out_dir = out
-        return written
+            names += [f"{level}.parquet", f"{level}.csv"]
+        self.log.write(out / "cleaning_log.csv")
+        names.append("cleaning_log.csv")
+        # the metadata file is written last: a folder without it is not a dataset (see load)
+        (out / METADATA_FILE).write_text(json.dumps(self.metadata, indent=2, default=str), encoding="utf-8")
+        names.append(METADATA_FILE)
+        return names
 
     @classmethod
     def load(cls, folder: str | Path) -> PreparedDataset:
         """Read a folder written by :func:`prepare` (or :meth:`write`) back: tables, cleaning log, metadata."""
         path = Path(folder)
-        meta = path / "metadata.json"
-        if not meta.exists():
-            raise DataError(f"{path}: not a prepared dataset (no metadata.json); run `glassline prepare` first")
+        if not path.is_dir():
+            what = "a file" if path.exists() else "no such folder"
+            raise DataError(f"{path}: not a prepared dataset folder ({what})")
+        meta = path / METADATA_FILE
+        if not meta.is_file():
+            raise DataError(
+                f"{path}: not a prepared dataset: {METADATA_FILE} is missing (a failed or interrupted prepare?); "
+                "run `glassline prepare` again"
+            )
         metadata = read_json_object(meta, missing="missing")
         levels = metadata.get("levels")
         if not isinstance(levels, dict):
@@ -120,6 +163,41 @@ class PreparedDataset:
             frame = pd.read_csv(log_file, keep_default_na=False)
             log.rows = [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
         return cls(out_dir=path, tables=tables, log=log, metadata=metadata)
+
+
+def is_prepared_folder(path: Path) -> bool:
+    """True when *path* is a folder holding a metadata file (what :meth:`PreparedDataset.write` leaves)."""
+    return path.is_dir() and (path / METADATA_FILE).is_file()
+
+
+def check_output_folder(out: Path) -> None:
+    """Raise a DataError when *out* cannot take a prepared dataset: it or a parent is a file, or it is a
+    folder holding other files than a prepared dataset (those are never replaced)."""
+    for parent in [out, *out.parents]:
+        if parent.exists() and not parent.is_dir():
+            if parent == out:
+                raise DataError(f"{out}: is a file; expected a folder (new, empty or a prepared dataset) for output")
+            raise DataError(f"{out}: cannot create the dataset folder: {parent} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()) and not is_prepared_folder(out):
+        raise DataError(
+            f"{out}: the folder holds files and is not a prepared dataset (no {METADATA_FILE}); "
+            "give a new or empty folder, or a dataset folder to replace"
+        )
+
+
+def _replace_folder(staging: Path, out: Path) -> None:
+    """Rename *staging* to *out*; an existing *out* is moved aside first and removed once the rename is done."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    aside = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    out.rename(aside)
+    try:
+        staging.rename(out)
+    except OSError:
+        aside.rename(out)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def level_columns(study: Study) -> dict[str, tuple[list[str], list[str]]]:
@@ -177,7 +255,10 @@ def _tables_layout(
     tables: dict[str, LevelTable] = {}
     for i, level in enumerate(levels):
         path = _find_level_file(raw_dir, level)
-        tables[level] = LevelTable(read_table(path), source=path.name)
+        frame = read_table(path)
+        rows = [user_row(i) for i in range(len(frame))]
+        log.received(path.name, rows)
+        tables[level] = LevelTable(frame, source=path.name, rows=rows)
         if progress:
             progress(f"read {path.name}", i + 1, len(levels))
     return tables, {"layout": "tables"}
@@ -203,8 +284,10 @@ def _load_layout(raw_dir: Path) -> tuple[LineLayout, dict[str, Any]]:
     return pack.prepare, manifest
 
 
-def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]) -> pd.DataFrame:
-    """Validate one level's table against the study and clean it; returns the tidy frame."""
+def _check_level(
+    level: str, table: LevelTable, study: Study, log: CleaningLog, notes: dict[str, int]
+) -> tuple[pd.DataFrame, list[int]]:
+    """Validate one level's table against the study and clean it; returns the tidy frame and its source rows."""
     inputs, responses = level_columns(study)[level]
     group = study.data.group
     source = table.source
@@ -215,14 +298,21 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, 
     required = ([group] if group else []) + inputs + responses
     require_columns(frame, required, source=source)
     units = study.units()
+    categorical = {
+        f.name: list(f.levels or []) for f in study.factors if f.kind == "categorical" and f.name in frame.columns
+    }
+    for name, levels in categorical.items():  # a level written with other case or spacing is read and logged
+        frame[name] = check_categories(frame[name], levels, column=name, source=source, log=log, rows=rows)
     # inputs must be complete numbers; responses may be missing (the row is dropped and logged)
-    frame = require_numeric(frame, inputs, source=source, units=units)
+    frame = require_numeric(frame, [c for c in inputs if c not in categorical], source=source, units=units)
     frame = require_numeric(frame, responses, source=source, units=units, allow_missing=True)
     if group and frame[group].isna().any():
         i = int(np.flatnonzero(frame[group].isna().to_numpy())[0])
         raise DataError(
             f"{source}: row {frame['_row'].iloc[i]}, column {group!r}: expected a group id, found an empty cell"
         )
+    if group:  # 'C01 ' and 'C01' are one group: stray spaces are cleaned and logged
+        frame[group] = check_labels(frame[group], column=group, source=source, log=log, rows=rows)
     _check_ranges(frame, study, source, notes)
     duplicated = frame.drop(columns="_row").duplicated(keep="first")
     for d in np.flatnonzero(duplicated.to_numpy()):
@@ -236,7 +326,28 @@ def _check_level(level: str, table: LevelTable, study: Study, log: CleaningLog, 
         frame = _apply_outlier_rule(frame, responses, study, source, log)
     keep = ([group] if group else []) + inputs + responses
     extra = [c for c in frame.columns if c not in keep and c != "_row"]
-    return frame[keep + extra]
+    return frame[keep + extra], [int(r) for r in frame["_row"]]
+
+
+def _enough_rows(level: str, frame: pd.DataFrame, source: str, study: Study) -> list[str]:
+    """A DataError when a level keeps fewer than 2 rows or groups (nothing can be split or compared); a note
+    when it keeps fewer groups than the study's cross-validation folds."""
+    group = study.data.group
+    groups = int(frame[group].nunique()) if group and group in frame.columns else len(frame)
+    if len(frame) < 2 or groups < 2:
+        unit = f"{groups} group{'s' if groups != 1 else ''} ({group!r})" if group else ""
+        raise DataError(
+            f"{source}: the level {level!r} keeps {len(frame)} row{'s' if len(frame) != 1 else ''}"
+            + (f" in {unit}" if group else "")
+            + " after validation and cleaning; at least 2 are needed to fit and compare a model"
+        )
+    folds = study.split.cv_folds
+    if groups < folds:
+        return [
+            f"{source}: the level {level!r} has {groups} groups, fewer than the study's {folds} cross-validation "
+            "folds; fit will need fewer folds (split.cv_folds) or leave-one-group-out"
+        ]
+    return []
 
 
 def _check_ranges(frame: pd.DataFrame, study: Study, source: str, notes: dict[str, int]) -> None:
@@ -281,6 +392,15 @@ def _apply_outlier_rule(
             )
         frame.loc[flags, response] = np.nan
     empty = frame[responses].isna().all(axis=1).to_numpy()
+    if len(responses) > 1:  # rows whose last response the rule removed: logged as dropped, not only "set missing"
+        for i in np.flatnonzero(empty):
+            log.add(
+                file=source,
+                row=int(frame["_row"].iloc[i]),
+                group=frame[group].iloc[i] if group else "",
+                rule="missing response",
+                reason="every response is empty after the outlier rule",
+            )
     return frame.loc[~empty].reset_index(drop=True)
 
 
@@ -301,12 +421,19 @@ def prepare(
     """Turn a raw folder into one tidy table per response level; write Parquet + CSV + cleaning log.
 
     Writes ``<level>.parquet`` and ``<level>.csv`` per level, ``cleaning_log.csv`` and
-    ``metadata.json`` (units of every column, counts, sources, the layout used) into *out_dir*.
+    ``metadata.json`` (units of every column, counts, sources, the layout used, and under ``"rows"``
+    the account of every raw table: rows read = rows in output tables + rows dropped by rule + rows
+    set aside) into *out_dir*, all at once (see :meth:`PreparedDataset.write`): a failed run leaves
+    no half-written dataset and an existing one untouched. A row read that ends in no output table
+    and not in the cleaning log is an error, as is a level left with fewer than 2 rows.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise DataError(f"{raw_dir}: no such folder of raw data")
     out_dir = Path(out_dir)
+    if out_dir.resolve() == raw_dir.resolve() or out_dir.resolve() in raw_dir.resolve().parents:
+        raise DataError(f"{out_dir}: the output folder holds the raw folder {raw_dir}; give another --out")
+    check_output_folder(out_dir)
     log = CleaningLog()
     layout, manifest = _load_layout(raw_dir)
     level_tables, layout_meta = layout(raw_dir, study, log, progress)
@@ -316,13 +443,21 @@ def prepare(
         raise DataError(f"{raw_dir}: the raw data hold no table for the response level(s) {missing}")
     tables: dict[str, pd.DataFrame] = {}
     outside: dict[str, dict[str, int]] = {}
+    notes: list[str] = []
     units = study.units()
     for level, table in level_tables.items():
         if level in expected:
-            tables[level] = _check_level(level, table, study, log, outside.setdefault(level, {}))
+            tables[level], kept = _check_level(level, table, study, log, outside.setdefault(level, {}))
+            notes.extend(_enough_rows(level, tables[level], table.source, study))
         else:  # extra tables a layout offers (beyond the study's levels): written as they are
             tables[level] = table.frame.reset_index(drop=True)
+            kept = list(table.rows or [])
+        if table.rows is not None:  # rows are accounted for only where the layout says where they came from
+            log.used(table.source, level, kept)
+        for file, rows in table.uses.items():
+            log.used(file, level, rows)
         units.update(table.units)
+    accounts = log.account()
     metadata: dict[str, Any] = {
         "study": study.name,
         "raw_dir": raw_dir.name,
@@ -338,6 +473,9 @@ def prepare(
             for level, frame in tables.items()
         },
         "cleaning": {"rows": len(log), "by_rule": log.counts()},
+        # per raw table: rows read = rows in output tables + rows dropped (by rule) + rows set aside
+        "rows": accounts,
+        "notes": notes,
         **{k: v for k, v in layout_meta.items() if k != "layout"},
     }
     dataset = PreparedDataset(out_dir=out_dir, tables=tables, log=log, metadata=metadata)

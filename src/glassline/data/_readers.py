@@ -12,10 +12,27 @@ import pandas as pd
 
 from glassline.exceptions import DataError, did_you_mean
 
-__all__ = ["TABLE_SUFFIXES", "read_json_object", "read_table", "require_columns", "require_numeric", "user_row"]
+__all__ = [
+    "MISSING_MARKERS",
+    "TABLE_SUFFIXES",
+    "is_missing_marker",
+    "read_json_object",
+    "read_table",
+    "require_columns",
+    "require_numeric",
+    "user_row",
+]
 
 #: File suffixes :func:`read_table` understands.
 TABLE_SUFFIXES = (".csv", ".txt", ".parquet", ".pq", ".xlsx", ".xlsm", ".xls")
+#: Cell texts that stand for "no value" (compared without case and surrounding spaces). :func:`read_table`
+#: keeps them as text, so a message can quote them; :func:`require_numeric` reads them as missing.
+MISSING_MARKERS = frozenset({"nan", "na", "n/a", "#n/a", "null", "none", "nat", "-nan", "<na>"})
+
+
+def is_missing_marker(value: object) -> bool:
+    """True for a text cell such as ``NaN``, ``n/a`` or ``NULL`` (see :data:`MISSING_MARKERS`)."""
+    return isinstance(value, str) and value.strip().casefold() in MISSING_MARKERS
 
 
 def read_json_object(path: Path, *, missing: str) -> dict[str, Any]:
@@ -52,6 +69,8 @@ def _delimiter(path: Path) -> str:
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel table into a DataFrame with a fresh 0-based index.
 
+    Only empty cells of text tables become missing values; texts like ``NaN`` or ``n/a`` stay as they
+    are written (:func:`require_numeric` reads them as missing, or names them when a value is required).
     Raises :class:`~glassline.exceptions.DataError` naming the file for a missing or unreadable file
     or an unknown suffix, and for a table with no rows.
     """
@@ -63,11 +82,11 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, sep=_delimiter(path), encoding="utf-8-sig")
+            frame = pd.read_csv(path, sep=_delimiter(path), encoding="utf-8-sig", keep_default_na=False, na_values=[""])
         elif suffix in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
         elif suffix in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet)
+            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, keep_default_na=False, na_values=[""])
         else:
             raise DataError(f"{path}: unknown table format {suffix!r}; expected one of {', '.join(TABLE_SUFFIXES)}")
     except DataError:
@@ -103,16 +122,19 @@ def require_numeric(
 ) -> pd.DataFrame:
     """Return *frame* with *columns* converted to float, or raise a DataError for the first bad cell.
 
-    A cell that is not a number, is NaN (unless *allow_missing*) or infinite, or lies outside
+    A cell that is not a number, is missing (unless *allow_missing*) or infinite, or lies outside
     ``ranges[column]`` (inclusive, either bound may be None) gets one message naming *source*, the
-    row as a spreadsheet shows it, the column, what was expected and what was found.
+    row as a spreadsheet shows it, the column, what was expected and what was found. A missing value
+    is named as written: an empty cell, or a marker text such as ``'NaN'`` or ``'n/a'``.
     """
     out = frame.copy()
     for column in columns:
         unit = f" [{units[column]}]" if units and units.get(column) else ""
         raw = out[column]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = values.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        markers = raw.map(is_missing_marker).astype(bool)
+        text = raw.where(~markers, None)
+        values = pd.to_numeric(text, errors="coerce")
+        bad = values.isna() & text.notna() & (text.astype(str).str.strip() != "")
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
@@ -121,9 +143,8 @@ def require_numeric(
         array = values.to_numpy(dtype=float)
         if not allow_missing and np.isnan(array).any():
             i = int(np.flatnonzero(np.isnan(array))[0])
-            raise DataError(
-                f"{source}: row {user_row(i)}, column {column!r}: expected a number{unit}, found an empty cell"
-            )
+            found = f"{raw.iloc[i]!r} (a missing-value marker)" if markers.iloc[i] else "an empty cell"
+            raise DataError(f"{source}: row {user_row(i)}, column {column!r}: expected a number{unit}, found {found}")
         if np.isinf(array).any():
             i = int(np.flatnonzero(np.isinf(array))[0])
             raise DataError(

@@ -19,8 +19,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from glassline.data import (
+    METADATA_FILE,
     TABLE_SUFFIXES,
     PreparedDataset,
+    is_missing_marker,
+    is_prepared_folder,
     read_table,
     require_columns,
     require_numeric,
@@ -57,14 +60,26 @@ class TargetData:
 
 
 def _is_prepared(path: Path) -> bool:
-    """A folder written by ``prepare``: its metadata.json names the levels of its tables."""
-    meta = path / "metadata.json"
-    if not (path.is_dir() and meta.is_file()):
+    """A folder written by ``prepare``: its metadata file names the levels of its tables.
+
+    A folder with a cleaning log but no metadata file is a dataset whose writing did not finish: it is
+    refused by name rather than read as a folder of loose tables.
+    """
+    if not path.is_dir():
+        return False
+    unfinished = (path / "cleaning_log.csv").is_file() or ".partial-" in path.name
+    if not (path / METADATA_FILE).is_file() and unfinished:
+        raise DataError(
+            f"{path}: not a complete prepared dataset: {METADATA_FILE} is missing beside cleaning_log.csv "
+            "(a failed or interrupted prepare?); run `glassline prepare` again"
+        )
+    if not is_prepared_folder(path):
         return False
     try:
-        metadata = json.loads(meta.read_text(encoding="utf-8"))
+        metadata = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
+    # a metadata file without levels: a folder of loose tables (one per level, found by their columns)
     return isinstance(metadata, dict) and isinstance(metadata.get("levels"), dict)
 
 
@@ -176,12 +191,13 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
     groups: npt.NDArray[np.str_] | None = None
     if group:
         raw = frame[group]
-        empty = raw.isna() | (raw.astype(str).str.strip() == "")
+        marker = raw.map(is_missing_marker).astype(bool)
+        empty = raw.isna() | (raw.astype(str).str.strip() == "") | marker
         bad = np.flatnonzero((empty & keep).to_numpy())
         if bad.size:
-            raise DataError(
-                f"{where}: row {user_row(int(bad[0]))}, column {group!r}: expected a group label, found an empty cell"
-            )
+            i = int(bad[0])
+            found = f"{raw.iloc[i]!r} (a missing-value marker)" if marker.iloc[i] else "an empty cell"
+            raise DataError(f"{where}: row {user_row(i)}, column {group!r}: expected a group label, found {found}")
         groups = raw.astype(str).str.strip().to_numpy()[keep].astype(np.str_)
     usable = table.loc[keep]
     usable.index = pd.Index(np.flatnonzero(keep), name="row_id")

@@ -20,11 +20,13 @@ from glassline.registry._publish import (
     ModelRef,
     PublishedModel,
     RegistryError,
+    check_alias,
+    check_model_name,
     load_model,
     parse_model_ref,
     publish,
 )
-from glassline.registry._workspace import database_url, tracking_uri, workspace
+from glassline.registry._workspace import database_url, tracking_uri, workspace, workspace_lock
 
 __all__ = [
     "DISTANCE_LEVEL",
@@ -39,6 +41,8 @@ __all__ = [
     "ValidityDomain",
     "Verdict",
     "Violation",
+    "check_alias",
+    "check_model_name",
     "data_hash",
     "database_url",
     "load_model",
@@ -46,4 +50,5 @@ __all__ = [
     "publish",
     "tracking_uri",
     "workspace",
+    "workspace_lock",
 ]

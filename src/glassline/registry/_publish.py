@@ -27,10 +27,20 @@ from glassline.exceptions import DataError, RegistryError, SpecError, StoreError
 from glassline.models import load_fits, resolve_study
 from glassline.registry._bundle import Bundle
 from glassline.registry._domain import DISTANCE_LEVEL
-from glassline.registry._workspace import artifact_root, database_url, tracking_uri
+from glassline.registry._workspace import artifact_root, database_url, tracking_uri, workspace_lock
 from glassline.spec import Study
 
-__all__ = ["LoadedModel", "ModelRef", "PublishedModel", "RegistryError", "load_model", "parse_model_ref", "publish"]
+__all__ = [
+    "LoadedModel",
+    "ModelRef",
+    "PublishedModel",
+    "RegistryError",
+    "check_alias",
+    "check_model_name",
+    "load_model",
+    "parse_model_ref",
+    "publish",
+]
 
 EXPERIMENT = "glassline"
 BUNDLE_PATH = "glassline"
@@ -89,6 +99,41 @@ class ModelRef:
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)(?:@(?P<alias>[A-Za-z0-9_\-]+)|/(?P<version>[0-9]+))?$")
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_ALIAS = re.compile(r"[A-Za-z0-9_\-]+")
+#: The longest registered model name the MLflow store keeps (its ``name`` column is 256 characters).
+MAX_NAME_LENGTH = 256
+
+
+def check_model_name(name: str) -> str:
+    """*name* when MLflow can register it; else a SpecError saying what a model name may hold.
+
+    Letters, digits, ``_``, ``-`` and ``.``, at most 256 characters, no surrounding spaces, and not a
+    name that reads as a path (``.``, ``..``, ``..x``), which MLflow refuses only after a run exists.
+    """
+    rule = "letters, digits, '_', '-', '.'"
+    if not name.strip():
+        raise SpecError(f"model name: expected a name of {rule}, got an empty name")
+    if not _NAME.fullmatch(name):
+        raise SpecError(f"model name: expected only {rule} (no spaces or '/'), got {name!r}")
+    if name == "." or name.startswith(".."):
+        raise SpecError(f"model name: expected a name that does not read as a path ('.', '..'), got {name!r}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise SpecError(f"model name: expected at most {MAX_NAME_LENGTH} characters, got {len(name)}")
+    return name
+
+
+def check_alias(alias: str) -> str:
+    """*alias* when MLflow can set it: letters, digits, ``_``, ``-``; not ``latest`` nor ``v<digits>`` (reserved)."""
+    if not _ALIAS.fullmatch(alias):
+        raise SpecError(f"alias: expected only letters, digits, '_', '-', got {alias!r}")
+    if alias.lower() == "latest" or re.fullmatch(r"[vV][0-9]+", alias):
+        raise SpecError(f"alias: {alias!r} is reserved by MLflow ('latest' and v<number> name versions)")
+    if len(alias) > MAX_NAME_LENGTH - 1:
+        raise SpecError(f"alias: expected at most {MAX_NAME_LENGTH - 1} characters, got {len(alias)}")
+    return alias
+
+
 def parse_model_ref(text: str) -> ModelRef:
     match = _REF.match(text.strip())
     if not match:
@@ -121,6 +166,45 @@ def publish(
     the log is opened before anything is registered, so an unreachable log registers nothing. *level*: the
     prediction interval's coverage; *distance_level*: α of the validity domain's distance check.
     """
+    if name is not None:
+        check_model_name(name)
+    if alias is not None:
+        check_alias(alias)
+    # one process at a time sets the workspace up (MLflow migrations, audit tables) and registers
+    with workspace_lock(home):
+        return _publish_locked(
+            results_dir,
+            target,
+            scenario,
+            family=family,
+            name=name,
+            study=study,
+            tracking=tracking,
+            home=home,
+            alias=alias,
+            level=level,
+            db=db,
+            actor=actor,
+            distance_level=distance_level,
+        )
+
+
+def _publish_locked(
+    results_dir: str | Path,
+    target: str,
+    scenario: str,
+    *,
+    family: str | None,
+    name: str | None,
+    study: str | Path | Study | None,
+    tracking: str | None,
+    home: str | Path | None,
+    alias: str | None,
+    level: float,
+    db: str | None,
+    actor: str | None,
+    distance_level: float,
+) -> PublishedModel:
     from glassline.audit import AuditLog, connect
 
     engine = connect(database_url(home, db))
@@ -199,8 +283,7 @@ def _publish(
         seed=study_obj.seed,
         distance_level=distance_level,
     )
-    model_name = name or f"{fit.target}-{fit.scenario}"
-    parse_model_ref(model_name)
+    model_name = check_model_name(name if name is not None else f"{fit.target}-{fit.scenario}")
     uri = tracking_uri(home, tracking)
     X_example = fit.X_train.loc[:, list(fit.inputs)].head(3).astype(float)
     with quiet_mlflow():
