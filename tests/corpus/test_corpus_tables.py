@@ -1,8 +1,6 @@
 """Bad tables for the data stages: ``glassline fit --data TABLE``, ``simulate --design``, ``prepare --raw``, options.
 
-Only inputs that already give a clean located message are here; the ones that do not (duplicate column
-names, a ``NaN``/``n/a`` cell reported as empty, values of 1e308 in a table) belong to the readers of
-``glassline.data`` and are listed in the corpus report.
+Each case asserts exit code 1 and a message naming the table, and where it can, the row and column.
 """
 
 from __future__ import annotations
@@ -96,7 +94,13 @@ CASES = [
     fit("table-zero-bytes", "", "{tmp}/t.csv: could not be read as a csv table"),
     fit("table-not-utf8", b"\xff\xfe\x00", "{tmp}/t.csv: not a UTF-8 text file"),
     fit("table-unknown-format", table(ROWS), "unknown table format '.dat'", name="t.dat"),
-    fit("table-too-few-rows", table(ROWS[:2]), "needs at least 3 rows, found 2"),
+    fit("table-too-few-rows", table(ROWS[:2]), "{tmp}/t.csv, target 'strength'", "needs at least 3 rows, found 2"),
+    fit(
+        "table-repeated-column",
+        table([r + ",2" for r in ROWS], header="configuration,speed,temp,strength,speed\n"),
+        "{tmp}/t.csv: column 'speed' appears more than once in the header",
+    ),
+
     Case(
         "table-missing",
         ["fit", "{tmp}/toy.toml", "--data", "{tmp}/none.csv", "--out", "{tmp}/res"],
@@ -197,3 +201,20 @@ CASES = [
 @pytest.mark.parametrize("bad", params(CASES))
 def test_a_bad_table_is_one_located_error(bad: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_case(bad, tmp_path, capsys)
+
+
+def test_a_row_missing_an_input_is_left_out_with_its_row_and_column_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not an error (a gap in a measured table is common), but never silent: the note names row and column."""
+    from glassline.cli import main
+
+    (tmp_path / "toy.toml").write_text(TOY, encoding="utf-8")
+    (tmp_path / "t.csv").write_text(replaced(4, "C2,NaN,40,203"), encoding="utf-8")
+    argv = ["fit", str(tmp_path / "toy.toml"), "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "res")]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "-j", "1", "--no-plots"])
+    assert info.value.code == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "strength: 1 row lacks the target or an input in" in err
+    assert "left out (row 6: 'speed' missing)" in err

@@ -97,8 +97,26 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
         raise DataError(f"{path}: could not be read as a {suffix.lstrip('.')} table: {exc}") from None
     if frame.empty:
         raise DataError(f"{path}: the table has no data rows")
-    frame.columns = [str(c).strip() for c in frame.columns]
+    header = _header(path, sheet) if suffix not in (".parquet", ".pq") else [str(c) for c in frame.columns]
+    # an empty header cell keeps pandas' "Unnamed: i"; a written name is compared as written (stripped)
+    names = [str(h).strip() or str(c).strip() for h, c in zip(header, frame.columns, strict=False)]
+    names += [str(c).strip() for c in frame.columns[len(names) :]]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}: column {repeated[0]!r} appears more than once in the header; each column needs its own name"
+        )
+    frame.columns = names
     return frame.reset_index(drop=True)
+
+
+def _header(path: Path, sheet: str | int | None) -> list[str]:
+    """The header as written (pandas renames a repeated ``speed`` to ``speed.1``, hiding the repeat)."""
+    if path.suffix.lower() in (".csv", ".txt"):
+        raw = pd.read_csv(path, sep=_delimiter(path), encoding="utf-8-sig", header=None, nrows=1, dtype=str)
+    else:
+        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, nrows=1, dtype=str)
+    return ["" if pd.isna(v) else str(v) for v in raw.iloc[0].tolist()]
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, source: str) -> None:

@@ -26,7 +26,7 @@ from sklearn.pipeline import Pipeline
 
 from glassline._progress import ProgressCallback
 from glassline.data import PreparedDataset
-from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
+from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
 from glassline.models._metrics import (
     DEFAULT_R_LIMIT,
@@ -177,7 +177,10 @@ class _Plan:
 
 def _plan(study: Study, td: TargetData, scheme: CVScheme) -> _Plan:
     n = len(td.frame)
-    train, test = paper_split(n, study.split.test_fraction, study.seed)
+    try:
+        train, test = paper_split(n, study.split.test_fraction, study.seed)
+    except DataError as exc:
+        raise DataError(f"{td.source}, target {td.target!r}: {exc}") from None
     folds = cross_validation_folds(
         n,
         td.groups,
@@ -256,7 +259,9 @@ def compare(
     for target, td in datasets.items():
         plans[target] = _plan(study, td, scheme)
         if td.dropped:
-            notes.append(f"{target}: {td.dropped} rows of {td.source} lack the target or an input and were left out")
+            shown = "; ".join(td.dropped_rows[:5]) + ("; …" if len(td.dropped_rows) > 5 else "")
+            rows = "1 row lacks" if td.dropped == 1 else f"{td.dropped} rows lack"
+            notes.append(f"{target}: {rows} the target or an input in {td.source}, left out ({shown} missing)")
         constant = _constant_value(td.frame[target])
         if constant is not None:
             notes.append(

@@ -53,6 +53,8 @@ class TargetData:
     group_column: str | None
     source: str
     dropped: int
+    #: what the left-out rows lack, as "row N: 'col', 'col'" (spreadsheet row numbers), in row order
+    dropped_rows: tuple[str, ...] = ()
 
     @property
     def n_groups(self) -> int:
@@ -187,7 +189,8 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
     require_columns(frame, [target, *inputs, *([group] if group else [])], source=where)
     numeric = require_numeric(frame, [*inputs, target], source=where, units=study.units(), allow_missing=True)
     table = numeric.loc[:, [*inputs, target]]
-    keep = table.notna().all(axis=1).to_numpy()
+    missing = table.isna().to_numpy()
+    keep = ~missing.any(axis=1)
     groups: npt.NDArray[np.str_] | None = None
     if group:
         raw = frame[group]
@@ -211,4 +214,8 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
         group_column=group,
         source=where,
         dropped=int((~keep).sum()),
+        dropped_rows=tuple(
+            f"row {user_row(int(i))}: " + ", ".join(repr(str(c)) for c in table.columns[missing[i]])
+            for i in np.flatnonzero(~keep)
+        ),
     )
