@@ -215,6 +215,7 @@ def test_a_row_missing_an_input_is_left_out_with_its_row_and_column_named(
     with pytest.raises(SystemExit) as info:
         main([*argv, "-j", "1", "--no-plots"])
     assert info.value.code == 0
-    err = " ".join(capsys.readouterr().err.split())
+    captured = capsys.readouterr()
+    err = " ".join((captured.out + captured.err).split())
     assert "strength: 1 row lacks the target or an input in" in err
     assert "left out (row 6: 'speed' missing)" in err
