@@ -97,7 +97,10 @@ def test_bad_file_is_one_red_line(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [(["--tolerance", "0"], "tolerance must be a fraction > 0"), (["--fmin", "-1"], "fmin must be a frequency > 0")],
+    [
+        (["--tolerance", "0"], "--tolerance: expected a fraction > 0"),
+        (["--fmin", "-1"], "--fmin: expected a frequency > 0"),
+    ],
 )
 def test_bad_options_are_one_red_line(
     folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], message: str

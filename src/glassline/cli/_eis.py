@@ -65,6 +65,7 @@ def fit(
     """
     from glassline.eis import fit_folder
 
+    _check_options(fmin, fmax, tolerance)
     output_path(out, what="--out")
     if plots is not None:
         output_path(plots, folder=True, what="--plots")
@@ -105,3 +106,16 @@ def fit(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _check_options(fmin: float | None, fmax: float | None, tolerance: float | None) -> None:
+    """The window and tolerance, named by their options (the library names its own parameters)."""
+    from glassline.exceptions import SpecError
+
+    for option, value in (("--fmin", fmin), ("--fmax", fmax)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise SpecError(f"{option}: expected a frequency > 0 Hz, got {value:g}")
+    if fmin is not None and fmax is not None and not fmin < fmax:
+        raise SpecError(f"--fmin must be below --fmax, got --fmin {fmin:g} Hz and --fmax {fmax:g} Hz")
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
+        raise SpecError(f"--tolerance: expected a fraction > 0 (0.05 = 5 %), got {tolerance:g}")
