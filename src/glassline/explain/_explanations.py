@@ -1,7 +1,8 @@
 """What the explanation stage produces, and its folder: :class:`Explanations`, written and read back.
 
 An explanations folder holds ``importance.csv``, ``shap_values.parquet``, ``agreement.csv``,
-``expectations.csv``, ``influential.csv``, ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
+``expectations.csv``, ``influential.csv``, ``warnings.csv`` and ``collinearity.csv`` (see
+:mod:`glassline.explain._warnings`), ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
 (with requirements), ``physics_check.csv`` (with a domain check), ``notes.txt``, ``figures/`` and
 ``run.json``: the seed the stage ran with, the results folder it explained (relative to the
 explanations folder) and its settings. See :func:`glassline.explain.explain` for what each holds.
@@ -26,6 +27,7 @@ from glassline.explain import _figures as figures
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._importance import normalized_coefficients
 from glassline.explain._narrative import write_narratives
+from glassline.explain._warnings import COLLINEARITY_COLUMNS, WARNING_COLUMNS
 from glassline.explain._window import Window, parse_requirement, window_slice
 from glassline.models import Fit, FitKey, Fits, load_fits, resolve_study
 from glassline.spec import Study, load_study
@@ -60,6 +62,10 @@ class Explanations:
     files: list[Path] = field(default_factory=list)
     seed: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    #: ``warnings.csv``: target, scenario, factor, kind, message (see :func:`glassline.explain.explanation_warnings`)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+    #: ``collinearity.csv``: each scenario's max VIF and |r| graded ok / collinear / withheld with the stage's limits
+    collinearity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLINEARITY_COLUMNS))
 
     def write(self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
         """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files."""
@@ -132,6 +138,8 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int =
         ("agreement.csv", outcome.agreement),
         ("expectations.csv", outcome.expectations),
         ("influential.csv", outcome.influential),
+        ("warnings.csv", outcome.warnings.reindex(columns=WARNING_COLUMNS)),
+        ("collinearity.csv", outcome.collinearity.reindex(columns=COLLINEARITY_COLUMNS)),
     ):
         table.to_csv(out / name, index=False)
         written.append(out / name)
@@ -303,6 +311,8 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
         files=sorted(p for p in folder.rglob("*") if p.is_file()),
         seed=seed,
         settings=settings,
+        warnings=_read_csv(folder / "warnings.csv").reindex(columns=WARNING_COLUMNS),
+        collinearity=_read_csv(folder / "collinearity.csv").reindex(columns=COLLINEARITY_COLUMNS),
     )
     window_file = folder / "window.json"
     if window_file.is_file():

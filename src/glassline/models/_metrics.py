@@ -3,25 +3,38 @@
 The paper (Haghi et al. 2023) reports R² and RMSE on training and test rows and the ratio
 MSE_training / MSE_test: near 1 is healthy, far below 1 means the model fits its training rows much
 better than new ones (overfitting). A scenario's inputs must be nearly independent for its
-explanations to separate the inputs' effects; the paper accepts correlations below 0.3 (its Fig. 4)
-and drops the explanations of its correlated third scenario. Here both the largest |r| and the
-largest variance inflation factor are checked, with the limits as parameters.
+explanations to separate the inputs' effects; the paper *describes* its inputs as weakly correlated
+(all |r| below 0.3, its Fig. 4) and drops only the explanations of its third scenario, whose inputs are
+near-copies of each other. The check is graded the same way: beyond a **soft** limit (|r| or VIF) the
+explanations are computed with a ``collinear`` warning; beyond a **hard** limit (near-copies) they are
+withheld. Both the largest |r| and the largest variance inflation factor are checked, with the limits as
+parameters (:class:`CollinearityLimits`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+from glassline.exceptions import SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_R_LIMIT",
     "DEFAULT_VIF_LIMIT",
+    "HARD_R_LIMIT",
+    "HARD_VIF_LIMIT",
+    "SOFT_R_LIMIT",
+    "SOFT_VIF_LIMIT",
     "Collinearity",
+    "CollinearityLimits",
     "collinearity",
     "mse",
     "mse_ratio",
@@ -29,12 +42,66 @@ __all__ = [
     "rmse",
 ]
 
-#: Largest |Pearson r| between two inputs of an explainable scenario: the paper's 0.3 ("all correlation
-#: coefficients are below 0.3", section "Prediction of Product Properties Using Data-Driven Models").
-DEFAULT_R_LIMIT = 0.3
-#: Largest variance inflation factor of an explainable scenario: 5, the usual rule of thumb (James,
-#: Witten, Hastie, Tibshirani, *An Introduction to Statistical Learning*, 2013, §3.3.3, ref. 35 of the paper).
-DEFAULT_VIF_LIMIT = 5.0
+#: Soft limit on |Pearson r| between two inputs (beyond it: explained, with a ``collinear`` warning): the
+#: paper's 0.3 ("all correlation coefficients are below 0.3", section "Prediction of Product Properties Using
+#: Data-Driven Models"), which it uses to describe its inputs as weakly correlated.
+SOFT_R_LIMIT = 0.3
+#: Soft limit on the variance inflation factor: 5, the lower end of the usual rule of thumb ("a VIF value that
+#: exceeds 5 or 10 indicates a problematic amount of collinearity", James, Witten, Hastie, Tibshirani,
+#: *An Introduction to Statistical Learning*, 2013, §3.3.3, ref. 35 of the paper).
+SOFT_VIF_LIMIT = 5.0
+#: Hard limit on the variance inflation factor (beyond it the inputs are near-copies and the scenario's
+#: explanations are withheld): 10, the upper end of the same rule of thumb (ISL §3.3.3): an input whose
+#: R² on the others exceeds 0.9.
+HARD_VIF_LIMIT = 10.0
+#: Hard limit on |r|: 0.95, the pairwise form of the hard VIF limit (two inputs with |r| = √0.9 ≈ 0.949 have
+#: VIF 1 / (1 − r²) = 10).
+HARD_R_LIMIT = 0.95
+#: The limits :attr:`Collinearity.explainable` checks by default: the hard ones.
+DEFAULT_R_LIMIT = HARD_R_LIMIT
+DEFAULT_VIF_LIMIT = HARD_VIF_LIMIT
+
+
+@dataclass(frozen=True)
+class CollinearityLimits:
+    """The soft limits (explained, with a ``collinear`` warning) and hard limits (explanations withheld).
+
+    :meth:`problem` says what is wrong with a set of limits; :meth:`checked` raises it as a
+    :class:`~glassline.exceptions.SpecError` naming where the limits came from.
+    """
+
+    soft_vif: float = SOFT_VIF_LIMIT
+    hard_vif: float = HARD_VIF_LIMIT
+    soft_r: float = SOFT_R_LIMIT
+    hard_r: float = HARD_R_LIMIT
+
+    def problem(self) -> tuple[str, str] | None:
+        """``(field, message)`` of the first invalid limit, or None when all four are valid."""
+        for name in ("soft_vif", "hard_vif"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 1.0):
+                return name, f"expected a VIF limit ≥ 1 (a VIF is never below 1), got {value!r}"
+        for name in ("soft_r", "hard_r"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 < value <= 1.0):
+                return name, f"expected an |r| limit in (0, 1], got {value!r}"
+        if self.hard_vif < self.soft_vif:
+            return "hard_vif", f"expected ≥ the soft VIF limit {self.soft_vif:g}, got {self.hard_vif:g}"
+        if self.hard_r < self.soft_r:
+            return "hard_r", f"expected ≥ the soft |r| limit {self.soft_r:g}, got {self.hard_r:g}"
+        return None
+
+    def checked(self, where: str, names: Mapping[str, str] | None = None) -> CollinearityLimits:
+        """These limits, or a one-line SpecError ``"{where}: {field}: {message}"``.
+
+        *names* maps a field (``"hard_vif"``) to the name the user wrote (``"--vif-hard"``).
+        """
+        found = self.problem()
+        if found is not None:
+            name, message = found
+            label = (names or {}).get(name, name)
+            raise SpecError(f"{where}: {label}: {message}")
+        return self
 
 
 def _pair(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -85,7 +152,11 @@ def mse_ratio(
 
 @dataclass(frozen=True)
 class Collinearity:
-    """How independent a scenario's inputs are in the data, and whether its explanations can be trusted."""
+    """How independent a scenario's inputs are in the data, and whether its explanations can be trusted.
+
+    *vif_limit* / *r_limit* are the hard limits (:attr:`explainable`); *soft_vif_limit* / *soft_r_limit*
+    the soft ones (:attr:`collinear`, a warning).
+    """
 
     inputs: tuple[str, ...]
     max_vif: float
@@ -94,10 +165,48 @@ class Collinearity:
     vif: dict[str, float] = field(default_factory=dict)
     vif_limit: float = DEFAULT_VIF_LIMIT
     r_limit: float = DEFAULT_R_LIMIT
+    soft_vif_limit: float = SOFT_VIF_LIMIT
+    soft_r_limit: float = SOFT_R_LIMIT
+
+    @property
+    def worst_input(self) -> str | None:
+        """The input with the largest VIF (None without inputs or when every VIF is NaN)."""
+        finite = {k: v for k, v in self.vif.items() if not math.isnan(v)}
+        return max(finite, key=lambda k: finite[k]) if finite else None
+
+    @property
+    def collinear(self) -> bool:
+        """Beyond a soft limit (max VIF or max |r|) but explainable: explain, with a warning."""
+        if not self.explainable:
+            return False
+        return self.max_vif > self.soft_vif_limit or self.max_abs_r > self.soft_r_limit
+
+    @property
+    def warning(self) -> str:
+        """What passes the soft limits, e.g. ``"|r| 0.35 (a ~ b) > 0.3"`` ("" when nothing does)."""
+        if not self.collinear:
+            return ""
+        parts = []
+        if self.max_vif > self.soft_vif_limit:
+            parts.append(f"max VIF {self.max_vif:.3g} ({self.worst_input}) > {self.soft_vif_limit:g}")
+        if self.max_abs_r > self.soft_r_limit and self.worst_pair is not None:
+            a, b = self.worst_pair
+            parts.append(f"|r| {self.max_abs_r:.3f} ({a} ~ {b}) > {self.soft_r_limit:g}")
+        return "; ".join(parts)
+
+    def graded(self, limits: CollinearityLimits) -> Collinearity:
+        """The same check read against other *limits* (soft and hard)."""
+        return replace(
+            self,
+            vif_limit=limits.hard_vif,
+            r_limit=limits.hard_r,
+            soft_vif_limit=limits.soft_vif,
+            soft_r_limit=limits.soft_r,
+        )
 
     @property
     def explainable(self) -> bool:
-        """Within both limits (a constant input makes a scenario not explainable)."""
+        """Within both hard limits (a constant input makes a scenario not explainable)."""
         return (
             math.isfinite(self.max_vif)
             and self.max_vif <= self.vif_limit
@@ -140,12 +249,17 @@ def collinearity(
     *,
     vif_limit: float = DEFAULT_VIF_LIMIT,
     r_limit: float = DEFAULT_R_LIMIT,
+    soft_vif_limit: float = SOFT_VIF_LIMIT,
+    soft_r_limit: float = SOFT_R_LIMIT,
 ) -> Collinearity:
     """Largest variance inflation factor and largest |r| among *inputs* (default: every column).
 
+    *vif_limit* / *r_limit*: the hard limits (beyond them: not explainable); *soft_vif_limit* /
+    *soft_r_limit*: the soft ones (beyond them: :attr:`Collinearity.collinear`, a warning).
     A constant input gets VIF NaN and makes the result not explainable; perfectly dependent inputs
     get VIF ``inf``.
     """
+    soft = (soft_vif_limit, soft_r_limit)
     names = tuple(inputs) if inputs is not None else tuple(str(c) for c in frame.columns)
     x = frame.loc[:, list(names)].to_numpy(dtype=float)
     spread = x.std(axis=0)
@@ -153,7 +267,7 @@ def collinearity(
     vif: dict[str, float] = {}
     if len(names) == 1:
         vif[names[0]] = math.nan if constant[0] else 1.0
-        return Collinearity(names, 1.0 if not constant[0] else math.nan, 0.0, None, vif, vif_limit, r_limit)
+        return Collinearity(names, 1.0 if not constant[0] else math.nan, 0.0, None, vif, vif_limit, r_limit, *soft)
     z = np.zeros_like(x)
     z[:, ~constant] = (x[:, ~constant] - x[:, ~constant].mean(axis=0)) / spread[~constant]
     worst_pair: tuple[str, str] | None = None
@@ -174,4 +288,4 @@ def collinearity(
     max_vif = math.nan if constant.any() else max(vif.values())
     if constant.any():
         max_abs_r = math.nan if worst_pair is None else max_abs_r
-    return Collinearity(names, max_vif, max_abs_r, worst_pair, vif, vif_limit, r_limit)
+    return Collinearity(names, max_vif, max_abs_r, worst_pair, vif, vif_limit, r_limit, *soft)
