@@ -25,14 +25,14 @@ from pydantic import (
     model_validator,
 )
 
-from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
-from glassline.models._metrics import (
+from glassline._collinearity import (
     HARD_R_LIMIT,
     HARD_VIF_LIMIT,
     SOFT_R_LIMIT,
     SOFT_VIF_LIMIT,
     CollinearityLimits,
 )
+from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
 __all__ = [
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
@@ -234,7 +234,8 @@ class Models(_Strict):
 
     Beyond a soft limit (max VIF or max |r|) a scenario is explained with a ``collinear`` warning; beyond a
     hard limit (near-copies) its explanations are withheld. Defaults and their sources: see
-    :mod:`glassline.models._metrics` (soft |r| 0.3 from the paper, soft VIF 5 and hard VIF 10 from ISL §3.3.3).
+    :class:`glassline.models.CollinearityLimits` (soft |r| 0.3 from the paper, soft VIF 5 and hard VIF 10 from
+    ISL §3.3.3, hard |r| 0.95 the pairwise form of VIF 10).
     """
 
     families: list[str] = Field(default_factory=lambda: list(_family_names()), min_length=1)

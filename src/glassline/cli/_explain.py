@@ -128,8 +128,12 @@ def explain(
             console.print(f"process window: {w.feasible_fraction:.0%} of the design grid meets every requirement")
             if w.recommended:
                 console.print("  recommended: " + ", ".join(f"{k} = {v:.4g}" for k, v in w.recommended.items()))
-        for w in outcome.warnings.fillna("").itertuples():
-            console.print(f"[yellow]warning:[/] {w.target} / {w.scenario}: {w.kind}: {w.message}", highlight=False)
+        for warning in outcome.warnings.fillna("").to_dict("records"):
+            console.print(
+                f"[yellow]warning:[/] {warning['target']} / {warning['scenario']}: {warning['kind']}: "
+                f"{warning['message']}",
+                highlight=False,
+            )
         for note in outcome.notes + (outcome.window.notes if outcome.window else []):
             console.print(f"[dim]note:[/] {note}", highlight=False)
     checks = outcome.expectations
