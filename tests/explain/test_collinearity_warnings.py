@@ -299,3 +299,19 @@ def test_study_limits_default_to_the_sourced_constants() -> None:
         HARD_R_LIMIT,
     )
     assert (SOFT_VIF_LIMIT, HARD_VIF_LIMIT, SOFT_R_LIMIT) == (5.0, 10.0, 0.3)
+
+
+def test_a_constant_input_is_withheld_and_named(outcome: Explanations, rng: np.random.Generator) -> None:
+    frame = pd.DataFrame({"a": rng.normal(size=20), "k": np.ones(20)})
+    checks = {("y", "flat"): collinearity(frame)}
+    table = explanation_warnings(checks, {}, outcome.fits.results, {})
+    assert list(table["factor"]) == ["k"]
+    assert list(table["kind"]) == ["collinear"]
+    assert "'k' is constant" in table["message"].iloc[0]
+    assert "withheld" in table["message"].iloc[0]
+
+
+def test_within_the_soft_limits_there_is_no_collinear_warning(outcome: Explanations) -> None:
+    grid = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], dtype=float)
+    checks = {("y", "factorial"): collinearity(pd.DataFrame(grid, columns=["a", "b", "c"]))}
+    assert explanation_warnings(checks, {}, outcome.fits.results, {}).empty

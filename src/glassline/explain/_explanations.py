@@ -311,7 +311,7 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
         files=sorted(p for p in folder.rglob("*") if p.is_file()),
         seed=seed,
         settings=settings,
-        warnings=_read_csv(folder / "warnings.csv").reindex(columns=WARNING_COLUMNS),
+        warnings=_read_csv(folder / "warnings.csv").reindex(columns=WARNING_COLUMNS).fillna(""),
         collinearity=_read_csv(folder / "collinearity.csv").reindex(columns=COLLINEARITY_COLUMNS),
     )
     window_file = folder / "window.json"

@@ -1,9 +1,10 @@
 """The explanation stage: every fit of a results folder explained, checked and put into words.
 
 :func:`explain` reads RESULTS_DIR (written by ``glassline fit``), explains every target × scenario ×
-family whose scenario is explainable (collinear scenarios are skipped and listed in ``notes``, or
-explained and flagged with ``include_unexplainable=True``), and writes to OUT_DIR (default
-``RESULTS_DIR/explanations``):
+family, and writes to OUT_DIR (default ``RESULTS_DIR/explanations``). Collinearity is graded with the
+study file's ``[models]`` limits (or the ones given): past a soft limit a scenario is explained with a
+``collinear`` warning; past a hard limit (near-copies) its explanations are withheld and said in
+``notes`` and ``warnings.csv`` (or explained and flagged with ``include_unexplainable=True``). It writes:
 
 - ``importance.csv``: one row per fit × method × input (see :mod:`glassline.explain._importance`);
 - ``shap_values.parquet``: target, scenario, family, row_id, feature, value, shap, base_value for every
@@ -11,6 +12,8 @@ explained and flagged with ``include_unexplainable=True``), and writes to OUT_DI
 - ``agreement.csv``: Kendall τ between every two rankings of a target × scenario, beside the R²;
 - ``expectations.csv``: the study's expert expectations, pass / fail per fit;
 - ``influential.csv``: rows whose removal changes the fit most (candidates for data and label checks);
+- ``warnings.csv``: target, scenario, factor, kind, message (see :mod:`glassline.explain._warnings`);
+- ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
 - ``narratives.json`` / ``narratives.md``: statements and role views per target;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,7 +267,8 @@ def _withheld(check: Collinearity | None, flag: bool, fit_limits: CollinearityLi
     if check is None:
         return (not flag), "marked not explainable in results.csv"
     if not check.explainable:
-        return True, f"inputs are near-copies ({check.reason})"
+        constant = any(math.isnan(v) for v in check.vif.values())
+        return True, check.reason if constant else f"inputs are near-copies ({check.reason})"
     if not flag and check.graded(fit_limits).explainable:
         return True, "marked not explainable in results.csv"
     return False, ""

@@ -175,7 +175,11 @@ def _collinear_factor(check: Collinearity, soft: bool) -> str:
 def _collinear_rows(checks: Mapping[tuple[str, str], Collinearity]) -> list[dict[str, str]]:
     rows = []
     for (target, scenario), check in checks.items():
-        if not check.explainable:
+        constant = [name for name, v in check.vif.items() if math.isnan(v)]
+        if constant:
+            message = f"input {constant[0]!r} is constant: explanations withheld for this scenario"
+            rows.append(_row(target, scenario, constant[0], "collinear", message))
+        elif not check.explainable:
             message = (
                 f"inputs are near-copies ({check.reason}; hard limits VIF {check.vif_limit:g}, |r| "
                 f"{check.r_limit:g}): explanations withheld for this scenario"
