@@ -17,6 +17,7 @@ from glassline.models import (
     HARD_VIF_LIMIT,
     SOFT_R_LIMIT,
     SOFT_VIF_LIMIT,
+    Collinearity,
     CollinearityLimits,
     collinearity,
     mse,
@@ -151,3 +152,13 @@ def test_default_collinearity_limits_are_valid() -> None:
     )
     # the hard |r| is the pairwise form of the hard VIF: two inputs at |r| = HARD_R_LIMIT have VIF ≈ HARD_VIF_LIMIT
     assert pytest.approx(HARD_VIF_LIMIT, rel=0.03) == 1 / (1 - HARD_R_LIMIT**2)
+
+
+def test_a_value_just_past_a_limit_is_not_rounded_onto_it() -> None:
+    check = Collinearity(("a", "b"), 1.1, 0.3027, ("a", "b"), {"a": 1.1, "b": 1.1})
+    assert check.collinear
+    assert "|r| 0.303 (a ~ b) > 0.3" in check.warning
+    near = Collinearity(("a", "b"), 10.004, 0.9501, ("a", "b"), {"a": 10.004, "b": 10.004})
+    assert not near.explainable
+    assert "max VIF 10.004 (a) > 10" in near.reason
+    assert "|r| 0.9501 (a ~ b) > 0.95" in near.reason

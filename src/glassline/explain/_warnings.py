@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from glassline.models import Collinearity, CollinearityLimits, Fit, FitKey
+from glassline.models._metrics import beyond
 
 __all__ = [
     "COLLINEARITY_COLUMNS",
@@ -229,7 +230,7 @@ def explanation_warnings(
         ]
         cv_r2 = _float(match["cv_r2_pooled"].iloc[0]) if len(match) else math.nan
         if not cv_r2 >= MIN_CV_R2:
-            shown = "undefined" if math.isnan(cv_r2) else f"{cv_r2:.2f}"
+            shown = "undefined" if math.isnan(cv_r2) else beyond(cv_r2, MIN_CV_R2)
             rows.append(
                 _row(
                     target,

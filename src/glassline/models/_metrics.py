@@ -41,6 +41,7 @@ __all__ = [
     "SOFT_VIF_LIMIT",
     "Collinearity",
     "CollinearityLimits",
+    "beyond",
     "collinearity",
     "mse",
     "mse_ratio",
@@ -52,6 +53,18 @@ __all__ = [
 #: :data:`HARD_VIF_LIMIT` and :data:`HARD_R_LIMIT`; the study file's ``[models]`` table can change them).
 DEFAULT_R_LIMIT = HARD_R_LIMIT
 DEFAULT_VIF_LIMIT = HARD_VIF_LIMIT
+
+
+def beyond(value: float, limit: float) -> str:
+    """*value* with the fewest significant figures (at least 2) that do not round it onto *limit*.
+
+    ``beyond(0.3027, 0.3) == "0.303"``, so "|r| 0.303 > 0.3" never reads as "0.30 > 0.3".
+    """
+    for digits in range(2, 10):
+        text = f"{value:.{digits}g}"
+        if float(text) != limit:
+            return text
+    return repr(value)
 
 
 def _pair(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -138,10 +151,12 @@ class Collinearity:
             return ""
         parts = []
         if self.max_vif > self.soft_vif_limit:
-            parts.append(f"max VIF {self.max_vif:.3g} ({self.worst_input}) > {self.soft_vif_limit:g}")
+            parts.append(
+                f"max VIF {beyond(self.max_vif, self.soft_vif_limit)} ({self.worst_input}) > {self.soft_vif_limit:g}"
+            )
         if self.max_abs_r > self.soft_r_limit and self.worst_pair is not None:
             a, b = self.worst_pair
-            parts.append(f"|r| {self.max_abs_r:.3f} ({a} ~ {b}) > {self.soft_r_limit:g}")
+            parts.append(f"|r| {beyond(self.max_abs_r, self.soft_r_limit)} ({a} ~ {b}) > {self.soft_r_limit:g}")
         return "; ".join(parts)
 
     def graded(self, limits: CollinearityLimits) -> Collinearity:
@@ -175,10 +190,10 @@ class Collinearity:
         parts = []
         if not self.max_vif <= self.vif_limit:
             worst = max(self.vif, key=lambda k: self.vif[k])
-            parts.append(f"max VIF {self.max_vif:.3g} ({worst}) > {self.vif_limit:g}")
+            parts.append(f"max VIF {beyond(self.max_vif, self.vif_limit)} ({worst}) > {self.vif_limit:g}")
         if self.max_abs_r > self.r_limit and self.worst_pair is not None:
             a, b = self.worst_pair
-            parts.append(f"|r| {self.max_abs_r:.2f} ({a} ~ {b}) > {self.r_limit:g}")
+            parts.append(f"|r| {beyond(self.max_abs_r, self.r_limit)} ({a} ~ {b}) > {self.r_limit:g}")
         return "; ".join(parts)
 
 
