@@ -315,3 +315,26 @@ def test_within_the_soft_limits_there_is_no_collinear_warning(outcome: Explanati
     grid = np.array([[a, b, c] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)], dtype=float)
     checks = {("y", "factorial"): collinearity(pd.DataFrame(grid, columns=["a", "b", "c"]))}
     assert explanation_warnings(checks, {}, outcome.fits.results, {}).empty
+
+
+def test_the_lead_model_prefers_a_scenario_without_a_collinear_warning(results_dir: Path) -> None:
+    from glassline.explain._explanations import lead_fits
+    from glassline.models import Fits
+
+    every = load_fits(results_dir)
+    table = every.results.copy()
+    table["explainable"] = True  # both scenarios explainable, to compare the tiers alone
+    fits = Fits(table, {key: every[key] for key in every}, folder=results_dir)
+    keys = set(fits)
+    best = table[table["best"].astype(bool) & (table["target"] == "y")].set_index("scenario")["cv_r2_pooled"]
+    assert best["factors"] > best["copy"]  # the five-factor model predicts better
+    assert lead_fits(fits, ["y"], keys)["y"].scenario == "factors"
+    assert lead_fits(fits, ["y"], keys, [("y", "factors")])["y"].scenario == "copy"
+    assert lead_fits(fits, ["y"], keys, [("y", "factors"), ("y", "copy")])["y"].scenario == "factors"
+
+
+def test_the_written_lead_is_read_back(outcome: Explanations, results_dir: Path) -> None:
+    back = Explanations.load(results_dir / "explanations")
+    assert {t: f.key for t, f in back.lead.items()} == {t: f.key for t, f in outcome.lead.items()}
+    assert list(back.warnings.columns) == WARNING_COLUMNS
+    assert len(back.warnings) == len(outcome.warnings)

@@ -86,9 +86,19 @@ class Explanations:
         return _load(Path(folder), fits, study)
 
 
-def lead_fits(fits: Fits, targets: Iterable[str], explained: set[FitKey]) -> dict[str, Fit]:
-    """Per target, the best family of its best explainable scenario (by pooled CV R²)."""
+def lead_fits(
+    fits: Fits,
+    targets: Iterable[str],
+    explained: set[FitKey],
+    collinear: Iterable[tuple[str, str]] = (),
+) -> dict[str, Fit]:
+    """Per target, the best family of its best explainable scenario (by pooled CV R²).
+
+    Scenarios with a ``collinear`` warning (*collinear*: target × scenario pairs) come after those without
+    one, and scenarios that are not explainable after both.
+    """
     results = fits.results
+    warned = set(collinear)
     lead: dict[str, Fit] = {}
     for target in targets:
         best = results[(results["target"] == target) & results["best"].astype(bool)]
@@ -97,8 +107,13 @@ def lead_fits(fits: Fits, targets: Iterable[str], explained: set[FitKey]) -> dic
         ]
         if best.empty:
             continue
-        preferred = best[best["explainable"].astype(bool)]
-        row = (preferred if not preferred.empty else best).sort_values("cv_r2_pooled", ascending=False).iloc[0]
+        explainable = best["explainable"].astype(bool)
+        warned_here = {s for t, s in warned if t == target}
+        clean = explainable & ~best["scenario"].astype(str).isin(warned_here)
+        for tier in (best[clean], best[explainable], best):
+            if not tier.empty:
+                row = tier.sort_values("cv_r2_pooled", ascending=False).iloc[0]
+                break
         lead[target] = fits[(target, str(row["scenario"]), str(row["family"]))]
     return lead
 
@@ -264,6 +279,18 @@ def _shap_from_table(table: pd.DataFrame) -> dict[FitKey, shap.Explanation]:
     return out
 
 
+def _written_lead(story: dict[str, Any], fits: Fits, explained: set[FitKey]) -> dict[str, Fit]:
+    """The lead fit per target as ``narratives.json`` records it (empty when a recorded fit is missing)."""
+    lead: dict[str, Fit] = {}
+    for target, entry in story.items():
+        model = entry.get("model", {}) if isinstance(entry, dict) else {}
+        key = (str(target), str(model.get("scenario")), str(model.get("family")))
+        if key not in explained or key not in fits:
+            return {}
+        lead[str(target)] = fits[key]
+    return lead
+
+
 def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> Explanations:
     run_file = folder / RUN_FILE
     if not run_file.is_file():
@@ -305,7 +332,7 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
         expectations=_read_csv(folder / "expectations.csv"),
         influential=_read_csv(folder / "influential.csv"),
         narratives=story,
-        lead=lead_fits(fits, targets, explained),
+        lead=_written_lead(story, fits, explained) or lead_fits(fits, targets, explained),
         physics=_read_csv(physics) if physics.is_file() else None,
         notes=notes_file.read_text(encoding="utf-8").splitlines() if notes_file.is_file() else [],
         files=sorted(p for p in folder.rglob("*") if p.is_file()),

@@ -389,7 +389,7 @@ def explain(
         )
     importance = pd.concat(tables, ignore_index=True)
     agree = agreement(importance, results_table)
-    lead = lead_fits(fits, chosen_targets, set(keys))
+    lead = lead_fits(fits, chosen_targets, set(keys), [k for k, c in checks.items() if c.collinear])
     best_keys = {
         (str(t), str(s), str(f))
         for t, s, f, b in results_table[["target", "scenario", "family", "best"]].itertuples(index=False)
