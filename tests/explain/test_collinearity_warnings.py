@@ -338,3 +338,20 @@ def test_the_written_lead_is_read_back(outcome: Explanations, results_dir: Path)
     assert {t: f.key for t, f in back.lead.items()} == {t: f.key for t, f in outcome.lead.items()}
     assert list(back.warnings.columns) == WARNING_COLUMNS
     assert len(back.warnings) == len(outcome.warnings)
+
+
+def test_a_study_run_passes_the_limits_through(tmp_path: Path) -> None:
+    from glassline import StudyRun
+
+    study = load_study(_study_file(tmp_path, "collinearity_soft_r = 0.6"))
+    table = tmp_path / "measurements.csv"
+    chance_table().to_csv(table, index=False)
+    run = StudyRun(study, out=tmp_path / "run")
+    run.prepare(table)
+    run.fit(families=["mlr"], n_jobs=1, plots=False)
+    from_study = run.explain(n_jobs=1, plots=False, influence=False)
+    assert from_study.settings["collinearity_limits"]["soft_r"] == 0.6
+    assert from_study.warnings[from_study.warnings["scenario"] == "factors"].query("kind == 'collinear'").empty
+    given = run.explain(n_jobs=1, plots=False, influence=False, r_soft=0.3)
+    assert given.settings["collinearity_limits"]["soft_r"] == 0.3
+    assert not given.warnings[given.warnings["scenario"] == "factors"].query("kind == 'collinear'").empty
