@@ -220,11 +220,15 @@ class StudyRun:
         influence: bool = True,
         include_unexplainable: bool = False,
         progress: ProgressCallback | None = None,
+        vif_soft: float | None = None,
+        vif_hard: float | None = None,
+        r_soft: float | None = None,
+        r_hard: float | None = None,
     ) -> Explanations:
         """Explain the run's comparison with the run's seed; written to ``out/explanations``.
 
         *requirements* default to the study's on the responses that were fitted; the other options are
-        :func:`glassline.explain.explain`'s.
+        :func:`glassline.explain.explain`'s (the collinearity limits default to the study file's ``[models]``).
         """
         from glassline.explain import explain
 
@@ -246,6 +250,10 @@ class StudyRun:
                 level=level,
                 seed=self.seed,
                 progress=progress,
+                vif_soft=vif_soft,
+                vif_hard=vif_hard,
+                r_soft=r_soft,
+                r_hard=r_hard,
             )
         return self.explanations
 

@@ -27,6 +27,13 @@ from pydantic import (
     model_validator,
 )
 
+from glassline._collinearity import (
+    HARD_R_LIMIT,
+    HARD_VIF_LIMIT,
+    SOFT_R_LIMIT,
+    SOFT_VIF_LIMIT,
+    CollinearityLimits,
+)
 from glassline._output import output_path, writing
 from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
@@ -300,9 +307,37 @@ class Split(_Strict):
 
 
 class Models(_Strict):
-    """Which model families to compare."""
+    """Which model families to compare, and the collinearity limits of a scenario's inputs.
+
+    Beyond a soft limit (max VIF or max |r|) a scenario is explained with a ``collinear`` warning; beyond a
+    hard limit (near-copies) its explanations are withheld. Defaults and their sources: see
+    :class:`glassline.models.CollinearityLimits` (soft |r| 0.3 from the paper, soft VIF 5 and hard VIF 10 from
+    ISL §3.3.3, hard |r| 0.95 the pairwise form of VIF 10).
+    """
 
     families: list[str] = Field(default_factory=lambda: list(_family_names()), min_length=1)
+    collinearity_soft_vif: float = Field(SOFT_VIF_LIMIT, ge=1.0, allow_inf_nan=False)
+    collinearity_hard_vif: float = Field(HARD_VIF_LIMIT, ge=1.0, allow_inf_nan=False)
+    collinearity_soft_r: float = Field(SOFT_R_LIMIT, gt=0.0, le=1.0)
+    collinearity_hard_r: float = Field(HARD_R_LIMIT, gt=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _soft_below_hard(self) -> Models:
+        problem = self.collinearity_limits.problem()
+        if problem is not None:
+            field_name, message = problem
+            raise _FieldError(f"models.collinearity_{field_name}", message)
+        return self
+
+    @property
+    def collinearity_limits(self) -> CollinearityLimits:
+        """The four limits as one object (see :class:`glassline.models.CollinearityLimits`)."""
+        return CollinearityLimits(
+            soft_vif=self.collinearity_soft_vif,
+            hard_vif=self.collinearity_hard_vif,
+            soft_r=self.collinearity_soft_r,
+            hard_r=self.collinearity_hard_r,
+        )
 
     @field_validator("families")
     @classmethod

@@ -11,7 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import mean_squared_error, r2_score
 
-from glassline.models import collinearity, mse, mse_ratio, r2, rmse
+from glassline.exceptions import SpecError
+from glassline.models import (
+    HARD_R_LIMIT,
+    HARD_VIF_LIMIT,
+    SOFT_R_LIMIT,
+    SOFT_VIF_LIMIT,
+    Collinearity,
+    CollinearityLimits,
+    collinearity,
+    mse,
+    mse_ratio,
+    r2,
+    rmse,
+)
 
 
 def test_known_values() -> None:
@@ -77,3 +90,75 @@ def test_dependent_and_constant_inputs(rng: np.random.Generator) -> None:
     assert "'k' is constant" in constant.reason
     single = collinearity(pd.DataFrame({"a": a}))
     assert single.explainable
+
+
+def test_collinearity_is_graded_soft_then_hard(rng: np.random.Generator) -> None:
+    # a chance correlation (|r| ≈ 0.35, VIF ≈ 1.1): explainable, with a warning naming the pair
+    a = rng.normal(size=400)
+    b = 0.37 * a + np.sqrt(1 - 0.37**2) * rng.normal(size=400)
+    frame = pd.DataFrame({"a": a, "b": b, "c": rng.normal(size=400)})
+    check = collinearity(frame)
+    assert 0.3 < check.max_abs_r < 0.95
+    assert check.max_vif < 5
+    assert check.explainable
+    assert check.collinear
+    assert check.reason == ""
+    assert "|r|" in check.warning
+    assert "(a ~ b) > 0.3" in check.warning
+    # within the soft limits: no warning; past the hard ones: not explainable and no longer "collinear"
+    assert not check.graded(CollinearityLimits(soft_r=0.5)).collinear
+    assert check.graded(CollinearityLimits(soft_r=0.5)).warning == ""
+    withheld = check.graded(CollinearityLimits(soft_vif=1.0, hard_vif=1.01, soft_r=0.1, hard_r=0.2))
+    assert not withheld.explainable
+    assert not withheld.collinear
+    assert "> 1.01" in withheld.reason
+    # a near-copy is past the default hard limits
+    copy = collinearity(pd.DataFrame({"a": a, "a2": a + rng.normal(scale=0.01, size=400)}))
+    assert copy.max_vif > HARD_VIF_LIMIT
+    assert not copy.explainable
+    assert copy.worst_input in {"a", "a2"}
+
+
+@pytest.mark.parametrize(
+    ("limits", "field", "message"),
+    [
+        (CollinearityLimits(hard_vif=4.0), "hard_vif", "expected ≥ the soft VIF limit 5, got 4"),
+        (CollinearityLimits(soft_vif=0.5), "soft_vif", "expected a VIF limit ≥ 1"),
+        (CollinearityLimits(soft_vif=-1.0), "soft_vif", "got -1.0"),
+        (CollinearityLimits(hard_r=1.2), "hard_r", "expected an |r| limit in (0, 1], got 1.2"),
+        (CollinearityLimits(soft_r=0.0), "soft_r", "in (0, 1]"),
+        (CollinearityLimits(soft_r=0.6, hard_r=0.5), "hard_r", "expected ≥ the soft |r| limit 0.6, got 0.5"),
+        (CollinearityLimits(hard_vif=math.inf), "hard_vif", "got inf"),
+    ],
+)
+def test_bad_collinearity_limits_are_refused(limits: CollinearityLimits, field: str, message: str) -> None:
+    problem = limits.problem()
+    assert problem is not None
+    assert problem[0] == field
+    assert message in problem[1]
+    with pytest.raises(SpecError, match=rf"^where: --{field}: "):
+        limits.checked("where", {field: f"--{field}"})
+
+
+def test_default_collinearity_limits_are_valid() -> None:
+    limits = CollinearityLimits()
+    assert limits.problem() is None
+    assert limits.checked("x") is limits
+    assert (limits.soft_vif, limits.hard_vif, limits.soft_r, limits.hard_r) == (
+        SOFT_VIF_LIMIT,
+        HARD_VIF_LIMIT,
+        SOFT_R_LIMIT,
+        HARD_R_LIMIT,
+    )
+    # the hard |r| is the pairwise form of the hard VIF: two inputs at |r| = HARD_R_LIMIT have VIF ≈ HARD_VIF_LIMIT
+    assert pytest.approx(HARD_VIF_LIMIT, rel=0.03) == 1 / (1 - HARD_R_LIMIT**2)
+
+
+def test_a_value_just_past_a_limit_is_not_rounded_onto_it() -> None:
+    check = Collinearity(("a", "b"), 1.1, 0.3027, ("a", "b"), {"a": 1.1, "b": 1.1})
+    assert check.collinear
+    assert "|r| 0.303 (a ~ b) > 0.3" in check.warning
+    near = Collinearity(("a", "b"), 10.004, 0.9501, ("a", "b"), {"a": 10.004, "b": 10.004})
+    assert not near.explainable
+    assert "max VIF 10.004 (a) > 10" in near.reason
+    assert "|r| 0.9501 (a ~ b) > 0.95" in near.reason

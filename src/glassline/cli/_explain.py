@@ -60,8 +60,38 @@ def explain(
     ] = None,
     include_unexplainable: Annotated[
         bool,
-        typer.Option("--include-unexplainable", help="Also explain scenarios with collinear inputs (flagged as such)."),
+        typer.Option(
+            "--include-unexplainable", help="Also explain scenarios past the hard collinearity limits (flagged)."
+        ),
     ] = False,
+    vif_soft: Annotated[
+        float | None,
+        typer.Option(
+            "--vif-soft",
+            help="Soft VIF limit: beyond it a scenario is explained with a 'collinear' warning "
+            "(default: the study file's [models] collinearity_soft_vif, else 5).",
+        ),
+    ] = None,
+    vif_hard: Annotated[
+        float | None,
+        typer.Option(
+            "--vif-hard",
+            help="Hard VIF limit: beyond it the inputs are near-copies and explanations are withheld "
+            "(default: [models] collinearity_hard_vif, else 10).",
+        ),
+    ] = None,
+    r_soft: Annotated[
+        float | None,
+        typer.Option(
+            "--r-soft", help="Soft |r| limit between two inputs (default: [models] collinearity_soft_r, else 0.3)."
+        ),
+    ] = None,
+    r_hard: Annotated[
+        float | None,
+        typer.Option(
+            "--r-hard", help="Hard |r| limit between two inputs (default: [models] collinearity_hard_r, else 0.95)."
+        ),
+    ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
 ) -> None:
@@ -84,6 +114,10 @@ def explain(
             level=level,
             seed=seed,
             progress=update,
+            vif_soft=vif_soft,
+            vif_hard=vif_hard,
+            r_soft=r_soft,
+            r_hard=r_hard,
         )
     if not quiet:
         for target, entry in outcome.narratives.items():
@@ -94,6 +128,12 @@ def explain(
             console.print(f"process window: {w.feasible_fraction:.0%} of the design grid meets every requirement")
             if w.recommended:
                 console.print("  recommended: " + ", ".join(f"{k} = {v:.4g}" for k, v in w.recommended.items()))
+        for warning in outcome.warnings.fillna("").to_dict("records"):
+            console.print(
+                f"[yellow]warning:[/] {warning['target']} / {warning['scenario']}: {warning['kind']}: "
+                f"{warning['message']}",
+                highlight=False,
+            )
         for note in outcome.notes + (outcome.window.notes if outcome.window else []):
             console.print(f"[dim]note:[/] {note}", highlight=False)
     checks = outcome.expectations

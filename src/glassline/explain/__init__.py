@@ -19,12 +19,23 @@ from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 from glassline.explain._shapley import ShapSettings, shap_values
-from glassline.explain._stage import explain
+from glassline.explain._stage import collinearity_limits, explain
 from glassline.explain._uncertainty import bootstrap_importance, prediction_interval
+from glassline.explain._warnings import (
+    MIN_CV_R2,
+    MIN_RESIDUAL_DF,
+    WARNING_COLUMNS,
+    WARNING_KINDS,
+    explanation_warnings,
+)
 from glassline.explain._window import Requirement, Window, parse_requirement, process_window
 
 __all__ = [
     "IMPORTANCE_COLUMNS",
+    "MIN_CV_R2",
+    "MIN_RESIDUAL_DF",
+    "WARNING_COLUMNS",
+    "WARNING_KINDS",
     "Explanations",
     "PhysicsContext",
     "PhysicsResult",
@@ -34,7 +45,9 @@ __all__ = [
     "agreement",
     "bootstrap_importance",
     "check_expectations",
+    "collinearity_limits",
     "explain",
+    "explanation_warnings",
     "influential_points",
     "narratives",
     "normalized_coefficients",

@@ -1,7 +1,8 @@
 """What the explanation stage produces, and its folder: :class:`Explanations`, written and read back.
 
 An explanations folder holds ``importance.csv``, ``shap_values.parquet``, ``agreement.csv``,
-``expectations.csv``, ``influential.csv``, ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
+``expectations.csv``, ``influential.csv``, ``warnings.csv`` and ``collinearity.csv`` (see
+:mod:`glassline.explain._warnings`), ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
 (with requirements), ``physics_check.csv`` (with a domain check), ``notes.txt``, ``figures/`` and
 ``run.json``: the seed the stage ran with, the results folder it explained (relative to the
 explanations folder) and its settings. See :func:`glassline.explain.explain` for what each holds.
@@ -26,6 +27,7 @@ from glassline.explain import _figures as figures
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._importance import normalized_coefficients
 from glassline.explain._narrative import write_narratives
+from glassline.explain._warnings import COLLINEARITY_COLUMNS, WARNING_COLUMNS
 from glassline.explain._window import Window, parse_requirement, window_slice
 from glassline.models import Fit, FitKey, Fits, load_fits, resolve_study
 from glassline.spec import Study, load_study
@@ -60,6 +62,10 @@ class Explanations:
     files: list[Path] = field(default_factory=list)
     seed: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    #: ``warnings.csv``: target, scenario, factor, kind, message (see :func:`glassline.explain.explanation_warnings`)
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+    #: ``collinearity.csv``: each scenario's max VIF and |r| graded ok / collinear / withheld with the stage's limits
+    collinearity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLINEARITY_COLUMNS))
 
     def write(self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
         """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files."""
@@ -80,9 +86,19 @@ class Explanations:
         return _load(Path(folder), fits, study)
 
 
-def lead_fits(fits: Fits, targets: Iterable[str], explained: set[FitKey]) -> dict[str, Fit]:
-    """Per target, the best family of its best explainable scenario (by pooled CV R²)."""
+def lead_fits(
+    fits: Fits,
+    targets: Iterable[str],
+    explained: set[FitKey],
+    collinear: Iterable[tuple[str, str]] = (),
+) -> dict[str, Fit]:
+    """Per target, the best family of its best explainable scenario (by pooled CV R²).
+
+    Scenarios with a ``collinear`` warning (*collinear*: target × scenario pairs) come after those without
+    one, and scenarios that are not explainable after both.
+    """
     results = fits.results
+    warned = set(collinear)
     lead: dict[str, Fit] = {}
     for target in targets:
         best = results[(results["target"] == target) & results["best"].astype(bool)]
@@ -91,8 +107,13 @@ def lead_fits(fits: Fits, targets: Iterable[str], explained: set[FitKey]) -> dic
         ]
         if best.empty:
             continue
-        preferred = best[best["explainable"].astype(bool)]
-        row = (preferred if not preferred.empty else best).sort_values("cv_r2_pooled", ascending=False).iloc[0]
+        explainable = best["explainable"].astype(bool)
+        warned_here = {s for t, s in warned if t == target}
+        clean = explainable & ~best["scenario"].astype(str).isin(warned_here)
+        for tier in (best[clean], best[explainable], best):
+            if not tier.empty:
+                row = tier.sort_values("cv_r2_pooled", ascending=False).iloc[0]
+                break
         lead[target] = fits[(target, str(row["scenario"]), str(row["family"]))]
     return lead
 
@@ -132,6 +153,8 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int =
         ("agreement.csv", outcome.agreement),
         ("expectations.csv", outcome.expectations),
         ("influential.csv", outcome.influential),
+        ("warnings.csv", outcome.warnings.reindex(columns=WARNING_COLUMNS)),
+        ("collinearity.csv", outcome.collinearity.reindex(columns=COLLINEARITY_COLUMNS)),
     ):
         table.to_csv(out / name, index=False)
         written.append(out / name)
@@ -256,6 +279,18 @@ def _shap_from_table(table: pd.DataFrame) -> dict[FitKey, shap.Explanation]:
     return out
 
 
+def _written_lead(story: dict[str, Any], fits: Fits, explained: set[FitKey]) -> dict[str, Fit]:
+    """The lead fit per target as ``narratives.json`` records it (empty when a recorded fit is missing)."""
+    lead: dict[str, Fit] = {}
+    for target, entry in story.items():
+        model = entry.get("model", {}) if isinstance(entry, dict) else {}
+        key = (str(target), str(model.get("scenario")), str(model.get("family")))
+        if key not in explained or key not in fits:
+            return {}
+        lead[str(target)] = fits[key]
+    return lead
+
+
 def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> Explanations:
     run_file = folder / RUN_FILE
     if not run_file.is_file():
@@ -297,12 +332,14 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
         expectations=_read_csv(folder / "expectations.csv"),
         influential=_read_csv(folder / "influential.csv"),
         narratives=story,
-        lead=lead_fits(fits, targets, explained),
+        lead=_written_lead(story, fits, explained) or lead_fits(fits, targets, explained),
         physics=_read_csv(physics) if physics.is_file() else None,
         notes=notes_file.read_text(encoding="utf-8").splitlines() if notes_file.is_file() else [],
         files=sorted(p for p in folder.rglob("*") if p.is_file()),
         seed=seed,
         settings=settings,
+        warnings=_read_csv(folder / "warnings.csv").reindex(columns=WARNING_COLUMNS).fillna(""),
+        collinearity=_read_csv(folder / "collinearity.csv").reindex(columns=COLLINEARITY_COLUMNS),
     )
     window_file = folder / "window.json"
     if window_file.is_file():

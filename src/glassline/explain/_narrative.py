@@ -142,6 +142,32 @@ def _waterfall(study: Study, fit: Fit, explanation: shap.Explanation) -> dict[st
     }
 
 
+def _own_warnings(warnings: pd.DataFrame | None, target: str, scenario: str) -> list[dict[str, str]]:
+    """The warnings of one target × scenario as plain records (kind, factor, message)."""
+    if warnings is None or warnings.empty:
+        return []
+    part = warnings[(warnings["target"] == target) & (warnings["scenario"] == scenario)].fillna("")
+    return [{"kind": str(r.kind), "factor": str(r.factor), "message": str(r.message)} for r in part.itertuples()]
+
+
+def _collinear_caution(study: Study, collinear: list[dict[str, str]]) -> str:
+    """A hedged sentence for a ``collinear`` warning ("" without one)."""
+    if not collinear:
+        return ""
+    factor = collinear[0]["factor"]
+    names = [n for n in factor.split("~") if n]
+    if len(names) == 2:
+        who = f"{_label(study, names[0])} and {_label(study, names[1])} are correlated"
+    elif names:
+        who = f"{_label(study, names[0])} is correlated with the other inputs"
+    else:
+        who = "the inputs are correlated"
+    return (
+        f"Read with care: {who} in these data (collinear warning), so the effects stated above may be "
+        "partly shared between them; a design that varies them independently would separate them."
+    )
+
+
 def narratives(
     study: Study,
     lead: dict[str, Fit],
@@ -151,11 +177,20 @@ def narratives(
     agreement: pd.DataFrame,
     expectations: pd.DataFrame,
     physics: pd.DataFrame | None = None,
+    warnings: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Per target: statements and role views, every number computed from the lead model."""
+    """Per target: statements and role views, every number computed from the lead model.
+
+    *warnings* (the ``warnings.csv`` table) are read: a ``collinear`` warning on the lead model's scenario
+    hedges the statements and adds a caution; every warning of the lead model is listed in
+    ``warnings`` and named in the data scientist's view.
+    """
     bounds = factor_bounds(study)
     out: dict[str, Any] = {}
     for target, fit in lead.items():
+        own = _own_warnings(warnings, target, fit.scenario)
+        collinear = [w for w in own if w["kind"] == "collinear"]
+        correlated = {part for w in collinear for part in str(w["factor"]).split("~") if part}
         shap_rows = importance[
             (importance["method"] == "shap")
             & (importance["target"] == target)
@@ -174,8 +209,9 @@ def narratives(
         top = effects[0]
         y = _label(study, target)
         unit_y = _unit(study, target)
+        verb = "appears to drive" if top["feature"] in correlated or (collinear and not correlated) else "drives"
         lead_sentence = (
-            f"{_label(study, top['feature'], start=True)} drives {y} most ({_percent(top['share'])} of the attribution)"
+            f"{_label(study, top['feature'], start=True)} {verb} {y} most ({_percent(top['share'])} of the attribution)"
         )
         if top["direction"] != 0:
             tail = top["sentence"]
@@ -184,6 +220,9 @@ def narratives(
             lead_sentence += ". " + top["sentence"]
         statements = [lead_sentence if lead_sentence.endswith(".") else lead_sentence + "."]
         statements += [e["sentence"] for e in effects[1:]]
+        caution = _collinear_caution(study, collinear)
+        if caution:
+            statements.append(caution)
         metrics = results[
             (results["target"] == target) & (results["scenario"] == fit.scenario) & (results["family"] == fit.family)
         ].iloc[0]
@@ -214,6 +253,8 @@ def narratives(
         )
         if not fit.explainable:
             scientist += " Warning: this scenario's inputs are collinear; the attributions are not reliable."
+        if own:
+            scientist += " Warnings: " + "; ".join(f"{w['kind']}: {w['message']}" for w in own) + "."
         passed = int(exp["passed"].astype(bool).sum())
         expert = " ".join(statements) + (
             f" Expert expectations: {passed} of {len(exp)} hold"
@@ -243,6 +284,7 @@ def narratives(
             f"The main lever is {_label(study, top['feature'])} ({_percent(top['share'])} of the attribution)"
             + (f": {top['sentence'][0].lower() + top['sentence'][1:]}" if top["direction"] != 0 else ".")
             + (f" {passed} of {len(exp)} expert expectations hold." if len(exp) else "")
+            + (f" {caution}" if caution else "")
         )
         out[target] = {
             "label": y,
@@ -250,6 +292,7 @@ def narratives(
             "model": {"scenario": fit.scenario, "family": fit.family, "explainable": fit.explainable},
             "statements": statements,
             "effects": effects,
+            "warnings": own,
             "roles": {
                 "data_scientist": scientist,
                 "domain_expert": expert,

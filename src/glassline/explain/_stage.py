@@ -1,9 +1,10 @@
 """The explanation stage: every fit of a results folder explained, checked and put into words.
 
 :func:`explain` reads RESULTS_DIR (written by ``glassline fit``), explains every target × scenario ×
-family whose scenario is explainable (collinear scenarios are skipped and listed in ``notes``, or
-explained and flagged with ``include_unexplainable=True``), and writes to OUT_DIR (default
-``RESULTS_DIR/explanations``):
+family, and writes to OUT_DIR (default ``RESULTS_DIR/explanations``). Collinearity is graded with the
+study file's ``[models]`` limits (or the ones given): past a soft limit a scenario is explained with a
+``collinear`` warning; past a hard limit (near-copies) its explanations are withheld and said in
+``notes`` and ``warnings.csv`` (or explained and flagged with ``include_unexplainable=True``). It writes:
 
 - ``importance.csv``: one row per fit × method × input (see :mod:`glassline.explain._importance`);
 - ``shap_values.parquet``: target, scenario, family, row_id, feature, value, shap, base_value for every
@@ -11,6 +12,8 @@ explained and flagged with ``include_unexplainable=True``), and writes to OUT_DI
 - ``agreement.csv``: Kendall τ between every two rankings of a target × scenario, beside the R²;
 - ``expectations.csv``: the study's expert expectations, pass / fail per fit;
 - ``influential.csv``: rows whose removal changes the fit most (candidates for data and label checks);
+- ``warnings.csv``: target, scenario, factor, kind, message (see :mod:`glassline.explain._warnings`);
+- ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
 - ``narratives.json`` / ``narratives.md``: statements and role views per target;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,11 +63,23 @@ from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._physics_check import run_physics_checks
 from glassline.explain._uncertainty import bootstrap_importance
+from glassline.explain._warnings import collinearity_table, explanation_warnings, scenario_collinearity
 from glassline.explain._window import Requirement, parse_requirement, process_window
-from glassline.models import Comparison, Fit, FitKey, Fits, load_fits, resolve_study
+from glassline.models import (
+    DEFAULT_R_LIMIT,
+    DEFAULT_VIF_LIMIT,
+    Collinearity,
+    CollinearityLimits,
+    Comparison,
+    Fit,
+    FitKey,
+    Fits,
+    load_fits,
+    resolve_study,
+)
 from glassline.spec import Study, load_study
 
-__all__ = ["explain"]
+__all__ = ["collinearity_limits", "explain"]
 
 
 def _check_folder(results_dir: Path) -> None:
@@ -150,6 +166,9 @@ class _Source:
     study: Study
     note: str | None
     seed: int
+    #: collinearity.csv of the fit stage (empty when there is none) and the hard limits it was graded with
+    collinearity: pd.DataFrame
+    fit_limits: CollinearityLimits
 
 
 def _source(results: str | Path | Comparison | Fits, study: Study | str | Path | None, seed: int | None) -> _Source:
@@ -170,8 +189,9 @@ def _source(results: str | Path | Comparison | Fits, study: Study | str | Path |
             resolved_study, note = load_study(study), None
         else:
             raise SpecError("explain: the comparison carries no study and was not written to a folder; pass study=")
-        recorded = results.settings.get("seed")
+        settings: dict[str, object] = dict(results.settings)
         fits, groups = results.fits, _groups(results.predictions)
+        table = results.collinearity
     else:
         if isinstance(results, Fits):
             if results.folder is None:
@@ -183,12 +203,75 @@ def _source(results: str | Path | Comparison | Fits, study: Study | str | Path |
         resolved = resolve_study(folder, study)
         resolved_study, note = resolved.study, resolved.note
         run_file = folder / "run.json"
-        recorded = json.loads(run_file.read_text(encoding="utf-8")).get("seed") if run_file.is_file() else None
+        settings = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {}
         fits, groups = (results if isinstance(results, Fits) else load_fits(folder)), _groups(folder)
+        path = folder / "collinearity.csv"
+        table = pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
+    recorded = settings.get("seed")
+    fit_limits = _recorded_limits(settings)
     if seed is None:
         seed = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else resolved_study.seed
     resolved_study = resolved_study.with_seed(seed)
-    return _Source(fits, folder, groups, resolved_study, note, resolved_study.seed)
+    return _Source(fits, folder, groups, resolved_study, note, resolved_study.seed, table, fit_limits)
+
+
+def _recorded_limits(settings: dict[str, object]) -> CollinearityLimits:
+    """The hard limits the fit stage flagged ``explainable`` with (its run.json's; the defaults if absent)."""
+
+    def number(name: str, default: float) -> float:
+        value = settings.get(name)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+    vif, r = number("vif_limit", DEFAULT_VIF_LIMIT), number("r_limit", DEFAULT_R_LIMIT)
+    return CollinearityLimits(soft_vif=vif, hard_vif=vif, soft_r=r, hard_r=r)
+
+
+#: The keyword of :func:`explain` (and option of ``glassline explain``) for each collinearity limit.
+_LIMIT_NAMES = {
+    "soft_vif": "vif_soft (--vif-soft)",
+    "hard_vif": "vif_hard (--vif-hard)",
+    "soft_r": "r_soft (--r-soft)",
+    "hard_r": "r_hard (--r-hard)",
+}
+
+
+def collinearity_limits(
+    study: Study,
+    *,
+    vif_soft: float | None = None,
+    vif_hard: float | None = None,
+    r_soft: float | None = None,
+    r_hard: float | None = None,
+) -> CollinearityLimits:
+    """The study file's ``[models]`` collinearity limits, each overridden by the one given here.
+
+    A bad combination (hard below soft, a VIF limit below 1, an |r| limit outside (0, 1]) is a one-line
+    :class:`~glassline.exceptions.SpecError` naming the limit.
+    """
+    base = study.models.collinearity_limits
+    limits = CollinearityLimits(
+        soft_vif=base.soft_vif if vif_soft is None else vif_soft,
+        hard_vif=base.hard_vif if vif_hard is None else vif_hard,
+        soft_r=base.soft_r if r_soft is None else r_soft,
+        hard_r=base.hard_r if r_hard is None else r_hard,
+    )
+    return limits.checked("explain: collinearity limits", _LIMIT_NAMES)
+
+
+def _withheld(check: Collinearity | None, flag: bool, fit_limits: CollinearityLimits) -> tuple[bool, str]:
+    """Whether a scenario's explanations are withheld, and why.
+
+    Withheld when its inputs pass a hard limit, or when results.csv marks it not explainable although its
+    own numbers pass the limits the fit stage used (a verdict from elsewhere, honoured as given).
+    """
+    if check is None:
+        return (not flag), "marked not explainable in results.csv"
+    if not check.explainable:
+        constant = any(math.isnan(v) for v in check.vif.values())
+        return True, check.reason if constant else f"inputs are near-copies ({check.reason})"
+    if not flag and check.graded(fit_limits).explainable:
+        return True, "marked not explainable in results.csv"
+    return False, ""
 
 
 def explain(
@@ -207,6 +290,10 @@ def explain(
     level: float = 0.9,
     seed: int | None = None,
     progress: ProgressCallback | None = None,
+    vif_soft: float | None = None,
+    vif_hard: float | None = None,
+    r_soft: float | None = None,
+    r_hard: float | None = None,
 ) -> Explanations:
     """Explain every fit of *results* and write the tables, narratives and figures to *out_dir*.
 
@@ -217,7 +304,10 @@ def explain(
     *targets* / *families* narrow what is explained (did-you-mean errors for unknown names).
     *bootstrap* grouped bootstrap refits per fit give CIs on SHAP, MDI and coefficient importance
     (0: none). *n_jobs* worker processes explain fits in parallel (-1: all cores).
-    *include_unexplainable* also explains collinear scenarios (flagged ``explainable = False``).
+    *vif_soft* / *r_soft*: beyond either soft limit a scenario is explained with a ``collinear`` warning;
+    *vif_hard* / *r_hard*: beyond either hard limit (near-copies) its explanations are withheld (default:
+    the study file's ``[models]`` limits, see :class:`~glassline.models.CollinearityLimits`).
+    *include_unexplainable* also explains withheld scenarios (flagged ``explainable = False``).
     *plots* / *influence* switch off the figures / the influential-points refits.
     *requirements* (``"adhesion_strength>=400"`` or :class:`Requirement`) add the process window,
     with conformal intervals at coverage *level*. *seed* seeds permutation importance, the bootstrap
@@ -230,9 +320,11 @@ def explain(
     """
     source = _source(results, study, seed)
     folder, the_study, seed = source.folder, source.study, source.seed
+    limits = collinearity_limits(the_study, vif_soft=vif_soft, vif_hard=vif_hard, r_soft=r_soft, r_hard=r_hard)
     wanted = [parse_requirement(r, the_study) for r in requirements]
     fits = source.fits
-    results_table = fits.results
+    results_table = fits.results.copy()
+    checks = scenario_collinearity(source.collinearity, results_table, limits)
     chosen_targets = _choose("targets", targets, list(dict.fromkeys(results_table["target"].astype(str))))
     chosen_families = _choose("families", families, list(dict.fromkeys(results_table["family"].astype(str))))
     notes: list[str] = [source.note] if source.note else []
@@ -247,14 +339,24 @@ def explain(
             & (results_table["scenario"] == scenario)
             & (results_table["family"] == family)
         ]
-        flags[key] = bool(row["explainable"].iloc[0])
-        if not flags[key] and not include_unexplainable:
-            note = f"{target} / {scenario}: skipped, not explainable (collinear inputs; see collinearity.csv)"
+        withheld, why = _withheld(checks.get((target, scenario)), bool(row["explainable"].iloc[0]), source.fit_limits)
+        flags[key] = not withheld
+        if withheld:
+            verb = "explained anyway (flagged)" if include_unexplainable else "explanations withheld"
+            note = f"{target} / {scenario}: not explainable, {verb}: {why} (see collinearity.csv and warnings.csv)"
             if note not in notes:
                 notes.append(note)
-            continue
+            if not include_unexplainable:
+                continue
         keys.append(key)
-    # results.csv is the record of the collinearity check: the fits carry its flag
+    # the collinearity check graded with this stage's limits: the results table and the fits carry its flag
+    for (target, scenario, family), flag in flags.items():
+        at = (
+            (results_table["target"] == target)
+            & (results_table["scenario"] == scenario)
+            & (results_table["family"] == family)
+        )
+        results_table.loc[at, "explainable"] = flag
     fits = Fits(results_table, {k: dataclasses.replace(fits[k], explainable=flags[k]) for k in keys}, folder=folder)
     groups = source.groups
     bounds = factor_bounds(the_study)
@@ -281,10 +383,13 @@ def explain(
             progress(" · ".join(fit.key), done, len(tasks))
     if not tables:
         where = folder if folder is not None else "the comparison"
-        raise DataError(f"{where}: nothing to explain (every chosen scenario is marked not explainable)")
+        raise DataError(
+            f"{where}: nothing to explain (every chosen scenario is withheld: its inputs pass the hard collinearity "
+            f"limits VIF {limits.hard_vif:g} / |r| {limits.hard_r:g}, or results.csv marks it not explainable)"
+        )
     importance = pd.concat(tables, ignore_index=True)
     agree = agreement(importance, results_table)
-    lead = lead_fits(fits, chosen_targets, set(keys))
+    lead = lead_fits(fits, chosen_targets, set(keys), [k for k, c in checks.items() if c.collinear])
     best_keys = {
         (str(t), str(s), str(f))
         for t, s, f, b in results_table[["target", "scenario", "family", "best"]].itertuples(index=False)
@@ -313,7 +418,15 @@ def explain(
         else None
     )
     physics_table = physics.table if physics else None
-    story = narratives(the_study, lead, explanations, importance, results_table, agree, expectations, physics_table)
+    explained_checks = {
+        k: c for k, c in checks.items() if k[0] in chosen_targets and any(key[:2] == k for key in flags)
+    }
+    warnings = explanation_warnings(
+        explained_checks, lead, results_table, {fit.key: g for fit, g in tasks}, targets=chosen_targets
+    )
+    story = narratives(
+        the_study, lead, explanations, importance, results_table, agree, expectations, physics_table, warnings
+    )
     outcome = Explanations(
         study=the_study,
         fits=fits,
@@ -327,6 +440,8 @@ def explain(
         physics=physics_table,
         notes=notes,
         seed=seed,
+        warnings=warnings,
+        collinearity=collinearity_table(explained_checks),
         settings={
             "bootstrap": bootstrap,
             "level": level,
@@ -334,6 +449,7 @@ def explain(
             "targets": chosen_targets,
             "families": chosen_families,
             "include_unexplainable": include_unexplainable,
+            "collinearity_limits": dataclasses.asdict(limits),
         },
     )
     if wanted:

@@ -29,8 +29,6 @@ from glassline.data import PreparedDataset
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
 from glassline.models._metrics import (
-    DEFAULT_R_LIMIT,
-    DEFAULT_VIF_LIMIT,
     Collinearity,
     collinearity,
     mse_ratio,
@@ -212,8 +210,8 @@ def compare(
     cv: CVScheme | str = CVScheme.GROUPED,
     n_jobs: int = 2,
     inner_folds: int = 3,
-    vif_limit: float = DEFAULT_VIF_LIMIT,
-    r_limit: float = DEFAULT_R_LIMIT,
+    vif_limit: float | None = None,
+    r_limit: float | None = None,
     progress: ProgressCallback | None = None,
 ) -> Comparison:
     """Compare model families for every target × scenario of *study* on *data*.
@@ -224,7 +222,8 @@ def compare(
     and *targets* narrow the grid (default: the study's families, every scenario, every response).
     Every family of a target sees the same paper-split test rows and the same CV folds. *n_jobs*
     worker processes (joblib; 1 runs in this process). ``progress(label, done, total)`` is called
-    after each finished task.
+    after each finished task. *vif_limit* / *r_limit*: the hard collinearity limits (default: the
+    study's ``[models]`` ones); beyond the soft ones a scenario is marked ``collinear`` (a warning).
     """
     start = time.perf_counter()
     study = study.with_seed(seed)
@@ -254,6 +253,7 @@ def compare(
         )
 
     tasks: list[_Task] = []
+    limits = study.models.collinearity_limits
     checks: dict[tuple[str, str], Collinearity] = {}
     plans: dict[str, _Plan] = {}
     for target, td in datasets.items():
@@ -274,7 +274,14 @@ def compare(
                 "rows; if rows are replicates of configurations, its R² is optimistic too"
             )
         for scenario, inputs in td.scenarios.items():
-            check = collinearity(td.frame, inputs, vif_limit=vif_limit, r_limit=r_limit)
+            check = collinearity(
+                td.frame,
+                inputs,
+                vif_limit=limits.hard_vif if vif_limit is None else vif_limit,
+                r_limit=limits.hard_r if r_limit is None else r_limit,
+                soft_vif_limit=limits.soft_vif,
+                soft_r_limit=limits.soft_r,
+            )
             checks[(target, scenario)] = check
             if not check.explainable:
                 notes.append(f"{target} / {scenario}: not explainable: {check.reason}")
@@ -307,8 +314,10 @@ def compare(
             "cv_repeats": study.split.cv_repeats,
             "cv_description": "; ".join(sorted({p.description for p in plans.values()})),
             "inner_folds": inner_folds,
-            "vif_limit": vif_limit,
-            "r_limit": r_limit,
+            "vif_limit": limits.hard_vif if vif_limit is None else vif_limit,
+            "r_limit": limits.hard_r if r_limit is None else r_limit,
+            "soft_vif_limit": limits.soft_vif,
+            "soft_r_limit": limits.soft_r,
             "families": chosen_families,
             "n_jobs": n_jobs,
             "n_tasks": total,
@@ -358,6 +367,8 @@ def _assemble(
                     "worst_pair": " ~ ".join(check.worst_pair) if check.worst_pair else "",
                     "explainable": check.explainable,
                     "reason": check.reason,
+                    "collinear": check.collinear,
+                    "warning": check.warning,
                     **{f"vif_{k}": v for k, v in check.vif.items()},
                 }
             )
