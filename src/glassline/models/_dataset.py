@@ -190,7 +190,7 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
     numeric = require_numeric(frame, [*inputs, target], source=where, units=study.units(), allow_missing=True)
     table = numeric.loc[:, [*inputs, target]]
     missing = table.isna().to_numpy()
-    keep = ~missing.any(axis=1)
+    keep: npt.NDArray[np.bool_] = ~np.asarray(missing.any(axis=1), dtype=bool)
     groups: npt.NDArray[np.str_] | None = None
     if group:
         raw = frame[group]
