@@ -96,6 +96,12 @@ CASES = [
     fit("table-unknown-format", table(ROWS), "unknown table format '.dat'", name="t.dat"),
     fit("table-too-few-rows", table(ROWS[:2]), "{tmp}/t.csv, target 'strength'", "needs at least 3 rows, found 2"),
     fit(
+        "table-huge-input",
+        replaced(4, "C2,1e308,40,203"),
+        "{tmp}/t.csv: row 6, column 'speed'",
+        "magnitude at most 1e+100, found 1e+308",
+    ),
+    fit(
         "table-repeated-column",
         table([r + ",2" for r in ROWS], header="configuration,speed,temp,strength,speed\n"),
         "{tmp}/t.csv: column 'speed' appears more than once in the header",
