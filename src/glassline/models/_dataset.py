@@ -189,13 +189,14 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
     require_columns(frame, [target, *inputs, *([group] if group else [])], source=where)
     numeric = require_numeric(frame, [*inputs, target], source=where, units=study.units(), allow_missing=True)
     table = numeric.loc[:, [*inputs, target]]
-    huge = np.abs(table.to_numpy(dtype=float)) > MAX_FACTOR_MAGNITUDE  # squares and sums would overflow
+    values = table.to_numpy(dtype=float)
+    huge = np.abs(values) > MAX_FACTOR_MAGNITUDE  # squares and sums would overflow
     if huge.any():
         i, j = (int(k[0]) for k in np.nonzero(huge))
         column = str(table.columns[j])
         raise DataError(
             f"{where}: row {user_row(i)}, column {column!r}: expected a number of magnitude at most "
-            f"{MAX_FACTOR_MAGNITUDE:g}, found {float(table.iloc[i, j]):g}"
+            f"{MAX_FACTOR_MAGNITUDE:g}, found {values[i, j]:g}"
         )
     missing = table.isna().to_numpy()
     keep: npt.NDArray[np.bool_] = ~np.asarray(missing.any(axis=1), dtype=bool)
