@@ -143,6 +143,7 @@ def design(
         f"[green]wrote[/] {escape(str(out))}: {len(sheet)} runs, "
         f"{sheet['configuration'].nunique()} configurations, run order randomized with seed {seed}"
     )
+    console.print(escape(str(sheet.attrs.get("order_note", ""))))
 
 
 @app.command("design-check")
