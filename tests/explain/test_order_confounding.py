@@ -93,7 +93,8 @@ def test_a_factor_set_in_run_order_is_warned(in_order: Explanations) -> None:
     assert list(rows["factor"]) == ["x1"]
     assert list(rows.columns) == WARNING_COLUMNS
     message = str(rows["message"].iloc[0])
-    assert "12 configurations" in message and "cannot be told apart from a drift along run" in message
+    assert "12 configurations" in message
+    assert "cannot be told apart from a drift along run" in message
 
 
 def test_the_warning_is_written_and_the_narrative_hedges_it(in_order: Explanations, tmp_path: Path) -> None:
@@ -136,10 +137,13 @@ def test_set_in_order_is_always_flagged_and_the_rule_needs_both_limits() -> None
     groups = pd.Series(np.repeat([f"C{c:02d}" for c in range(N_CONFIG)], 2))
     levels = pd.DataFrame({"t": np.repeat(np.repeat([50.0, 57.5, 65.0], 4), 2)})
     check = order_checks(levels, pd.Series(np.arange(len(levels), dtype=float)), groups)[0]
-    assert check.n_configurations == N_CONFIG and check.rho > 0.9 and check.confounded
+    assert check.n_configurations == N_CONFIG
+    assert check.rho > 0.9
+    assert check.confounded
     # four configurations in perfect order: ρ = 1, but 2 of the 24 orders are as extreme (p = 1/12)
     four = order_checks(pd.DataFrame({"t": [1.0, 2.0, 3.0, 4.0]}), pd.Series([1.0, 2.0, 3.0, 4.0]))[0]
-    assert four.rho == pytest.approx(1.0) and four.p_value == pytest.approx(2 / 24)
+    assert four.rho == pytest.approx(1.0)
+    assert four.p_value == pytest.approx(2 / 24)
     assert not four.confounded
     # many configurations with a weak, "significant" correlation: below the |ρ| limit, not flagged
     rng = np.random.default_rng(1)
@@ -147,7 +151,9 @@ def test_set_in_order_is_always_flagged_and_the_rule_needs_both_limits() -> None
     order = np.arange(n, dtype=float)
     weak = 0.3 * (order / n) + rng.uniform(0.0, 1.0, n)
     check = order_checks(pd.DataFrame({"t": weak}), pd.Series(order))[0]
-    assert check.p_value <= ORDER_ALPHA and abs(check.rho) < ORDER_RHO_LIMIT and not check.confounded
+    assert check.p_value <= ORDER_ALPHA
+    assert abs(check.rho) < ORDER_RHO_LIMIT
+    assert not check.confounded
     # a constant factor has no correlation
     assert not order_checks(pd.DataFrame({"t": [1.0] * 5}), pd.Series(np.arange(5.0)))[0].confounded
 
