@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -145,8 +146,22 @@ def test_glassline_design_prints_the_order_note(
     electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["design", str(electrode_study_path), "--runs", "17", "--out", str(tmp_path / "d.csv"), "--quiet"])
+        main(
+            [
+                "design",
+                str(electrode_study_path),
+                "--runs",
+                "17",
+                "--out",
+                str(tmp_path / "d.csv"),
+                "--json",
+                str(tmp_path / "d.json"),
+                "--quiet",
+            ]
+        )
     assert int(info.value.code or 0) == 0
+    payload = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert payload["run_order_note"].startswith("Run order randomised with seed")
     text = " ".join(capsys.readouterr().out.split())
     assert "Run order randomised with seed" in text
     assert " ".join(RANDOMISATION_REASON.split()) in text
