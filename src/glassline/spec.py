@@ -293,9 +293,15 @@ class LinearConstraint(_Strict):
 
 
 class DataSettings(_Strict):
-    """How rows relate: ``group`` is the column whose value replicates of one configuration share."""
+    """How rows relate: ``group`` is the column whose value replicates of one configuration share.
+
+    ``order`` names a numeric column of the prepared tables holding the run order (run number, coil
+    position, time): a factor that moved with it gets a ``confounded_with_order`` warning (see
+    :mod:`glassline.explain._order`).
+    """
 
     group: Name | None = None
+    order: Name | None = None
 
 
 class Split(_Strict):
@@ -403,6 +409,10 @@ class Study(_Strict):
             raise _FieldError(
                 "data.group", f"the group column {self.data.group!r} is also a {names[self.data.group]} name"
             )
+        order_clash = names.get(self.data.order or "") in ("factors", "responses")
+        if self.data.order is not None and (order_clash or self.data.order == self.data.group):
+            kind = f"a {names[self.data.order]} name" if self.data.order in names else "the group column"
+            raise _FieldError("data.order", f"the order column {self.data.order!r} is also {kind}")
         if not self.scenarios:
             object.__setattr__(self, "scenarios", {"factors": [f.name for f in self.factors]})
         inputs = self.input_names

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from glassline.design import Design, DesignSpace, optimal_design, read_design, run_sheet, write_run_sheet
+from glassline.cli import main
+from glassline.design import (
+    RANDOMISATION_REASON,
+    Design,
+    DesignSpace,
+    optimal_design,
+    read_design,
+    run_order_note,
+    run_sheet,
+    write_run_sheet,
+)
 from glassline.exceptions import DataError, DesignError
 from glassline.spec import LinearConstraint, load_study
 
@@ -29,6 +40,21 @@ def test_run_order_is_random_but_seeded(electrode_design: Design) -> None:
     assert sorted(a["std_order"]) == list(range(1, 18))
     standard = run_sheet(electrode_design, seed=None)
     assert standard["std_order"].tolist() == list(range(1, 18))
+
+
+def test_the_sheet_says_whether_its_order_is_randomised_and_why(electrode_design: Design, tmp_path: Path) -> None:
+    shuffled, standard = run_sheet(electrode_design, seed=4), run_sheet(electrode_design, seed=None)
+    assert shuffled.attrs["order_note"] == run_order_note(4)
+    assert shuffled.attrs["order_note"].startswith("Run order randomised with seed 4")
+    assert standard.attrs["order_note"].startswith("Run order NOT randomised")
+    for note in (shuffled.attrs["order_note"], standard.attrs["order_note"]):
+        assert note.endswith(RANDOMISATION_REASON)
+    assert "drift" in RANDOMISATION_REASON
+    assert "random order" in RANDOMISATION_REASON
+    path = write_run_sheet(shuffled, tmp_path / "design.xlsx", space=electrode_design.space)
+    notes = pd.read_excel(path, sheet_name="notes")
+    assert notes["note"].tolist() == [run_order_note(4)]
+    assert len(read_design(path, electrode_design.space)) == len(shuffled)  # the runs sheet reads back alone
 
 
 def test_sheet_in_real_units_with_configuration_ids(electrode_design: Design) -> None:
@@ -114,3 +140,28 @@ def test_table_with_extra_columns_is_accepted() -> None:
     table = pd.DataFrame({"run": [1, 2, 3, 4], "a": [0, 1, 0, 1], "b": [0, 0, 1, 1], "y": [3.0, 4, 5, 6]})
     design = Design.from_table(table, space, "linear")
     assert np.array_equal(design.points, [[-1, -1], [1, -1], [-1, 1], [1, 1]])
+
+
+def test_glassline_design_prints_the_order_note(
+    electrode_study_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "design",
+                str(electrode_study_path),
+                "--runs",
+                "17",
+                "--out",
+                str(tmp_path / "d.csv"),
+                "--json",
+                str(tmp_path / "d.json"),
+                "--quiet",
+            ]
+        )
+    assert int(info.value.code or 0) == 0
+    payload = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))
+    assert payload["run_order_note"].startswith("Run order randomised with seed")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "Run order randomised with seed" in text
+    assert " ".join(RANDOMISATION_REASON.split()) in text

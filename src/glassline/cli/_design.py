@@ -138,11 +138,14 @@ def design(
     write_run_sheet(sheet, out, space=space)
     if not quiet:
         console.print(_sheet_table(sheet, space))
-    _finish(report, json_path, fds_plot, made, extra={"spec": str(spec), "out": str(out), "seed": seed})
+    note = str(sheet.attrs.get("order_note", ""))
+    extra = {"spec": str(spec), "out": str(out), "seed": seed, "run_order_note": note}
+    _finish(report, json_path, fds_plot, made, extra=extra)
     console.print(
         f"[green]wrote[/] {escape(str(out))}: {len(sheet)} runs, "
         f"{sheet['configuration'].nunique()} configurations, run order randomized with seed {seed}"
     )
+    console.print(escape(note))
 
 
 @app.command("design-check")

@@ -36,13 +36,14 @@ from glassline.design._diagnostics import (
 from glassline.design._fds import FdsCurve, fds_curve, plot_fds
 from glassline.design._model import MODEL_KINDS, PolynomialModel, Term
 from glassline.design._optimal import augment, augment_fds, optimal_design
-from glassline.design._runsheet import run_sheet, write_run_sheet
+from glassline.design._runsheet import RANDOMISATION_REASON, run_order_note, run_sheet, write_run_sheet
 from glassline.design._space import DesignSpace, as_factor
 from glassline.design._tables import read_design
 
 __all__ = [
     "CLASSICAL_KINDS",
     "MODEL_KINDS",
+    "RANDOMISATION_REASON",
     "Comparison",
     "Design",
     "DesignDiagnostics",
@@ -67,6 +68,7 @@ __all__ = [
     "optimal_design",
     "plot_fds",
     "read_design",
+    "run_order_note",
     "run_sheet",
     "term_power",
     "variance_inflation",

@@ -3,7 +3,8 @@
 A run sheet has one row per run: ``run`` (the order to run them, randomized with a seed),
 ``std_order`` (the row in the design), ``configuration`` (C01, C02, …: replicates of one setting
 share it, the grouping key for honest cross-validation later), ``role`` and one column per factor
-in real units. CSV or Excel (with a second sheet describing the factors).
+in real units. CSV or Excel (with a sheet describing the factors and one with :func:`run_order_note`:
+why the order is randomised, and whether this sheet's is). The note is also ``sheet.attrs["order_note"]``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from glassline.exceptions import DesignError
 if TYPE_CHECKING:
     from glassline.design._design import Design
 
-__all__ = ["configuration_ids", "run_sheet", "write_run_sheet"]
+__all__ = ["RANDOMISATION_REASON", "configuration_ids", "run_order_note", "run_sheet", "write_run_sheet"]
 
 #: Columns a run sheet adds before the factors.
 SHEET_COLUMNS = ("run", "std_order", "configuration", "role")
@@ -36,6 +37,25 @@ def configuration_ids(points: np.ndarray) -> list[str]:
         first.setdefault(key, len(first) + 1)
     width = max(2, len(str(len(first))))
     return [f"C{first[key]:0{width}d}" for key in keys]
+
+
+#: Why a run sheet's order is randomised (said on every sheet; checked afterwards by the explain stage's
+#: ``confounded_with_order`` warning when the study names its ``[data] order`` column).
+RANDOMISATION_REASON = (
+    "A line drifts while it runs (materials age, a slurry thickens along the coil, the room warms up): "
+    "in a random order no factor moves with that drift, so an effect can be told apart from it; a factor "
+    "set in run order (all low settings first) carries the drift as if it were its own effect."
+)
+
+
+def run_order_note(seed: int | None) -> str:
+    """Whether a sheet's order is randomised (with *seed*; None: standard order) and why that matters."""
+    said = (
+        f"Run order randomised with seed {seed}: run the rows in the order of the 'run' column."
+        if seed is not None
+        else "Run order NOT randomised: the rows are in the design's standard order; shuffle them before running."
+    )
+    return f"{said} {RANDOMISATION_REASON}"
 
 
 def _decimals(low: float, high: float) -> int:
@@ -61,11 +81,13 @@ def run_sheet(design: Design, seed: int | None = 0) -> pd.DataFrame:
     )
     for column in real.columns:
         sheet[column] = real[column].to_numpy()[order]
+    sheet.attrs["order_note"] = run_order_note(seed)
     return sheet
 
 
 def write_run_sheet(sheet: pd.DataFrame, path: str | Path, *, space: DesignSpace | None = None) -> Path:
-    """Write a run sheet as CSV or Excel (``.xlsx``: sheet "runs", plus "factors" when *space*)."""
+    """Write a run sheet as CSV or Excel (``.xlsx``: sheet "runs", "factors" when *space*, and "notes" with
+    the sheet's ``order_note``: see :func:`run_order_note`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -97,3 +119,6 @@ def _write_sheet(sheet: pd.DataFrame, path: Path, suffix: str, space: DesignSpac
                         for f in space.factors
                     ]
                 ).to_excel(writer, sheet_name="factors", index=False)
+            note = sheet.attrs.get("order_note")
+            if note:
+                pd.DataFrame({"note": [str(note)]}).to_excel(writer, sheet_name="notes", index=False)

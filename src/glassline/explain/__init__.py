@@ -17,6 +17,7 @@ from glassline.explain._importance import (
 )
 from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
+from glassline.explain._order import ORDER_ALPHA, ORDER_RHO_LIMIT, OrderCheck, order_checks
 from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 from glassline.explain._shapley import ShapSettings, shap_values
 from glassline.explain._stage import collinearity_limits, explain
@@ -34,9 +35,12 @@ __all__ = [
     "IMPORTANCE_COLUMNS",
     "MIN_CV_R2",
     "MIN_RESIDUAL_DF",
+    "ORDER_ALPHA",
+    "ORDER_RHO_LIMIT",
     "WARNING_COLUMNS",
     "WARNING_KINDS",
     "Explanations",
+    "OrderCheck",
     "PhysicsContext",
     "PhysicsResult",
     "Requirement",
@@ -51,6 +55,7 @@ __all__ = [
     "influential_points",
     "narratives",
     "normalized_coefficients",
+    "order_checks",
     "parse_requirement",
     "partial_dependence",
     "prediction_interval",

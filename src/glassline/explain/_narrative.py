@@ -168,6 +168,15 @@ def _collinear_caution(study: Study, collinear: list[dict[str, str]]) -> str:
     )
 
 
+def _order_caution(study: Study, factor: str) -> str:
+    """The hedge for an input with a ``confounded_with_order`` warning."""
+    order = _label(study, study.data.order) if study.data.order else "the run order"
+    return (
+        f"Read with care: {_label(study, factor)} moved with {order} in these data (confounded_with_order "
+        f"warning): its effect cannot be told apart from a drift along {order}."
+    )
+
+
 def narratives(
     study: Study,
     lead: dict[str, Fit],
@@ -191,6 +200,7 @@ def narratives(
         own = _own_warnings(warnings, target, fit.scenario)
         collinear = [w for w in own if w["kind"] == "collinear"]
         correlated = {part for w in collinear for part in str(w["factor"]).split("~") if part}
+        drifting = {w["factor"] for w in own if w["kind"] == "confounded_with_order"}
         shap_rows = importance[
             (importance["method"] == "shap")
             & (importance["target"] == target)
@@ -203,13 +213,15 @@ def narratives(
             effect["share"] = float(record["share"])
             effect["shap_direction"] = int(record["direction"])
             effect["sentence"] = _effect_sentence(study, target, effect)
+            effect["confounded_with_order"] = effect["feature"] in drifting
             effects.append(effect)
         if not effects:
             continue
         top = effects[0]
         y = _label(study, target)
         unit_y = _unit(study, target)
-        verb = "appears to drive" if top["feature"] in correlated or (collinear and not correlated) else "drives"
+        hedged = top["feature"] in correlated or (collinear and not correlated) or top["feature"] in drifting
+        verb = "appears to drive" if hedged else "drives"
         lead_sentence = (
             f"{_label(study, top['feature'], start=True)} {verb} {y} most ({_percent(top['share'])} of the attribution)"
         )
@@ -219,7 +231,12 @@ def narratives(
         else:
             lead_sentence += ". " + top["sentence"]
         statements = [lead_sentence if lead_sentence.endswith(".") else lead_sentence + "."]
-        statements += [e["sentence"] for e in effects[1:]]
+        if top["feature"] in drifting:
+            statements.append(_order_caution(study, top["feature"]))
+        for e in effects[1:]:
+            statements.append(e["sentence"])
+            if e["feature"] in drifting:
+                statements.append(_order_caution(study, e["feature"]))
         caution = _collinear_caution(study, collinear)
         if caution:
             statements.append(caution)
@@ -284,6 +301,7 @@ def narratives(
             f"The main lever is {_label(study, top['feature'])} ({_percent(top['share'])} of the attribution)"
             + (f": {top['sentence'][0].lower() + top['sentence'][1:]}" if top["direction"] != 0 else ".")
             + (f" {passed} of {len(exp)} expert expectations hold." if len(exp) else "")
+            + (f" {_order_caution(study, top['feature'])}" if top["feature"] in drifting else "")
             + (f" {caution}" if caution else "")
         )
         out[target] = {

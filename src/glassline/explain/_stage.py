@@ -61,6 +61,7 @@ from glassline.explain._importance import (
 )
 from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
+from glassline.explain._order import order_table, order_warnings
 from glassline.explain._physics_check import run_physics_checks
 from glassline.explain._uncertainty import bootstrap_importance
 from glassline.explain._warnings import collinearity_table, explanation_warnings, scenario_collinearity
@@ -163,6 +164,8 @@ class _Source:
     fits: Fits
     folder: Path | None
     groups: pd.DataFrame
+    #: the run order of every row of every fit (empty without a ``[data] order`` column)
+    orders: pd.DataFrame
     study: Study
     note: str | None
     seed: int
@@ -190,7 +193,7 @@ def _source(results: str | Path | Comparison | Fits, study: Study | str | Path |
         else:
             raise SpecError("explain: the comparison carries no study and was not written to a folder; pass study=")
         settings: dict[str, object] = dict(results.settings)
-        fits, groups = results.fits, _groups(results.predictions)
+        fits, groups, orders = results.fits, _groups(results.predictions), order_table(results.predictions)
         table = results.collinearity
     else:
         if isinstance(results, Fits):
@@ -205,6 +208,7 @@ def _source(results: str | Path | Comparison | Fits, study: Study | str | Path |
         run_file = folder / "run.json"
         settings = json.loads(run_file.read_text(encoding="utf-8")) if run_file.is_file() else {}
         fits, groups = (results if isinstance(results, Fits) else load_fits(folder)), _groups(folder)
+        orders = order_table(folder)
         path = folder / "collinearity.csv"
         table = pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
     recorded = settings.get("seed")
@@ -212,7 +216,7 @@ def _source(results: str | Path | Comparison | Fits, study: Study | str | Path |
     if seed is None:
         seed = recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else resolved_study.seed
     resolved_study = resolved_study.with_seed(seed)
-    return _Source(fits, folder, groups, resolved_study, note, resolved_study.seed, table, fit_limits)
+    return _Source(fits, folder, groups, orders, resolved_study, note, resolved_study.seed, table, fit_limits)
 
 
 def _recorded_limits(settings: dict[str, object]) -> CollinearityLimits:
@@ -421,8 +425,14 @@ def explain(
     explained_checks = {
         k: c for k, c in checks.items() if k[0] in chosen_targets and any(key[:2] == k for key in flags)
     }
+    confounded = order_warnings(the_study, [fits[k] for k in keys], source.orders, seed=seed)
     warnings = explanation_warnings(
-        explained_checks, lead, results_table, {fit.key: g for fit, g in tasks}, targets=chosen_targets
+        explained_checks,
+        lead,
+        results_table,
+        {fit.key: g for fit, g in tasks},
+        targets=chosen_targets,
+        confounded=confounded,
     )
     story = narratives(
         the_study, lead, explanations, importance, results_table, agree, expectations, physics_table, warnings

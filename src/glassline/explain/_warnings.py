@@ -7,9 +7,11 @@ One row per warning: ``target, scenario, factor, kind, message``. The kinds comp
   input with the largest VIF (see :class:`glassline.models.CollinearityLimits`);
 - ``low_model_quality``: the lead model's pooled grouped-CV R² is below :data:`MIN_CV_R2`;
 - ``few_groups``: the lead model's training rows hold fewer configurations than its terms need
-  (:func:`min_configurations`).
+  (:func:`min_configurations`);
+- ``confounded_with_order``: an input moved with the study's ``[data] order`` column (computed by
+  :func:`glassline.explain._order.order_warnings` and passed in as *confounded*).
 
-The other kinds of :data:`WARNING_KINDS` (``confounded_with_order``, ``tie``, ``not_significant``,
+The other kinds of :data:`WARNING_KINDS` (``tie``, ``not_significant``,
 ``lack_of_fit``, ``extrapolation``) belong to the same table; their checks live with the claims.
 """
 
@@ -215,15 +217,23 @@ def explanation_warnings(
     groups: Mapping[FitKey, pd.Series | None] | None = None,
     *,
     targets: Iterable[str] | None = None,
+    confounded: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The ``warnings.csv`` table (columns :data:`WARNING_COLUMNS`; no rows, same columns, when none).
 
     *checks*: the graded collinearity of every target × scenario (:func:`scenario_collinearity`);
     *lead*: the lead fit per target; *results*: ``results.csv`` (for ``cv_r2_pooled``); *groups*: the
     configuration of every training row per fit (``few_groups``). *targets* narrows the collinear rows.
+    *confounded*: the ``confounded_with_order`` rows (same columns), placed after each scenario's collinear ones.
     """
     wanted = set(targets) if targets is not None else None
     rows = _collinear_rows({k: c for k, c in checks.items() if wanted is None or k[0] in wanted})
+    if confounded is not None and len(confounded):
+        rows.extend(
+            _row(str(r.target), str(r.scenario), str(r.factor), "confounded_with_order", str(r.message))
+            for r in confounded.itertuples(index=False)
+            if wanted is None or str(r.target) in wanted
+        )
     for target, fit in lead.items():
         match = results[
             (results["target"] == target) & (results["scenario"] == fit.scenario) & (results["family"] == fit.family)

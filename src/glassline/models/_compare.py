@@ -394,6 +394,7 @@ def _assemble(
                                     "fold": o.fold,
                                     "y_true": y_all[positions],
                                     "y_pred": pred,
+                                    **({} if td.order is None else {"order": td.order[positions]}),
                                 }
                             )
                         )

@@ -55,6 +55,8 @@ class TargetData:
     dropped: int
     #: what the left-out rows lack, as "row N: 'col', 'col'" (spreadsheet row numbers), in row order
     dropped_rows: tuple[str, ...] = ()
+    #: the run order of each row (the study's ``[data] order`` column), or None without one
+    order: npt.NDArray[np.float64] | None = None
 
     @property
     def n_groups(self) -> int:
@@ -185,8 +187,10 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
                 f"{where}: input {column!r} is a categorical factor; the model comparison needs numeric inputs "
                 "(encode its levels as numbers in a measured column and use that in the scenario)"
             )
-    group = study.data.group
+    group, order_column = study.data.group, study.data.order
     require_columns(frame, [target, *inputs, *([group] if group else [])], source=where)
+    if order_column:
+        require_columns(frame, [order_column], source=f"{where} ([data] order)")
     numeric = require_numeric(frame, [*inputs, target], source=where, units=study.units(), allow_missing=True)
     table = numeric.loc[:, [*inputs, target]]
     values = table.to_numpy(dtype=float)
@@ -211,6 +215,17 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
             found = f"{raw.iloc[i]!r} (a missing-value marker)" if marker.iloc[i] else "an empty cell"
             raise DataError(f"{where}: row {user_row(i)}, column {group!r}: expected a group label, found {found}")
         groups = raw.astype(str).str.strip().to_numpy()[keep].astype(np.str_)
+    order: npt.NDArray[np.float64] | None = None
+    if order_column:  # the run order ([data] order): a number on every usable row
+        values = require_numeric(frame, [order_column], source=f"{where} ([data] order)", allow_missing=True)
+        every = values[order_column].to_numpy(dtype=float)
+        gaps = np.flatnonzero(np.isnan(every) & keep)
+        if gaps.size:
+            raise DataError(
+                f"{where}: row {user_row(int(gaps[0]))}, column {order_column!r} ([data] order): expected the run "
+                f"order as a number, found {frame[order_column].iloc[int(gaps[0])]!r}"
+            )
+        order = every[keep]
     usable = table.loc[keep]
     usable.index = pd.Index(np.flatnonzero(keep), name="row_id")
     if usable.empty:
@@ -222,6 +237,7 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
         groups=groups,
         group_column=group,
         source=where,
+        order=order,
         dropped=int((~keep).sum()),
         dropped_rows=tuple(
             f"row {user_row(int(i))}: " + ", ".join(repr(str(c)) for c in table.columns[missing[i]])

@@ -18,6 +18,9 @@ what the paper's scripts did by hand (section "Data Preprocessing and Analysis")
   from Eq. 2 with the configuration's thickness and porosity.
 * **full_cell**: discharge capacities per C-rate and gravimetric capacities (capacity / anode active mass).
 
+Every table carries ``coil_position`` (m along the coil: the middle of an inline step, the mean start of a
+configuration's or segment's sheets), the run order of the line: the study sets ``[data] order`` to it.
+
 Every dropped row is in the cleaning log with its file and row.
 """
 
@@ -350,6 +353,7 @@ def _configurations(
         coating_gap=("coating_gap", "mean"),
         wet_mass_loading=("wet_mass_loading", "mean"),
         dry_mass_loading=("dry_mass_loading", "mean"),
+        coil_position=("coil_position_m", "mean"),
     ).reset_index()
     table["porosity"] = 100.0 * table["porosity_frac"]
     table["porosity_uncalendered"] = 100.0 * table["porosity_uncalendered_frac"]
@@ -390,8 +394,10 @@ _CONFIG_COLUMNS = [
     "thickness_calendered",
     "thickness_uncalendered",
     "porosity_uncalendered",
+    "coil_position",
 ]
 _UNITS = {
+    "coil_position": "m",
     "thickness_calendered": "µm",
     "thickness_uncalendered": "µm",
     "porosity_uncalendered": "%",
@@ -554,6 +560,7 @@ def _segments(configs: pd.DataFrame, recipe: list[dict[str, Any]]) -> pd.DataFra
             dry_mass_loading=("dry_mass_loading", "mean"),
             thickness_uncalendered=("thickness_uncalendered", "mean"),
             porosity_uncalendered=("porosity_uncalendered", "mean"),
+            coil_position=("coil_position", "mean"),
         )
         .reset_index()
     )
@@ -611,6 +618,7 @@ def prepare_raw(
     ).rename(columns={"thickness_um": "electrode_thickness"})
     inline["electrode_mass_loading"] = inline["dry_mass_loading"] * constants.ANODE.active_fraction
     inline["configuration"] = inline["segment"]  # inline points are replicates of one coating segment
+    inline["coil_position"] = 0.5 * (inline["start_m"] + inline["end_m"])  # the step's middle along the coil
     gaps = inline[["coating_gap", "wet_mass_loading", "dry_mass_loading", "drying_temperature"]].isna().any(axis=1)
     for i in np.flatnonzero(gaps.to_numpy()):
         log.add(
