@@ -217,8 +217,8 @@ def load_target(study: Study, source: DataSource, target: str, scenarios: Sequen
         groups = raw.astype(str).str.strip().to_numpy()[keep].astype(np.str_)
     order: npt.NDArray[np.float64] | None = None
     if order_column:  # the run order ([data] order): a number on every usable row
-        values = require_numeric(frame, [order_column], source=f"{where} ([data] order)", allow_missing=True)
-        every = values[order_column].to_numpy(dtype=float)
+        ordered = require_numeric(frame, [order_column], source=f"{where} ([data] order)", allow_missing=True)
+        every = ordered[order_column].to_numpy(dtype=float)
         gaps = np.flatnonzero(np.isnan(every) & keep)
         if gaps.size:
             raise DataError(
