@@ -381,7 +381,8 @@ def _pooled(values: np.ndarray, codes: np.ndarray, rule: OutlierRule, report: pd
         others = count[codes] - active
         deviation = y - mean[codes]
         residual = np.where(active, deviation * count[codes] / np.maximum(others, 1), deviation)
-        rest = np.where(active, np.maximum(within - deviation * residual, 0.0), within)
+        rest = np.where(active, within - deviation * residual, within)
+        rest = np.where(rest > 1e-12 * within, rest, 0.0)  # what rounding leaves of an exact zero is zero
         df = np.where(active, used - spread_groups - 1, used - spread_groups)
         s = np.sqrt(np.divide(rest, df, out=np.zeros(len(y)), where=df > 0))
         factor = np.sqrt(1.0 + 1.0 / np.maximum(others, 1))
