@@ -342,7 +342,10 @@ def _spread_grows_with_level(values: np.ndarray, codes: np.ndarray, finite: np.n
             spreads.append(np.log(_shorth(chunk) / _shorth_median(len(chunk))))
     if len(levels) < 3 or np.ptp(levels) < np.log(1.1):
         return True
-    slope = float(stats.theilslopes(spreads, levels).slope)
+    x, y = np.asarray(levels), np.asarray(spreads)
+    i, j = np.triu_indices(len(x), k=1)
+    apart = x[j] != x[i]
+    slope = float(np.median((y[j] - y[i])[apart] / (x[j] - x[i])[apart]))  # Theil–Sen: the median pairwise slope
     return slope >= RELATIVE_SLOPE
 
 
