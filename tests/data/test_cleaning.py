@@ -176,12 +176,21 @@ def test_pooled_reason_names_rule_scale_and_cutoff() -> None:
     )
     log = CleaningLog()
     kept = remove_outliers(
-        frame, "y", group="g", rule=OutlierRule("pooled", scale="absolute"), log=log, file="t.csv", row_column="source_row"
+        frame,
+        "y",
+        group="g",
+        rule=OutlierRule("pooled", scale="absolute"),
+        log=log,
+        file="t.csv",
+        row_column="source_row",
     )
     assert len(kept) == 15
     record = log.to_frame().iloc[0]
-    assert record["row"] == 13 and record["value"] == 45.0 and record["group"] == "C"
-    assert "pooled within-group scale" in record["rule"] and "0.01 %" in record["rule"]
+    assert record["row"] == 13
+    assert record["value"] == 45.0
+    assert record["group"] == "C"
+    assert "pooled within-group scale" in record["rule"]
+    assert "0.01 %" in record["rule"]
     assert "pooled within-group SD" in record["reason"]
     assert "the t cutoff for 0.01 % false exclusions per value" in record["reason"]
     assert "the other 3 values of its group" in record["reason"]

@@ -12,6 +12,7 @@ from glassline.data._prepare import (
     level_columns,
     load_dataset,
     prepare,
+    study_outlier_rule,
 )
 from glassline.data._readers import (
     MISSING_MARKERS,
@@ -58,5 +59,6 @@ __all__ = [
     "require_columns",
     "require_numeric",
     "segment_means",
+    "study_outlier_rule",
     "user_row",
 ]

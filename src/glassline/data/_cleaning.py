@@ -359,6 +359,8 @@ def _pooled(values: np.ndarray, codes: np.ndarray, rule: OutlierRule, report: pd
     3. The largest |t| beyond the cutoff among the values kept is removed, and that repeated.
     """
     finite = np.isfinite(values)
+    if not finite.any():
+        return report
     relative = rule.scale == "relative" or (rule.scale == "auto" and _spread_grows_with_level(values, codes, finite))
     if relative and np.any(values[finite] <= 0):
         raise DataError(
@@ -413,6 +415,12 @@ def _pooled(values: np.ndarray, codes: np.ndarray, rule: OutlierRule, report: pd
         held[worst] = True
         active[worst] = False
     now = statistic(active)
+    outlier, low_of, high_of = (
+        report["outlier"].to_numpy(dtype=bool),
+        report["low"].to_numpy(),
+        report["high"].to_numpy(),
+    )
+    reasons = report["reason"].to_numpy(dtype=object)
     for position in np.flatnonzero(held):
         half = float(now.limit[position] * now.s[position] * now.factor[position])
         center = float(y[position] - now.residual[position])
@@ -430,8 +438,8 @@ def _pooled(values: np.ndarray, codes: np.ndarray, rule: OutlierRule, report: pd
             f"|t| {float(now.t[position]):.3g} > {float(now.limit[position]):.3g}, the t cutoff for "
             f"{100 * rule.alpha:g} % false exclusions per value"
         )
-        report.iloc[position] = [True, low, high, reason]
-    return report
+        outlier[position], low_of[position], high_of[position], reasons[position] = True, low, high, reason
+    return pd.DataFrame({"outlier": outlier, "low": low_of, "high": high_of, "reason": reasons}, index=report.index)
 
 
 @dataclass(frozen=True)
@@ -473,7 +481,7 @@ def remove_outliers(
     flags = report["outlier"].to_numpy(dtype=bool)
     for position in np.flatnonzero(flags):
         record = frame.iloc[position]
-        index = frame.index[position]
+        index = frame.index[int(position)]
         log.add(
             file=file,
             row=int(record[row_column]) if row_column else int(index) + 2,
