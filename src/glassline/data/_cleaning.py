@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from glassline.exceptions import DataError
 
@@ -380,6 +379,8 @@ def _pooled(values: np.ndarray, codes: np.ndarray, rule: OutlierRule, report: pd
        back (smallest |t| first, recomputing after each).
     3. The largest |t| beyond the cutoff among the values kept is removed, and that repeated.
     """
+    from scipy import stats  # here, not at import: the CLI starts without scipy
+
     finite = np.isfinite(values)
     if not finite.any():
         return report
