@@ -97,7 +97,7 @@ def test_issue_example_loads(tmp_path: Path) -> None:
     assert study.data.group == "configuration"
     assert study.split.cv_folds == 5
     assert study.cleaning.outlier_sd == 1.5
-    assert study.cleaning.outlier_rule == "sd"
+    assert study.cleaning.outlier_rule == "pooled"  # the default since issue 14 (was "sd")
     assert study.units()["coating_gap"] == "µm"
 
 

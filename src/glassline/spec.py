@@ -360,9 +360,20 @@ class Models(_Strict):
 
 
 class Cleaning(_Strict):
-    """Outlier rules per group: ±k·SD around the mean (the paper's k = 1.5) or ±k·MAD around the median."""
+    """Outlier rules per group (see :class:`glassline.data.OutlierRule`).
 
-    outlier_rule: Literal["sd", "mad"] = "sd"
+    ``"pooled"`` (default): each value against the mean of the other values of its group, on a scale
+    pooled within all groups of the response, flagged beyond the t quantile for ``outlier_alpha``
+    false exclusions per value (0.1 %), whatever the group size. ``"sd"``: the paper's ±k·SD of the
+    group (k = ``outlier_sd`` = 1.5). ``"mad"``: ±k·MAD around the group's median (k = ``outlier_mad``).
+    """
+
+    outlier_rule: Literal["pooled", "sd", "mad"] = "pooled"
+    #: the pooled rule's false-exclusion rate per value under normal noise (0 disables the rule)
+    outlier_alpha: _Number = Field(0.0001, ge=0.0, lt=0.5, allow_inf_nan=False)
+    #: the pooled rule's scale: "relative" (log values, spread ∝ level), "absolute", or "auto" (relative
+    #: when every value of the response is > 0)
+    outlier_scale: Literal["auto", "absolute", "relative"] = "auto"
     outlier_sd: _Number = Field(1.5, ge=0.0, allow_inf_nan=False)
     #: 0: population SD (numpy, scipy.stats.zscore); 1: sample SD. See glassline.data.OutlierRule.
     outlier_ddof: Literal[0, 1] = 0

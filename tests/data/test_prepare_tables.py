@@ -89,7 +89,7 @@ def test_prepare_cli(rng: np.random.Generator, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_duplicates_and_missing_responses_are_logged(rng: np.random.Generator, tmp_path: Path) -> None:
-    study = study_from_dict({**STUDY, "cleaning": {"outlier_sd": 0}})
+    study = study_from_dict({**STUDY, "cleaning": {"outlier_rule": "sd", "outlier_sd": 0}})
     raw = toy_tables(rng, tmp_path)
     specimen = pd.read_csv(raw / "specimen.csv")
     specimen = pd.concat([specimen, specimen.iloc[[0]]], ignore_index=True)

@@ -1,7 +1,7 @@
 """Line data in: table readers with validation, sensor alignment, outlier rules and the cleaning log."""
 
 from glassline.data._align import LagEstimate, Segment, align_to_coil, coil_position, estimate_lag, segment_means
-from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, remove_outliers
+from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, outlier_report, remove_outliers
 from glassline.data._prepare import (
     DEFAULT_LEVEL,
     METADATA_FILE,
@@ -12,6 +12,7 @@ from glassline.data._prepare import (
     level_columns,
     load_dataset,
     prepare,
+    study_outlier_rule,
 )
 from glassline.data._readers import (
     MISSING_MARKERS,
@@ -50,6 +51,7 @@ __all__ = [
     "level_columns",
     "load_dataset",
     "normalise_category",
+    "outlier_report",
     "prepare",
     "read_json_object",
     "read_table",
@@ -57,5 +59,6 @@ __all__ = [
     "require_columns",
     "require_numeric",
     "segment_means",
+    "study_outlier_rule",
     "user_row",
 ]

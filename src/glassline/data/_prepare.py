@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from glassline._progress import ProgressCallback
-from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers
+from glassline.data._cleaning import CleaningLog, OutlierRule, outlier_report
 from glassline.data._readers import (
     TABLE_SUFFIXES,
     read_json_object,
@@ -373,12 +373,13 @@ def _apply_outlier_rule(
     frame: pd.DataFrame, responses: list[str], study: Study, source: str, log: CleaningLog
 ) -> pd.DataFrame:
     rule = study_outlier_rule(study)
-    if rule.k == 0:
+    if rule.disabled:
         return frame
     group = study.data.group
     frame = frame.copy()
     for response in responses:
-        flags = flag_outliers(frame, response, group=group, rule=rule).to_numpy()
+        report = outlier_report(frame, response, group=group, rule=rule)
+        flags = report["outlier"].to_numpy(dtype=bool)
         for i in np.flatnonzero(flags):
             log.add(
                 file=source,
@@ -387,7 +388,7 @@ def _apply_outlier_rule(
                 group=frame[group].iloc[i] if group else "",
                 rule=rule.name,
                 value=float(frame[response].iloc[i]),
-                reason="outlier within its group",
+                reason=str(report["reason"].iloc[i]),
                 action="set missing" if len(responses) > 1 else "dropped",
             )
         frame.loc[flags, response] = np.nan
@@ -408,7 +409,13 @@ def study_outlier_rule(study: Study) -> OutlierRule:
     """The outlier rule the study's ``[cleaning]`` table asks for."""
     cleaning = study.cleaning
     k = cleaning.outlier_sd if cleaning.outlier_rule == "sd" else cleaning.outlier_mad
-    return OutlierRule(cleaning.outlier_rule, k, ddof=cleaning.outlier_ddof)
+    return OutlierRule(
+        cleaning.outlier_rule,
+        k,
+        ddof=cleaning.outlier_ddof,
+        alpha=cleaning.outlier_alpha,
+        scale=cleaning.outlier_scale,
+    )
 
 
 def prepare(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from glassline.data import study_outlier_rule
 from glassline.report._model_card import CardFacts, CardInput, model_card
 from glassline.spec import Study
 
@@ -124,9 +125,8 @@ def datasheet(folder: StudyFolder) -> str:
             "",
             "## Preprocessing and cleaning",
             "",
-            f"Outlier rule: {study.cleaning.outlier_rule.upper()} with k = "
-            f"{study.cleaning.outlier_sd if study.cleaning.outlier_rule == 'sd' else study.cleaning.outlier_mad} per "
-            "group. Every removed or changed row is in `dataset/cleaning_log.csv`:",
+            f"Outlier rule: {study_outlier_rule(study).name}. Every removed or changed row is in "
+            "`dataset/cleaning_log.csv`:",
             "",
             cleaning,
             "",
