@@ -170,64 +170,31 @@ def publish(
         check_model_name(name)
     if alias is not None:
         check_alias(alias)
-    # one process at a time sets the workspace up (MLflow migrations, audit tables) and registers
-    with workspace_lock(home):
-        return _publish_locked(
-            results_dir,
-            target,
-            scenario,
-            family=family,
-            name=name,
-            study=study,
-            tracking=tracking,
-            home=home,
-            alias=alias,
-            level=level,
-            db=db,
-            actor=actor,
-            distance_level=distance_level,
-        )
-
-
-def _publish_locked(
-    results_dir: str | Path,
-    target: str,
-    scenario: str,
-    *,
-    family: str | None,
-    name: str | None,
-    study: str | Path | Study | None,
-    tracking: str | None,
-    home: str | Path | None,
-    alias: str | None,
-    level: float,
-    db: str | None,
-    actor: str | None,
-    distance_level: float,
-) -> PublishedModel:
     from glassline.audit import AuditLog, connect
 
-    engine = connect(database_url(home, db))
-    try:
-        published, record = _publish(
-            results_dir,
-            target,
-            scenario,
-            family=family,
-            name=name,
-            study=study,
-            tracking=tracking,
-            home=home,
-            alias=alias,
-            level=level,
-            distance_level=distance_level,
-        )
+    # one process at a time sets the workspace up (MLflow migrations, audit tables) and registers
+    with workspace_lock(home):
+        engine = connect(database_url(home, db))
         try:
-            AuditLog(engine).append("model_published", actor or default_actor(), record)
-        except StoreError as exc:
-            raise StoreError(f"{published.name} version {published.version} is registered, but {exc}") from None
-    finally:
-        engine.dispose()
+            published, record = _publish(
+                results_dir,
+                target,
+                scenario,
+                family=family,
+                name=name,
+                study=study,
+                tracking=tracking,
+                home=home,
+                alias=alias,
+                level=level,
+                distance_level=distance_level,
+            )
+            try:
+                AuditLog(engine).append("model_published", actor or default_actor(), record)
+            except StoreError as exc:
+                raise StoreError(f"{published.name} version {published.version} is registered, but {exc}") from None
+        finally:
+            engine.dispose()
     return published
 
 
