@@ -13,7 +13,8 @@ importance divided by the sum over the inputs of the fit) and a ``direction``:
 - ``coef``: a linear model's coefficients in standardized input units divided by their Euclidean
   norm, c / ‖c‖₂ (the paper's Fig. 9 c, d); importance = |c / ‖c‖₂|, direction = its sign.
 - ``permutation``: the drop of R² on the held-out (paper-split test) rows when the input is shuffled
-  (scikit-learn's ``permutation_importance``), any family; direction from partial dependence. Its
+  (scikit-learn's ``permutation_importance`` draw for draw, predicted in one call: see
+  :func:`permutation_draws`), any family; direction from partial dependence. Its
   ``ci_low``/``ci_high`` are the 2.5 / 97.5 % quantiles over the shuffles.
 
 ``pd_direction``: +1 when the partial dependence over the input's range ends higher than it starts
@@ -28,7 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shap
-from sklearn.inspection import permutation_importance
+from sklearn.metrics import r2_score
+from sklearn.utils import check_random_state
 
 from glassline.explain._shapley import shap_values
 from glassline.models import Fit
@@ -42,6 +44,7 @@ __all__ = [
     "normalized_coefficients",
     "partial_dependence",
     "pd_direction",
+    "permutation_draws",
     "permutation_table",
     "shap_direction",
     "shap_importance",
@@ -177,23 +180,51 @@ def coefficient_importance(fit: Fit) -> pd.DataFrame | None:
     )
 
 
+def permutation_draws(
+    model: Any, X: pd.DataFrame, y: npt.ArrayLike, *, n_repeats: int = 20, seed: int = 0
+) -> tuple[float, npt.NDArray[np.float64]]:
+    """Baseline R² of *model* on (X, y) and the R² drops of *n_repeats* permutations of each column.
+
+    The permutations are scikit-learn's ``permutation_importance(model, X, y, n_repeats=n_repeats,
+    random_state=seed, scoring="r2")``, draw for draw (the same seed stream, the same cumulative
+    shuffles per column), but every permuted copy of X is stacked into one table and predicted in one
+    call: a forest or a booster pays its per-call overhead once instead of once per repeat and column
+    (``benchmarks/bench_permutation.py`` measures both on the demo's fits; the test checks equality).
+    Returns ``(baseline, drops)`` with ``drops`` of shape (columns, repeats).
+    """
+    target = np.asarray(y, dtype=float)
+    n, p = X.shape
+    seed_stream = check_random_state(seed).randint(np.iinfo(np.int32).max + 1)
+    values = X.to_numpy(copy=True)
+    blocks = []
+    for j in range(p):
+        rng = check_random_state(seed_stream)
+        shuffling = np.arange(n)
+        column = values[:, j].copy()
+        for _ in range(n_repeats):
+            rng.shuffle(shuffling)
+            column = column[shuffling]
+            block = values.copy()
+            block[:, j] = column
+            blocks.append(block)
+    stacked = pd.DataFrame(np.vstack(blocks), columns=X.columns).astype(X.dtypes.to_dict())
+    predicted = np.asarray(model.predict(stacked), dtype=float).reshape(p, n_repeats, n)
+    baseline = float(r2_score(target, np.asarray(model.predict(X), dtype=float)))
+    scores = np.array([[r2_score(target, predicted[j, r]) for r in range(n_repeats)] for j in range(p)])
+    return baseline, baseline - scores
+
+
 def permutation_table(fit: Fit, *, n_repeats: int = 20, seed: int = 0) -> pd.DataFrame | None:
     """feature, importance (mean drop of test R²), ci_low, ci_high; None with fewer than 3 test rows."""
     if len(fit.X_test) < 3:
         return None
-    result: Any = permutation_importance(
-        fit.pipeline,
-        fit.X_test.loc[:, list(fit.inputs)],
-        np.asarray(fit.y_test, dtype=float),
-        n_repeats=n_repeats,
-        random_state=seed,
-        scoring="r2",
+    _, draws = permutation_draws(
+        fit.pipeline, fit.X_test.loc[:, list(fit.inputs)], fit.y_test, n_repeats=n_repeats, seed=seed
     )
-    draws = np.asarray(result.importances, dtype=float)
     return pd.DataFrame(
         {
             "feature": list(fit.inputs),
-            "importance": np.asarray(result.importances_mean, dtype=float),
+            "importance": draws.mean(axis=1),
             "ci_low": np.quantile(draws, 0.025, axis=1),
             "ci_high": np.quantile(draws, 0.975, axis=1),
         }
