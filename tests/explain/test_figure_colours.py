@@ -40,7 +40,8 @@ def test_dependence_dots_of_three_levels_stay_in_the_design_range(
     figures.shap_dependence(explanation, "t", tmp_path / "d.png", {"t": "T [°C]"}, "T", (50.0, 65.0))
     offsets = np.vstack([np.asarray(c.get_offsets()) for c in kept[0].axes[0].collections if len(c.get_offsets())])
     x = offsets[:, 0]
-    assert x.min() >= 50.0 and x.max() <= 65.0
+    assert x.min() >= 50.0
+    assert x.max() <= 65.0
     # spread, but each dot near its level: within DEPENDENCE_JITTER / 2 of the 7.5 °C gap
     nearest = np.min(np.abs(x[:, None] - np.array([50.0, 57.5, 65.0])[None, :]), axis=1)
     assert nearest.max() <= figures.DEPENDENCE_JITTER * 7.5 / 2 + 1e-9

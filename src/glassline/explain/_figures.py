@@ -20,11 +20,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import Patch
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shap
+from matplotlib.patches import Patch
 
 from glassline.models import Fit
 
@@ -125,9 +125,7 @@ def shap_dependence(
     return _save(path)
 
 
-def _barh(
-    names: list[str], values: npt.ArrayLike, path: Path, xlabel: str, title: str, *, signed: bool
-) -> Path:
+def _barh(names: list[str], values: npt.ArrayLike, path: Path, xlabel: str, title: str, *, signed: bool) -> Path:
     v = np.asarray(values, dtype=float)
     order = np.argsort(np.abs(v))
     _, ax = plt.subplots(figsize=(6, 0.5 * len(names) + 1.2))
@@ -196,7 +194,9 @@ def contour_figure(
         ax.contourf(
             gx, gy, feasible.reshape(len(gy), len(gx)).astype(float), levels=[0.5, 1.5], colors="none", hatches=["//"]
         )
-        ax.contour(gx, gy, feasible.reshape(len(gy), len(gx)).astype(float), levels=[0.5], colors="black", linewidths=1.5)
+        ax.contour(
+            gx, gy, feasible.reshape(len(gy), len(gx)).astype(float), levels=[0.5], colors="black", linewidths=1.5
+        )
     if recommended is not None:
         ax.scatter(
             [recommended[x]],
