@@ -58,6 +58,13 @@ def _unit(study: Study, name: str) -> str:
         return ""
 
 
+def _mid(label: str) -> str:
+    """A label inside a sentence: first letter lower-cased unless the word is an acronym (``EIS``, ``pH``)."""
+    if label[1:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def _with_unit(value: float, unit: str) -> str:
     return f"{sig(value)} {unit}".strip()
 
@@ -82,6 +89,7 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
     name = f"<strong>{_esc(lever.label)}</strong>"
     tested = _range_text(study, lever.factor)
     over = f" across the tested range ({_esc(tested)})" if tested else " across the tested range"
+    response = _mid(response)
     if lever.shape == "optimum":
         text = f"{_esc(response)} is highest inside the range of {name}, not at either end"
     elif lever.shape == "minimum":
@@ -94,9 +102,22 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
     if lever.word == "unclear":
         text = f"possibly: {text}; these data do not settle it"
     if lever.word == "about equal" and tied_with:
-        text += f"; it matters about as much as {_esc(', '.join(tied_with))}"
+        text += f"; it matters about as much as {_esc(' and '.join(_mid(t) for t in tied_with))}"
     css = lever.word.replace(" ", "-")
     return f'<li>{text[0].upper() + text[1:]}. <span class="word {css}">{_esc(lever.word)}</span></li>'
+
+
+def _tied_with(lever: Lever, shown: list[Lever]) -> list[str]:
+    """The inputs an "about equal" lever is level with: the other "about equal" ones, else its rank neighbour."""
+    if lever.word != "about equal":
+        return []
+    others = [other.label for other in shown if other.word == "about equal" and other.factor != lever.factor]
+    if others:
+        return others
+    ranked = [other for other in shown if other.factor != lever.factor and math.isfinite(other.rank)]
+    if not ranked or not math.isfinite(lever.rank):
+        return []
+    return [min(ranked, key=lambda other: (abs(other.rank - lever.rank), other.rank)).label]
 
 
 def _response_block(
@@ -114,19 +135,18 @@ def _response_block(
     found = levers(claims, warnings, study, target)
     kinds = set(warnings.loc[warnings["target"].astype(str) == target, "kind"].astype(str))
     if "low_model_quality" in kinds:
-        parts.append(f"<p>These data predict {_esc(label)} poorly, so no lever is stated with confidence for it.</p>")
+        parts.append(
+            f"<p>These data predict {_esc(_mid(label))} poorly, so no lever is stated with confidence for it.</p>"
+        )
     shown = [lever for lever in found if lever.word != "no clear effect"]
     if shown:
-        equal = [lever.label for lever in shown if lever.word == "about equal"]
-        items = [
-            _lever_sentence(lever, label, study, [other for other in equal if other != lever.label]) for lever in shown
-        ]
+        items = [_lever_sentence(lever, label, study, _tied_with(lever, shown)) for lever in shown]
         parts.append(f'<ul class="levers">{"".join(items)}</ul>')
     quiet = [lever.label for lever in found if lever.word == "no clear effect"]
     if quiet:
         parts.append(f"<p>No clear effect within the tested range: {_esc(', '.join(quiet))}.</p>")
     if not found:
-        parts.append(f"<p>No lever of {_esc(label)} was examined in these explanations.</p>")
+        parts.append(f"<p>No lever of {_esc(_mid(label))} was examined in these explanations.</p>")
     return f'<article class="response">{"".join(parts)}</article>'
 
 
@@ -182,7 +202,7 @@ def _trade_offs(folder: StudyFolder, advice: Recommendation, claims: pd.DataFram
                 share = f", about {abs(lever.effect) / abs(mean) * 100:.0f} % of its average"
             lines.append(
                 f"{_label(study, name)} at the {end} end ({_with_unit(value, factor.unit)}): "
-                f"{_label(study, target)} is about {_with_unit(abs(lever.effect), lever.response_unit)} "
+                f"{_mid(_label(study, target))} is about {_with_unit(abs(lever.effect), lever.response_unit)} "
                 f"{'lower' if lower else 'higher'} than at the other end{share} ({lever.word})."
             )
     return lines
