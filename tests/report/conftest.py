@@ -33,6 +33,7 @@ ROLES_STUDY = {
     "data": {"group": "configuration"},
     "split": {"cv_folds": 3, "cv_repeats": 2},
     "models": {"families": ["mlr", "poly2"]},
+    "cleaning": {"outlier_alpha": 0},
 }
 
 CLAIM_HEADER = (
@@ -74,7 +75,8 @@ def _build(root: Path) -> Path:
     rows = configs.loc[configs.index.repeat(3)].reset_index(drop=True)
     rows["specimen"] = np.tile([1, 2, 3], 9)
     rows["strength"] = 300 - 40 * rows["speed"] + 0.5 * rows["temp"] + rng.normal(0, 2, len(rows))
-    rows.loc[4, "strength"] += 6  # one specimen off its configuration: kept by the cleaning, outside its interval
+    # one specimen of two configurations far off its replicates (kept: no outlier rule): outside its interval
+    rows.loc[[4, 13], "strength"] += 25
     rows["thickness"] = 50 + 0.02 * rows["temp"] + rng.normal(0, 1, len(rows))
     raw = root / "raw"
     raw.mkdir(parents=True)

@@ -1,0 +1,185 @@
+"""The report's role views (issue 14): the manager's page, the technician's picker, the layout on a laptop and
+a phone (headless Chromium), and the text defects of Table 5 and the lead-model sentence."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from glassline.report import build_report
+from glassline.report._findings import CONFIDENCE_WORDS, RERUN_EXPLAIN
+from glassline.report._technician import CHECKLIST
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FAMILY_CODES = re.compile(r"\b(mlr|poly2|svr|rf|xgb)\b")
+
+
+def _section(text: str, section_id: str) -> str:
+    start = text.index(f'<section id="{section_id}">')
+    depth, position = 0, start
+    for match in re.finditer(r"<(/?)section\b", text[start:]):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            position = start + match.end()
+            break
+    return text[start:position]
+
+
+def _tech_data(text: str) -> dict[str, object]:
+    match = re.search(r'<script type="application/json" id="tech-data">(.*?)</script>', text, re.S)
+    assert match is not None
+    return json.loads(match.group(1).replace("<\\/", "</"))  # type: ignore[no-any-return]
+
+
+def test_manager_view_states_levers_with_plain_words_and_no_jargon(roles_folder: Path) -> None:
+    text = build_report(roles_folder).read_text(encoding="utf-8")
+    manager = _section(text, "summary")
+    assert text.index('<section id="summary">') < text.index('<section id="study">')
+    assert "Raising <strong>Line speed</strong> lowers peel strength by about 80.4 kPa" in manager
+    assert "(interval 76.2 to 84.1 kPa) across the tested range (1–3 m/min)" in manager
+    assert '<span class="word clear">clear</span>' in manager
+    # hedged with an interval off zero: about equal, and with what
+    assert "it matters about as much as line speed" in manager
+    assert '<span class="word about-equal">about equal</span>' in manager
+    # hedged across zero: unclear; not stated: listed as no clear effect
+    assert "Possibly: raising <strong>Dryer temperature</strong> raises coat thickness" in manager
+    assert '<span class="word unclear">unclear</span>' in manager
+    assert "No clear effect within the tested range: Line speed." in manager
+    assert "These data predict coat thickness poorly" in manager
+    assert "<strong>Target</strong> (a requirement of the study): at least 200 kPa" in manager
+    # the recommended setting with predicted value, interval, criterion
+    assert "Recommended setting" in manager
+    assert re.search(
+        r"<td>\d+(\.\d+)? kPa</td><td>\d+(\.\d+)? to \d+(\.\d+)? kPa</td><td>at least 200 kPa</td>", manager
+    )
+    assert "How it was chosen:" in manager
+    for word in CONFIDENCE_WORDS:
+        assert f">{word}</span></dt>" in manager
+    assert not FAMILY_CODES.search(manager)
+    for jargon in ("attribution", "SHAP", "row_id", "scenario", "lead model"):
+        assert jargon.lower() not in manager.lower(), jargon
+
+
+def test_manager_view_names_trade_offs_of_the_recommended_setting(roles_folder: Path) -> None:
+    claims = roles_folder / "explanations" / "claims.csv"
+    text = claims.read_text(encoding="utf-8").replace(
+        "speed,2,0.62,decreasing,0.52,none,0.05,-0.6,0.7,µm,not_stated",
+        "speed,2,0.9,decreasing,0.99,decreasing,-1.5,-1.9,-1.1,µm,stated",
+    )
+    claims.write_text(text, encoding="utf-8")
+    window = json.loads((roles_folder / "explanations" / "window.json").read_text(encoding="utf-8"))
+    assert window["recommended"]["speed"] == 1.0  # the low end: thickness is higher there than at 3 m/min
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert "<strong>Trade-offs</strong>" in manager
+    assert re.search(
+        r"Line speed at the low end \(1 m/min\): coat thickness is about 1.5 µm higher than at the other end, "
+        r"about \d+ % of its average \(clear\)\.",
+        manager,
+    )
+
+
+def test_views_say_what_to_rerun_without_claims(roles_folder: Path) -> None:
+    (roles_folder / "explanations" / "claims.csv").unlink()
+    text = build_report(roles_folder).read_text(encoding="utf-8")
+    manager = _section(text, "summary")
+    assert RERUN_EXPLAIN.replace("`", "&#x60;") in manager or RERUN_EXPLAIN in manager
+    assert "glassline explain RESULTS_DIR" in manager
+    assert "<table" not in manager
+    technician = _section(text, "technician")
+    assert "glassline explain RESULTS_DIR" in technician
+    assert 'id="tech-data"' in technician  # the picker still works from the narratives' lead models
+
+
+def test_technician_data_is_rounded_labelled_and_named(roles_folder: Path) -> None:
+    text = build_report(roles_folder).read_text(encoding="utf-8")
+    data = _tech_data(text)
+    responses = data["responses"]
+    assert isinstance(responses, list)
+    assert [r["label"] for r in responses] == ["Peel strength", "Coat thickness"]
+    rows = responses[0]["rows"]
+    assert rows[0]["id"] == "configuration C0 · specimen 1"
+    assert rows[0]["prediction"].endswith(" kPa")
+    assert re.fullmatch(r"[\d.]+ to [\d.]+ kPa", rows[0]["interval"])
+    assert [c[0] for c in rows[0]["contributions"]] == ["Line speed", "Dryer temperature"]
+    assert rows[0]["contributions"][0][1] == "1 m/min"
+    assert re.fullmatch(r"[+−][\d.]+ kPa", rows[0]["contributions"][0][2])
+    blob = json.dumps(data, ensure_ascii=False)
+    long = [n for n in re.findall(r"\d+\.\d+", blob) if len(n.replace(".", "").lstrip("0")) > 3]
+    assert long == [], "numbers are rounded to 3 significant figures"
+    assert "{'" not in blob
+    assert any(r["outside"] for r in rows), "the shifted specimen lies outside its interval"
+    assert data["checks"][: len(CHECKLIST)] == list(CHECKLIST)
+    technician = _section(text, "technician")
+    assert "configuration and specimen" in technician
+    assert re.search(r"<td class=\"l\">configuration C\d · specimen \d</td>", technician)
+    assert "row_id" not in technician
+
+
+def test_table5_explains_pooled_r2_and_the_lead_rule_is_the_code_rule(roles_folder: Path) -> None:
+    text = build_report(roles_folder).read_text(encoding="utf-8")
+    models = _section(text, "models")
+    assert ">cv_r2_pooled</th>" in models
+    assert ">cv_r2_mean</th>" not in models
+    assert "R² of all out-of-fold predictions taken together" in models
+    assert "first explainable scenario" not in text
+    assert "among those the one with the highest pooled grouped-CV R²" in text
+    assert "<td>" not in re.sub(r'<div class="table-wrap"><table>.*?</table></div>', "", models, flags=re.S)
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="Debian chromium is not installed here")
+def test_role_views_in_headless_chromium_at_laptop_and_phone_width(roles_folder: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM is not None, "make test installs Debian's chromium; it is missing"
+    report = build_report(roles_folder)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        for width, height in ((1280, 900), (390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert scroll <= inner, f"{width} px: the page scrolls sideways ({scroll} > {inner})"
+            page.locator("#summary").screenshot(path=str(tmp_path / f"manager_{width}.png"))
+            manager = page.locator("#summary").inner_text()
+            assert not FAMILY_CODES.search(manager)
+            assert "attribution" not in manager.lower()
+            # the technician's picker: another row shows another prediction
+            options = page.locator("#tech-row option")
+            assert options.count() >= 9
+            first = page.locator("#tech-out .tech-prediction").inner_text()
+            ids = [options.nth(i).inner_text() for i in range(options.count())]
+            other = next(i for i, name in enumerate(ids) if not name.startswith("configuration C0 "))
+            page.select_option("#tech-row", str(other))
+            assert page.locator("#tech-out .tech-id").inner_text() == ids[other]
+            assert page.locator("#tech-out .tech-prediction").inner_text() != first
+            assert page.locator("#tech-out .checklist").count() in (0, 1)
+            data = _tech_data(report.read_text(encoding="utf-8"))
+            outside = next(i for i, r in enumerate(data["responses"][0]["rows"]) if r["outside"])  # type: ignore[index]
+            page.select_option("#tech-row", str(outside))
+            assert page.locator("#tech-out .checklist li").count() == len(data["checks"])  # type: ignore[arg-type]
+            inside = next(i for i, r in enumerate(data["responses"][0]["rows"]) if not r["outside"])  # type: ignore[index]
+            page.select_option("#tech-row", str(inside))
+            assert page.locator("#tech-out .checklist").count() == 0
+            page.select_option("#tech-response", "1")
+            assert "Coat thickness" in page.locator("#tech-out .tech-prediction").inner_text()
+            page.locator("#technician").screenshot(path=str(tmp_path / f"technician_{width}.png"))
+            page.screenshot(path=str(tmp_path / f"page_{width}.png"), full_page=False)
+            page.close()
+        browser.close()
+    assert errors == []
+    for name in ("manager_1280", "manager_390", "technician_1280", "technician_390"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 5_000
