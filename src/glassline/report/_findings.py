@@ -33,6 +33,7 @@ __all__ = [
     "read_warnings",
     "recommendation",
     "sig",
+    "with_unit",
 ]
 
 #: the columns of ``explanations/claims.csv`` (one row per target × input of the lead model)
@@ -82,6 +83,15 @@ def sig(value: float, digits: int = 3) -> str:
         decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
         text = f"{value:.{decimals}f}"
     return text
+
+
+#: units that mean "dimensionless" and are not printed after a number
+DIMENSIONLESS = frozenset({"", "1", "-", "–"})
+
+
+def with_unit(value: float, unit: str) -> str:
+    """``12.3 kPa``: *value* by :func:`sig` and its unit (none for a dimensionless one)."""
+    return f"{sig(value)} {unit}" if unit not in DIMENSIONLESS else sig(value)
 
 
 def _table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
@@ -176,7 +186,7 @@ class Lever:
     @property
     def size(self) -> str:
         """``about 12.3 kPa (90 % interval 8.1 to 16.4 kPa)`` over the tested range."""
-        unit = f" {self.response_unit}" if self.response_unit else ""
+        unit = f" {self.response_unit}" if self.response_unit not in DIMENSIONLESS else ""
         text = f"about {sig(abs(self.effect))}{unit}"
         low, high = (-self.high, -self.low) if self.effect < 0 else (self.low, self.high)
         if math.isfinite(low) and math.isfinite(high):

@@ -19,6 +19,7 @@ from glassline.explain import Requirement
 from glassline.report._cards import StudyFolder
 from glassline.report._findings import (
     CONFIDENCE_WORDS,
+    DIMENSIONLESS,
     RERUN_EXPLAIN,
     Lever,
     Recommendation,
@@ -27,6 +28,7 @@ from glassline.report._findings import (
     read_warnings,
     recommendation,
     sig,
+    with_unit,
 )
 from glassline.report._html import Section
 from glassline.spec import Study
@@ -65,13 +67,9 @@ def _mid(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def _with_unit(value: float, unit: str) -> str:
-    return f"{sig(value)} {unit}".strip()
-
-
 def requirement_text(requirement: Requirement, study: Study) -> str:
     """``at least 350 kPa``: a requirement's bound in words and the response's unit."""
-    return f"{OP_WORDS[requirement.op]} {_with_unit(requirement.value, _unit(study, requirement.response))}"
+    return f"{OP_WORDS[requirement.op]} {with_unit(requirement.value, _unit(study, requirement.response))}"
 
 
 def _range_text(study: Study, name: str) -> str:
@@ -81,7 +79,7 @@ def _range_text(study: Study, name: str) -> str:
         return ""
     if factor.kind != "continuous" or factor.low is None or factor.high is None:
         return ""
-    return f"{sig(factor.low)}–{_with_unit(factor.high, factor.unit)}"
+    return f"{sig(factor.low)}–{with_unit(factor.high, factor.unit)}"
 
 
 def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[str]) -> str:
@@ -125,7 +123,7 @@ def _response_block(
 ) -> str:
     label = _label(study, target)
     unit = _unit(study, target)
-    heading = f"{label} [{unit}]" if unit else label
+    heading = f"{label} [{unit}]" if unit not in DIMENSIONLESS else label
     parts = [f"<h3>{_esc(heading)}</h3>"]
     for requirement in (r for r in requirements if r.response == target):
         parts.append(
@@ -199,10 +197,11 @@ def _trade_offs(folder: StudyFolder, advice: Recommendation, claims: pd.DataFram
             share = ""
             mean = averages.get(target, math.nan)
             if math.isfinite(mean) and mean != 0:
-                share = f", about {abs(lever.effect) / abs(mean) * 100:.0f} % of its average"
+                percent = abs(lever.effect) / abs(mean) * 100
+                share = f", about {percent:.0f} % of its average" if percent >= 1 else ", under 1 % of its average"
             lines.append(
-                f"{_label(study, name)} at the {end} end ({_with_unit(value, factor.unit)}): "
-                f"{_mid(_label(study, target))} is about {_with_unit(abs(lever.effect), lever.response_unit)} "
+                f"{_label(study, name)} at the {end} end ({with_unit(value, factor.unit)}): "
+                f"{_mid(_label(study, target))} is about {with_unit(abs(lever.effect), lever.response_unit)} "
                 f"{'lower' if lower else 'higher'} than at the other end{share} ({lever.word})."
             )
     return lines
@@ -212,18 +211,18 @@ def _recommendation_block(
     folder: StudyFolder, advice: Recommendation, claims: pd.DataFrame, warnings: pd.DataFrame
 ) -> str:
     study = folder.study
-    setting = ", ".join(f"{_label(study, k)} {_with_unit(v, _unit(study, k))}" for k, v in advice.setting.items())
+    setting = ", ".join(f"{_label(study, k)} {with_unit(v, _unit(study, k))}" for k, v in advice.setting.items())
     parts = [f"<h3>Recommended setting</h3><p><strong>{_esc(setting)}</strong></p>"]
     level = f"{advice.level * 100:.0f} %" if math.isfinite(advice.level) else "90 %"
     rows = []
     for p in advice.predicted:
         unit = _unit(study, p.response)
         interval = (
-            f"{sig(p.low)} to {_with_unit(p.high, unit)}" if math.isfinite(p.low) and math.isfinite(p.high) else "–"
+            f"{sig(p.low)} to {with_unit(p.high, unit)}" if math.isfinite(p.low) and math.isfinite(p.high) else "–"
         )
         target = "; ".join(requirement_text(r, study) for r in p.requirements) or "–"
         rows.append(
-            f'<tr><td class="l">{_esc(_label(study, p.response))}</td><td>{_esc(_with_unit(p.value, unit))}</td>'
+            f'<tr><td class="l">{_esc(_label(study, p.response))}</td><td>{_esc(with_unit(p.value, unit))}</td>'
             f"<td>{_esc(interval)}</td><td>{_esc(target)}</td></tr>"
         )
     if rows:

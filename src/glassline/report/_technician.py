@@ -20,7 +20,7 @@ import pandas as pd
 from glassline.domains import DomainPack
 from glassline.explain import conformal_quantile
 from glassline.report._cards import StudyFolder
-from glassline.report._findings import RERUN_EXPLAIN, read_claims, sig
+from glassline.report._findings import DIMENSIONLESS, RERUN_EXPLAIN, read_claims, sig, with_unit
 from glassline.report._html import Section, df_table
 from glassline.spec import Study
 
@@ -96,6 +96,8 @@ METHOD_WORDS = {
     "cooks_distance": "pulls the fitted model most (Cook's distance)",
     "leave_one_configuration_out": "leaving its configuration out changes the predictions most",
 }
+#: an input beyond its tested range by more than this share of the range is flagged (reading noise stays quiet)
+RANGE_TOLERANCE = 0.005
 #: at most this many id columns name a row besides its configuration
 MAX_ID_COLUMNS = 2
 
@@ -213,11 +215,7 @@ def name_rows(folder: StudyFolder, frame: pd.DataFrame) -> pd.DataFrame:
 def _signed(value: float, unit: str) -> str:
     text = sig(abs(value))
     sign = "+" if value > 0 else "−" if value < 0 else "±"
-    return f"{sign}{text} {unit}".strip()
-
-
-def _with_unit(value: float, unit: str) -> str:
-    return f"{sig(value)} {unit}".strip()
+    return f"{sign}{text} {unit}" if unit not in DIMENSIONLESS else f"{sign}{text}"
 
 
 def _run_level(folder: StudyFolder) -> float:
@@ -273,20 +271,21 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
                 name, value = str(c["feature"]), float(c["value"])
                 column = study.column(name)
                 contributions.append(
-                    [column.label or name, _with_unit(value, column.unit), _signed(float(c["shap"]), unit)]
+                    [column.label or name, with_unit(value, column.unit), _signed(float(c["shap"]), unit)]
                 )
-                if name in bounds and not bounds[name][0] <= value <= bounds[name][1]:
-                    lo, hi = bounds[name]
+                lo, hi = bounds.get(name, (-math.inf, math.inf))
+                slack = RANGE_TOLERANCE * (hi - lo) if math.isfinite(hi - lo) else 0.0
+                if not lo - slack <= value <= hi + slack:
                     notes.append(
-                        f"{column.label or name} = {_with_unit(value, column.unit)} is outside the tested range "
-                        f"{sig(lo)}–{_with_unit(hi, column.unit)}."
+                        f"{column.label or name} = {with_unit(value, column.unit)} is outside the tested range "
+                        f"{sig(lo)}–{with_unit(hi, column.unit)}."
                     )
             rows.append(
                 {
                     "id": names.get(int(row_id), f"row {int(row_id) + 1}"),
-                    "prediction": _with_unit(prediction, unit),
-                    "interval": f"{sig(low)} to {_with_unit(high, unit)}" if math.isfinite(half) else "unknown",
-                    "measured": _with_unit(measured, unit),
+                    "prediction": with_unit(prediction, unit),
+                    "interval": f"{sig(low)} to {with_unit(high, unit)}" if math.isfinite(half) else "unknown",
+                    "measured": with_unit(measured, unit),
                     "outside": bool(math.isfinite(half) and not low <= measured <= high),
                     "contributions": contributions,
                     "notes": notes,
@@ -297,7 +296,7 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
                 "key": lead.target,
                 "label": study.response(lead.target).label or lead.target,
                 "level": f"{level * 100:.0f} %",
-                "base": _with_unit(base, unit),
+                "base": with_unit(base, unit),
                 "rows": rows,
             }
         )
@@ -333,8 +332,8 @@ def influential_named(folder: StudyFolder, claims: pd.DataFrame | None = None) -
                 {
                     "response": study.response(lead.target).label or lead.target,
                     "configuration and specimen": names[int(r["row_id"])],
-                    "measured": _with_unit(float(r["y"]), unit),
-                    "predicted": _with_unit(float(r["prediction"]), unit),
+                    "measured": with_unit(float(r["y"]), unit),
+                    "predicted": with_unit(float(r["prediction"]), unit),
                     "why": METHOD_WORDS.get(str(r["method"]), str(r["method"]).replace("_", " ")),
                 }
             )
