@@ -13,7 +13,7 @@ import html
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -205,7 +205,7 @@ def name_rows(folder: StudyFolder, frame: pd.DataFrame) -> pd.DataFrame:
                 int(r): str(g) for r, g in zip(part["row_id"], part["group"], strict=True) if isinstance(g, str) and g
             }
         names = row_names(folder, str(target), [int(r) for r in part["row_id"]], groups)
-        labels.loc[part.index] = [names[int(r)] for r in part["row_id"]]
+        labels.loc[part.index] = pd.Series([names[int(r)] for r in part["row_id"]], index=part.index)
     position = list(named.columns).index("row_id")
     named.insert(position, "configuration and specimen", labels)
     named = named.drop(columns=[c for c in ("group",) if c in named])
@@ -256,14 +256,16 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
         train = predicted[predicted["split"] == "train"].drop_duplicates("row_id").set_index("row_id")
         unit = study.response(lead.target).unit
         row_ids = [int(r) for r in dict.fromkeys(shap_rows["row_id"]) if int(r) in train.index]
-        names = row_names(folder, lead.target, row_ids, {int(k): str(v) for k, v in train["group"].items()})
+        groups = dict(zip(train.index.astype(int), train["group"].astype(str), strict=True))
+        names = row_names(folder, lead.target, row_ids, groups)
         base = float(shap_rows["base_value"].iloc[0])
+        fitted = dict(zip(train.index.astype(int), train["y_pred"].astype(float), strict=True))
+        measured_values = dict(zip(train.index.astype(int), train["y_true"].astype(float), strict=True))
+        by_row = {int(cast(int, k)): g for k, g in shap_rows.groupby("row_id", sort=False)}
         rows = []
-        for row_id, part in shap_rows.groupby("row_id", sort=False):
-            if int(row_id) not in train.index:
-                continue
-            record = train.loc[int(row_id)]
-            prediction, measured = float(record["y_pred"]), float(record["y_true"])
+        for row_id in row_ids:
+            part = by_row[row_id]
+            prediction, measured = fitted[row_id], measured_values[row_id]
             low, high = prediction - half, prediction + half
             part = part.reindex(part["shap"].abs().sort_values(ascending=False).index)
             contributions, notes = [], []
@@ -282,7 +284,7 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
                     )
             rows.append(
                 {
-                    "id": names.get(int(row_id), f"row {int(row_id) + 1}"),
+                    "id": names.get(row_id, f"row {row_id + 1}"),
                     "prediction": with_unit(prediction, unit),
                     "interval": f"{sig(low)} to {with_unit(high, unit)}" if math.isfinite(half) else "unknown",
                     "measured": with_unit(measured, unit),
