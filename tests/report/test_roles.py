@@ -183,3 +183,25 @@ def test_role_views_in_headless_chromium_at_laptop_and_phone_width(roles_folder:
     assert errors == []
     for name in ("manager_1280", "manager_390", "technician_1280", "technician_390"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5_000
+
+
+def test_domain_pack_check_list_follows_the_core_items(roles_folder: Path) -> None:
+    from glassline.domains import DomainPack, Phrases
+    from glassline.report import StudyFolder
+    from glassline.report._technician import technician_data
+    from glassline.spec import load_study
+
+    pack = DomainPack(name="toy", phrases=Phrases(checklist=("Peel tester: check the grip alignment.",)))
+    folder = StudyFolder(roles_folder, load_study(roles_folder / "study.toml"))
+    checks = technician_data(folder, pack)["checks"]
+    assert checks == [*CHECKLIST, "Peel tester: check the grip alignment."]
+
+
+def test_markdown_tables_scroll_in_their_wrapper_and_limits_show_their_side() -> None:
+    from glassline.report._build import _near_limit
+    from glassline.report._html import markdown_html
+
+    assert '<div class="table-wrap"><table>' in markdown_html("| a | b |\n|---|---|\n| 1 | 2 |\n")
+    assert _near_limit(0.3027, 0.3) == "0.303"
+    assert _near_limit(0.2981, 0.3) == "0.298"
+    assert _near_limit(0.25, 0.3) == "0.25"

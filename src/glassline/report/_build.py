@@ -149,6 +149,15 @@ def _glossary(pack: DomainPack | None) -> list[Section]:
     return [Section("glossary", "Glossary", f"<p>Terms of the study's domain{title}.</p><dl>{items}</dl>")]
 
 
+def _near_limit(value: float, limit: float) -> str:
+    """*value* with enough decimals that its side of *limit* shows (0.3027 → "0.303", not "0.30")."""
+    for decimals in range(2, 6):
+        text = f"{value:.{decimals}f}"
+        if float(text) != limit or value == limit:
+            return text
+    return f"{value:.6f}"
+
+
 def _study_section(folder: StudyFolder, figures: Path, pack: DomainPack | None = None) -> Section:
     study = folder.study
     factors = pd.DataFrame(
@@ -176,7 +185,8 @@ def _study_section(folder: StudyFolder, figures: Path, pack: DomainPack | None =
         body = [
             f'<p class="note"><strong>{line}</strong>. I-criterion (average prediction variance, coded units) '
             f"{diag['i_criterion']:.4f}; D-efficiency {diag['d_efficiency']:.1f} %; max VIF {diag['max_vif']:.2f}; "
-            f"max |r| between factors {diag['max_abs_correlation']:.2f} (the paper requires below 0.3).</p>"
+            f"max |r| between factors {_near_limit(float(diag['max_abs_correlation']), 0.3)} (the paper requires "
+            "below 0.3).</p>"
         ]
         vif = pd.DataFrame({"model term": list(diag.get("vif", {})), "VIF": list(diag.get("vif", {}).values())})
         body.append("<h4>Variance inflation per model term</h4>" + df_table(vif, left=("model term",)))

@@ -149,8 +149,8 @@ def _fmt(value: object, digits: int) -> str:
 
 
 def markdown_html(text: str) -> str:
-    """CommonMark (with tables) to HTML; raw HTML in the input is escaped."""
-    return _MD.render(text)
+    """CommonMark (with tables) to HTML; raw HTML in the input is escaped; tables scroll in their own wrapper."""
+    return _MD.render(text).replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
 
 
 def page(title: str, subtitle: str, sections: list[Section], scripts: Sequence[str] = ()) -> str:
