@@ -205,3 +205,24 @@ def test_markdown_tables_scroll_in_their_wrapper_and_limits_show_their_side() ->
     assert _near_limit(0.3027, 0.3) == "0.303"
     assert _near_limit(0.2981, 0.3) == "0.298"
     assert _near_limit(0.25, 0.3) == "0.25"
+
+
+def test_manager_view_of_an_empty_claims_table_says_why(roles_folder: Path) -> None:
+    claims = roles_folder / "explanations" / "claims.csv"
+    claims.write_text(claims.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert "claims.csv lists no claim" in manager
+    assert "<table" not in manager
+
+
+def test_manager_view_names_an_interior_optimum(roles_folder: Path) -> None:
+    claims = roles_folder / "explanations" / "claims.csv"
+    text = claims.read_text(encoding="utf-8").replace(
+        "temp,1,0.62,increasing,0.71,increasing,0.81,-0.2,1.9,µm,hedged",
+        "temp,1,0.95,increasing,0.99,optimum,0.81,0.5,1.1,µm,stated",
+    )
+    claims.write_text(text, encoding="utf-8")
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert (
+        "Coat thickness is highest inside the range of <strong>Dryer temperature</strong>, not at either end" in manager
+    )

@@ -89,9 +89,9 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
     over = f" across the tested range ({_esc(tested)})" if tested else " across the tested range"
     response = _mid(response)
     if lever.shape == "optimum":
-        text = f"{_esc(response)} is highest inside the range of {name}, not at either end"
+        text = f"{_esc(response)} is highest inside the range of {name}, not at either end (size {_esc(lever.size)})"
     elif lever.shape == "minimum":
-        text = f"{_esc(response)} is lowest inside the range of {name}, not at either end"
+        text = f"{_esc(response)} is lowest inside the range of {name}, not at either end (size {_esc(lever.size)})"
     elif lever.sign == 0 or lever.shape == "mixed":
         text = f"{name} moves {_esc(response)} by {_esc(lever.size)}{over}, with no single direction"
     else:
@@ -272,6 +272,13 @@ def manager_section(folder: StudyFolder, section_id: str = "summary") -> Section
     claims = read_claims(explanations)
     if claims is None:
         return Section(section_id, title, f'<p class="note">{_esc(RERUN_EXPLAIN)}</p>')
+    if claims.empty:
+        return Section(
+            section_id,
+            title,
+            '<p class="note">claims.csv lists no claim: no response had a lead model to explain. See the '
+            "notes of the explanations (explanations/notes.txt) for why.</p>",
+        )
     warnings = read_warnings(explanations)
     advice = recommendation(explanations, study)
     requirements = [r for p in advice.predicted for r in p.requirements] if advice is not None else []

@@ -144,24 +144,26 @@ def _source_table(folder: StudyFolder, target: str) -> pd.DataFrame | None:
 
 def _id_columns(table: pd.DataFrame, study: Study) -> list[str]:
     """Columns that tell the replicates of one configuration apart (specimen, cell, file …): not a study
-    name, not the group or order column, whole numbers or text, differing within some group."""
+    name, not the group or order column, whole numbers or text, distinct within every group of several rows
+    (and not constant)."""
     group = study.data.group
     skip = {*study.input_names, *study.response_names, group, study.data.order}
     picked: list[tuple[int, str]] = []
     for column in table.columns:
-        if column in skip:
-            continue
         values = table[column]
-        numeric = pd.api.types.is_numeric_dtype(values)
-        if numeric and not (values.dropna() % 1 == 0).all():
+        if column in skip or pd.api.types.is_bool_dtype(values) or values.isna().any() or values.nunique() < 2:
             continue
-        varies = (
-            values.nunique() > 1
-            if group is None or group not in table
-            else bool((table.groupby(group)[column].nunique() > 1).any())
-        )
-        if varies:
-            picked.append((0 if numeric else 1, str(column)))
+        numeric = pd.api.types.is_numeric_dtype(values)
+        if numeric and not (values % 1 == 0).all():
+            continue
+        if group is not None and group in table:
+            sizes = table.groupby(group)[column].agg(["size", "nunique"])
+            several = sizes[sizes["size"] > 1]
+            if several.empty or not (several["nunique"] == several["size"]).all():
+                continue
+        elif values.nunique() != len(values):
+            continue
+        picked.append((0 if numeric else 1, str(column)))
     return [name for _, name in sorted(picked, key=lambda p: p[0])[:MAX_ID_COLUMNS]]
 
 
