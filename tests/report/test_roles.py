@@ -111,8 +111,14 @@ def test_technician_data_is_rounded_labelled_and_named(roles_folder: Path) -> No
     assert rows[0]["contributions"][0][1] == "1 m/min"
     assert re.fullmatch(r"[+−][\d.]+ kPa", rows[0]["contributions"][0][2])
     blob = json.dumps(data, ensure_ascii=False)
-    long = [n for n in re.findall(r"\d+\.\d+", blob) if len(n.replace(".", "").lstrip("0")) > 3]
-    assert long == [], "numbers are rounded to 3 significant figures"
+    long = [n for n in re.findall(r"\d+\.\d+", blob) if len(n.replace(".", "").lstrip("0")) > 5]
+    assert long == [], "numbers are rounded"
+    for response in responses:
+        for row in response["rows"]:
+            low, high = (float(v) for v in re.findall(r"[\d.]+", row["interval"])[:2])
+            measured = float(row["measured"].split()[0])
+            # the shown numbers tell inside from outside, as the flag does
+            assert row["outside"] == (not low <= measured <= high), row
     assert "{'" not in blob
     assert any(r["outside"] for r in rows), "the shifted specimen lies outside its interval"
     assert data["checks"][: len(CHECKLIST)] == list(CHECKLIST)

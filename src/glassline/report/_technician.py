@@ -220,6 +220,20 @@ def _signed(value: float, unit: str) -> str:
     return f"{sign}{text} {unit}" if unit not in DIMENSIONLESS else f"{sign}{text}"
 
 
+def _decimals(half_width: float) -> int | None:
+    """Decimals that show an interval's half-width to two significant figures, so that the prediction, the
+    interval and the measured value show on which side of an end a value lies (None: the half-width is unknown)."""
+    if not math.isfinite(half_width) or half_width <= 0:
+        return None
+    return max(0, 1 - math.floor(math.log10(half_width)))
+
+
+def _fixed(value: float, unit: str, places: int | None) -> str:
+    """*value* with *places* decimals (None: 3 significant figures) and its unit."""
+    text = sig(value) if places is None else f"{value:.{places}f}"
+    return text if unit in DIMENSIONLESS else f"{text} {unit}"
+
+
 def _run_level(folder: StudyFolder) -> float:
     path = folder.explanations / "run.json"
     try:
@@ -264,6 +278,7 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
         fitted = dict(zip(train.index.astype(int), train["y_pred"].astype(float), strict=True))
         measured_values = dict(zip(train.index.astype(int), train["y_true"].astype(float), strict=True))
         by_row = {int(cast(int, k)): g for k, g in shap_rows.groupby("row_id", sort=False)}
+        places = _decimals(half)
         rows = []
         for row_id in row_ids:
             part = by_row[row_id]
@@ -287,9 +302,11 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
             rows.append(
                 {
                     "id": names.get(row_id, f"row {row_id + 1}"),
-                    "prediction": with_unit(prediction, unit),
-                    "interval": f"{sig(low)} to {with_unit(high, unit)}" if math.isfinite(half) else "unknown",
-                    "measured": with_unit(measured, unit),
+                    "prediction": _fixed(prediction, unit, places),
+                    "interval": f"{_fixed(low, '', places)} to {_fixed(high, unit, places)}"
+                    if math.isfinite(half)
+                    else "unknown",
+                    "measured": _fixed(measured, unit, places),
                     "outside": bool(math.isfinite(half) and not low <= measured <= high),
                     "contributions": contributions,
                     "notes": notes,
