@@ -232,3 +232,14 @@ def test_manager_view_names_an_interior_optimum(roles_folder: Path) -> None:
     assert (
         "Coat thickness is highest inside the range of <strong>Dryer temperature</strong>, not at either end" in manager
     )
+
+
+def test_an_outside_value_never_shows_equal_to_the_end_it_passed() -> None:
+    from glassline.report._technician import _decimals, _telling
+
+    assert _decimals(98.99) == 0
+    assert _decimals(0.067) == 3
+    assert _decimals(float("inf")) is None
+    assert _telling(11.50712, 11.50748, 11.641, 3) == 4  # 11.507 vs 11.507 → 11.5071 vs 11.5075
+    assert _telling(4.0712, 3.82, 4.0701, 2) == 3
+    assert _telling(5.0, 3.0, 4.0, 1) == 1

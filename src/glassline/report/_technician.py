@@ -228,6 +228,18 @@ def _decimals(half_width: float) -> int | None:
     return max(0, 1 - math.floor(math.log10(half_width)))
 
 
+def _telling(measured: float, low: float, high: float, places: int | None) -> int | None:
+    """*places*, or up to three more decimals, until an outside *measured* value no longer shows equal to
+    the interval end it passed."""
+    if places is None:
+        return None
+    edge = low if measured < low else high
+    for extra in range(4):
+        if f"{measured:.{places + extra}f}" != f"{edge:.{places + extra}f}":
+            return places + extra
+    return places + 3
+
+
 def _fixed(value: float, unit: str, places: int | None) -> str:
     """*value* with *places* decimals (None: 3 significant figures) and its unit."""
     text = sig(value) if places is None else f"{value:.{places}f}"
@@ -278,12 +290,14 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
         fitted = dict(zip(train.index.astype(int), train["y_pred"].astype(float), strict=True))
         measured_values = dict(zip(train.index.astype(int), train["y_true"].astype(float), strict=True))
         by_row = {int(cast(int, k)): g for k, g in shap_rows.groupby("row_id", sort=False)}
-        places = _decimals(half)
+        shared = _decimals(half)
         rows = []
         for row_id in row_ids:
             part = by_row[row_id]
             prediction, measured = fitted[row_id], measured_values[row_id]
             low, high = prediction - half, prediction + half
+            outside = bool(math.isfinite(half) and not low <= measured <= high)
+            places = _telling(measured, low, high, shared) if outside else shared
             part = part.reindex(part["shap"].abs().sort_values(ascending=False).index)
             contributions, notes = [], []
             for _, c in part.iterrows():
@@ -307,7 +321,7 @@ def technician_data(folder: StudyFolder, pack: DomainPack | None = None) -> dict
                     if math.isfinite(half)
                     else "unknown",
                     "measured": _fixed(measured, unit, places),
-                    "outside": bool(math.isfinite(half) and not low <= measured <= high),
+                    "outside": outside,
                     "contributions": contributions,
                     "notes": notes,
                 }
