@@ -232,6 +232,17 @@ def test_manager_view_names_an_interior_optimum(roles_folder: Path) -> None:
     assert (
         "Coat thickness is highest inside the range of <strong>Dryer temperature</strong>, not at either end" in manager
     )
+    # with the location the explanation stage writes to uncertainty.csv
+    (roles_folder / "explanations" / "uncertainty.csv").write_text(
+        "target,scenario,family,factor,shape,optimum,optimum_ci_low,optimum_ci_high\n"
+        "thickness,factors,mlr,temp,optimum,57.24,55.1,59.8\n",
+        encoding="utf-8",
+    )
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert (
+        "Coat thickness is highest inside the range of <strong>Dryer temperature</strong> near Dryer temperature = "
+        "57.2 °C (interval 55.1–59.8 °C), not at either end across the tested range (40–80 °C)"
+    ) in manager
 
 
 def test_an_outside_value_never_shows_equal_to_the_end_it_passed() -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "direction_sign",
     "levers",
     "read_claims",
+    "read_optima",
     "read_warnings",
     "recommendation",
     "sig",
@@ -182,6 +183,10 @@ class Lever:
     high: float
     response_unit: str
     word: str
+    #: for an optimum or minimum: where it lies on the input, with its interval (NaN when not known)
+    at: float = math.nan
+    at_low: float = math.nan
+    at_high: float = math.nan
 
     @property
     def size(self) -> str:
@@ -194,12 +199,35 @@ class Lever:
         return text
 
 
-def levers(claims: pd.DataFrame, warnings: pd.DataFrame, study: Study, target: str) -> list[Lever]:
-    """The claims of *target* as levers, by rank (unranked last)."""
+def read_optima(explanations: Path) -> dict[tuple[str, str], tuple[float, float, float]]:
+    """(target, factor) → (location, interval low, high) of each optimum or minimum in ``uncertainty.csv``
+    (columns ``optimum``, ``optimum_ci_low``, ``optimum_ci_high``; empty when the file or the columns are missing)."""
+    columns = ("target", "factor", "optimum", "optimum_ci_low", "optimum_ci_high")
+    frame = _table(explanations / "uncertainty.csv", columns)
+    if frame is None:
+        return {}
+    found = {}
+    for _, row in frame.iterrows():
+        at = _number(row["optimum"])
+        if math.isfinite(at):
+            key = (str(row["target"]), str(row["factor"]))
+            found[key] = (at, _number(row["optimum_ci_low"]), _number(row["optimum_ci_high"]))
+    return found
+
+
+def levers(
+    claims: pd.DataFrame,
+    warnings: pd.DataFrame,
+    study: Study,
+    target: str,
+    optima: dict[tuple[str, str], tuple[float, float, float]] | None = None,
+) -> list[Lever]:
+    """The claims of *target* as levers, by rank (unranked last); *optima* from :func:`read_optima`."""
     rows = claims[claims["target"].astype(str) == target]
     found = []
     for _, row in rows.iterrows():
         name = str(row["factor"])
+        at, at_low, at_high = (optima or {}).get((target, name), (math.nan, math.nan, math.nan))
         try:
             column = study.column(name)
             label, unit = column.label or name, column.unit
@@ -220,6 +248,9 @@ def levers(claims: pd.DataFrame, warnings: pd.DataFrame, study: Study, target: s
                 high=_number(row["effect_ci_high"]),
                 response_unit=response_unit,
                 word=confidence_word(row, warnings),
+                at=at,
+                at_low=at_low,
+                at_high=at_high,
             )
         )
     return sorted(found, key=lambda lever: (not math.isfinite(lever.rank), lever.rank))

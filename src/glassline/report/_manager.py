@@ -25,6 +25,7 @@ from glassline.report._findings import (
     Recommendation,
     levers,
     read_claims,
+    read_optima,
     read_warnings,
     recommendation,
     sig,
@@ -88,10 +89,17 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
     tested = _range_text(study, lever.factor)
     over = f" across the tested range ({_esc(tested)})" if tested else " across the tested range"
     response = _mid(response)
-    if lever.shape == "optimum":
-        text = f"{_esc(response)} is highest inside the range of {name}, not at either end (size {_esc(lever.size)})"
-    elif lever.shape == "minimum":
-        text = f"{_esc(response)} is lowest inside the range of {name}, not at either end (size {_esc(lever.size)})"
+    if lever.shape in ("optimum", "minimum"):
+        extreme = "highest" if lever.shape == "optimum" else "lowest"
+        where = ""
+        if math.isfinite(lever.at):
+            where = f" near {_esc(lever.label)} = {_esc(with_unit(lever.at, lever.unit))}"
+            if math.isfinite(lever.at_low) and math.isfinite(lever.at_high):
+                where += f" (interval {_esc(sig(lever.at_low))}–{_esc(with_unit(lever.at_high, lever.unit))})"
+        text = (
+            f"{_esc(response)} is {extreme} inside the range of {name}{where}, not at either end"
+            f"{over} (size {_esc(lever.size)})"
+        )
     elif lever.sign == 0 or lever.shape == "mixed":
         text = f"{name} moves {_esc(response)} by {_esc(lever.size)}{over}, with no single direction"
     else:
@@ -119,7 +127,12 @@ def _tied_with(lever: Lever, shown: list[Lever]) -> list[str]:
 
 
 def _response_block(
-    study: Study, target: str, claims: pd.DataFrame, warnings: pd.DataFrame, requirements: list[Requirement]
+    study: Study,
+    target: str,
+    claims: pd.DataFrame,
+    warnings: pd.DataFrame,
+    requirements: list[Requirement],
+    optima: dict[tuple[str, str], tuple[float, float, float]],
 ) -> str:
     label = _label(study, target)
     unit = _unit(study, target)
@@ -130,7 +143,7 @@ def _response_block(
             f'<p class="target"><strong>Target</strong> (a requirement of the study): '
             f"{_esc(requirement_text(requirement, study))}</p>"
         )
-    found = levers(claims, warnings, study, target)
+    found = levers(claims, warnings, study, target, optima)
     kinds = set(warnings.loc[warnings["target"].astype(str) == target, "kind"].astype(str))
     if "low_model_quality" in kinds:
         parts.append(
@@ -288,7 +301,8 @@ def manager_section(folder: StudyFolder, section_id: str = "summary") -> Section
         "is across the tested ranges, and how sure these data make us. Sizes are the change of the response from "
         "one end of the input's tested range to the other.</p>"
     )
-    blocks = "".join(_response_block(study, t, claims, warnings, requirements) for t in targets)
+    optima = read_optima(explanations)
+    blocks = "".join(_response_block(study, t, claims, warnings, requirements, optima) for t in targets)
     body = [intro, f'<div class="responses">{blocks}</div>']
     if advice is not None:
         body.append(_recommendation_block(folder, advice, claims, warnings))
