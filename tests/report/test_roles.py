@@ -254,3 +254,19 @@ def test_an_outside_value_never_shows_equal_to_the_end_it_passed() -> None:
     assert _telling(11.50712, 11.50748, 11.641, 3) == 4  # 11.507 vs 11.507 → 11.5071 vs 11.5075
     assert _telling(4.0712, 3.82, 4.0701, 2) == 3
     assert _telling(5.0, 3.0, 4.0, 1) == 1
+
+
+def test_about_equal_names_the_input_a_tie_warning_pairs_it_with() -> None:
+    import pandas as pd
+
+    from glassline.report._findings import Lever
+    from glassline.report._manager import _tied_with
+
+    def lever(factor: str, rank: int, word: str) -> Lever:
+        return Lever("y", factor, factor.upper(), "", float(rank), 1, "increasing", 1.0, 0.5, 1.5, "", word)
+
+    shown = [lever("a", 1, "about equal"), lever("b", 2, "clear"), lever("c", 3, "about equal")]
+    ties = pd.DataFrame([{"target": "y", "scenario": "s", "factor": "a~b", "kind": "tie", "message": ""}])
+    assert _tied_with(shown[0], shown, ties) == ["B"]
+    assert _tied_with(shown[0], shown, ties.iloc[0:0]) == ["C"]
+    assert _tied_with(shown[1], shown, ties) == []

@@ -28,6 +28,7 @@ __all__ = [
     "Recommendation",
     "confidence_word",
     "direction_sign",
+    "factors_of",
     "levers",
     "read_claims",
     "read_optima",
@@ -142,7 +143,7 @@ def direction_sign(value: object) -> int:
     return 0
 
 
-def _factors_of(text: object) -> set[str]:
+def factors_of(text: object) -> set[str]:
     """The factor names of a warnings.csv ``factor`` cell (``a~b`` for a pair, ``a;b`` or ``a,b`` for more)."""
     return {part.strip() for part in str(text).replace("~", ";").replace(",", ";").split(";") if part.strip()}
 
@@ -162,7 +163,7 @@ def confidence_word(claim: pd.Series, warnings: pd.DataFrame) -> str:
         ties = warnings[
             (warnings["kind"].astype(str) == "tie") & (warnings["target"].astype(str) == str(claim.get("target")))
         ]
-        tied = any(str(claim.get("factor")) in _factors_of(f) for f in ties["factor"])
+        tied = any(str(claim.get("factor")) in factors_of(f) for f in ties["factor"])
         return "about equal" if excludes_zero or tied else "unclear"
     return "no clear effect"
 

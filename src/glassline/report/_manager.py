@@ -23,6 +23,7 @@ from glassline.report._findings import (
     RERUN_EXPLAIN,
     Lever,
     Recommendation,
+    factors_of,
     levers,
     read_claims,
     read_optima,
@@ -113,10 +114,16 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
     return f'<li>{text[0].upper() + text[1:]}. <span class="word {css}">{_esc(lever.word)}</span></li>'
 
 
-def _tied_with(lever: Lever, shown: list[Lever]) -> list[str]:
-    """The inputs an "about equal" lever is level with: the other "about equal" ones, else its rank neighbour."""
+def _tied_with(lever: Lever, shown: list[Lever], warnings: pd.DataFrame) -> list[str]:
+    """The inputs an "about equal" lever is level with: those a ``tie`` warning pairs it with, else the other
+    "about equal" ones, else its rank neighbour."""
     if lever.word != "about equal":
         return []
+    ties = warnings[(warnings["kind"].astype(str) == "tie") & (warnings["target"].astype(str) == lever.target)]
+    partners = {name for cell in ties["factor"] if lever.factor in factors_of(cell) for name in factors_of(cell)}
+    paired = [other.label for other in shown if other.factor in partners - {lever.factor}]
+    if paired:
+        return paired
     others = [other.label for other in shown if other.word == "about equal" and other.factor != lever.factor]
     if others:
         return others
@@ -151,7 +158,7 @@ def _response_block(
         )
     shown = [lever for lever in found if lever.word != "no clear effect"]
     if shown:
-        items = [_lever_sentence(lever, label, study, _tied_with(lever, shown)) for lever in shown]
+        items = [_lever_sentence(lever, label, study, _tied_with(lever, shown, warnings)) for lever in shown]
         parts.append(f'<ul class="levers">{"".join(items)}</ul>')
     quiet = [lever.label for lever in found if lever.word == "no clear effect"]
     if quiet:
