@@ -270,3 +270,37 @@ def test_about_equal_names_the_input_a_tie_warning_pairs_it_with() -> None:
     assert _tied_with(shown[0], shown, ties) == ["B"]
     assert _tied_with(shown[0], shown, ties.iloc[0:0]) == ["C"]
     assert _tied_with(shown[1], shown, ties) == []
+
+
+def test_manager_view_reads_the_windows_own_intervals_and_trade_offs(roles_folder: Path) -> None:
+    path = roles_folder / "explanations" / "window.json"
+    window = json.loads(path.read_text(encoding="utf-8"))
+    window["recommended"].update({"strength_lower": 291.04, "strength_upper": 318.96})
+    window["recommendation"] = {
+        "criterion": "largest worst-case margin",
+        "region": "predicted_feasible",
+        "setting": {"speed": 1.0, "temp": 80.0},
+        "requirements": [],
+        "trade_off": [
+            {"response": "strength", "better": "higher", "at_setting": 305.2, "best_in_window": 305.2, "cost": 0.0},
+            {
+                "response": "thickness",
+                "scenario": "factors",
+                "family": "mlr",
+                "at_setting": 51.2,
+                "box_min": 50.4,
+                "box_max": 52.1,
+                "position_in_range": 0.47,
+                "cost_vs_max_pct": 1.73,
+            },
+        ],
+    }
+    path.write_text(json.dumps(window), encoding="utf-8")
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert "<td>291 to 319 kPa</td>" in manager
+    assert "this one meets them by the prediction only" in manager
+    assert "Peel strength: 305 kPa at this setting, about the best any setting meeting every target gives." in manager
+    assert (
+        "Coat thickness: 51.2 µm at this setting, between 50.4 and 52.1 µm over the tested ranges: "
+        "2 % below its highest."
+    ) in manager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +284,10 @@ class Recommendation:
     feasible_fraction: float
     level: float
     notes: list[str]
+    #: the window's own trade-offs (``recommendation.trade_off`` of window.json), each a dict of numbers
+    trade_off: list[dict[str, Any]] = field(default_factory=list)
+    #: "feasible" (every target met by the whole interval) or "predicted_feasible" (by the prediction only)
+    region: str = "feasible"
 
 
 def _interval(recommended: dict[str, Any], info: dict[str, Any], response: str, value: float) -> tuple[float, float]:
@@ -342,4 +346,8 @@ def recommendation(explanations: Path, study: Study) -> Recommendation | None:
         except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
             level = 0.9
     notes = [str(n) for n in info.get("notes", []) if isinstance(n, str)]
-    return Recommendation(setting, predicted, _number(info.get("feasible_fraction")), level, notes)
+    detail = info.get("recommendation")
+    detail = detail if isinstance(detail, dict) else {}
+    trade = [t for t in detail.get("trade_off", []) if isinstance(t, dict) and isinstance(t.get("response"), str)]
+    region = str(detail.get("region", "feasible"))
+    return Recommendation(setting, predicted, _number(info.get("feasible_fraction")), level, notes, trade, region)

@@ -227,6 +227,49 @@ def _trade_offs(folder: StudyFolder, advice: Recommendation, claims: pd.DataFram
     return lines
 
 
+def _window_trade_offs(study: Study, advice: Recommendation) -> list[str]:
+    """The window's own trade-offs in words: for a target, how far the setting is from the best the window
+    allows; for another response, where the setting puts it within its range over the tested box."""
+    lines = []
+    for entry in advice.trade_off:
+        response = str(entry["response"])
+        label, unit = _label(study, response), _unit(study, response)
+        at = _number(entry.get("at_setting"))
+        if not math.isfinite(at):
+            continue
+        best = _number(entry.get("best_in_window"))
+        if math.isfinite(best):
+            percent = _number(entry.get("cost_pct"))
+            better = "higher" if entry.get("better") == "higher" else "lower"
+            if not math.isfinite(percent) or abs(percent) < 1:
+                lines.append(
+                    f"{label}: {with_unit(at, unit)} at this setting, about the best any setting meeting every "
+                    "target gives."
+                )
+            else:
+                lines.append(
+                    f"{label}: {with_unit(at, unit)} at this setting; other settings that meet every target reach "
+                    f"{with_unit(best, unit)} ({abs(percent):.0f} % {better}), with a smaller safety margin."
+                )
+            continue
+        low, high = _number(entry.get("box_min")), _number(entry.get("box_max"))
+        if math.isfinite(low) and math.isfinite(high):
+            percent = _number(entry.get("cost_vs_max_pct"))
+            below = f": {percent:.0f} % below its highest" if math.isfinite(percent) and percent >= 1 else ""
+            lines.append(
+                f"{label}: {with_unit(at, unit)} at this setting, between {sig(low)} and {with_unit(high, unit)} "
+                f"over the tested ranges{below}."
+            )
+    return lines
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _recommendation_block(
     folder: StudyFolder, advice: Recommendation, claims: pd.DataFrame, warnings: pd.DataFrame
 ) -> str:
@@ -260,7 +303,12 @@ def _recommendation_block(
         f"end of the {level} interval, the one farthest from the nearest target limit (distance counted in interval "
         f"widths).{_esc(share)}</p>"
     )
-    trade = _trade_offs(folder, advice, claims, warnings)
+    if advice.region == "predicted_feasible":
+        parts.append(
+            '<p class="note">No setting meets every target with its whole interval: this one meets them by the '
+            "prediction only, so check it with a few runs before relying on it.</p>"
+        )
+    trade = _window_trade_offs(study, advice) or _trade_offs(folder, advice, claims, warnings)
     if trade:
         parts.append(
             "<p><strong>Trade-offs</strong> of this setting:</p><ul>"
