@@ -172,6 +172,8 @@ class Phrases:
 
     #: what the physics check compares the models with: "Physics check: largest deviation from <this> 12 %."
     physics_reference: str = "the domain's physics"
+    #: what the technician view adds to its check-list when a measured value falls outside its interval
+    checklist: tuple[str, ...] = ()
 
 
 class SimulationOutcome(Protocol):

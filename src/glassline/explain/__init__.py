@@ -21,7 +21,7 @@ from glassline.explain._order import ORDER_ALPHA, ORDER_RHO_LIMIT, OrderCheck, o
 from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 from glassline.explain._shapley import ShapSettings, shap_values
 from glassline.explain._stage import collinearity_limits, explain
-from glassline.explain._uncertainty import bootstrap_importance, prediction_interval
+from glassline.explain._uncertainty import bootstrap_importance, conformal_quantile, prediction_interval
 from glassline.explain._warnings import (
     MIN_CV_R2,
     MIN_RESIDUAL_DF,
@@ -50,6 +50,7 @@ __all__ = [
     "bootstrap_importance",
     "check_expectations",
     "collinearity_limits",
+    "conformal_quantile",
     "explain",
     "explanation_warnings",
     "influential_points",

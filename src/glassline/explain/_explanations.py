@@ -229,7 +229,9 @@ def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> li
         title = f"{labels.get(target, target)} · {fit.family} (lead model)"
         for j in order[:3]:
             name = fit.inputs[j]
-            written.append(figures.shap_dependence(e, name, where / f"dependence_{name}.png", labels, title))
+            written.append(
+                figures.shap_dependence(e, name, where / f"dependence_{name}.png", labels, title, bounds.get(name))
+            )
         ranked = [fit.inputs[j] for j in order if fit.inputs[j] in bounds] or [fit.inputs[j] for j in order]
         if len(ranked) >= 2:
             x, y = ranked[0], ranked[1]

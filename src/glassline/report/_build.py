@@ -18,7 +18,9 @@ from glassline.report._cards import StudyFolder, card_facts, datasheet, write_ca
 from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
+from glassline.report._manager import manager_section
 from glassline.report._model_card import model_card
+from glassline.report._technician import TECHNICIAN_SCRIPT, name_rows, technician_section
 from glassline.spec import Study
 
 __all__ = ["build_report", "find_study_folder"]
@@ -43,12 +45,15 @@ CAPTIONS: tuple[tuple[str, str], ...] = (
     (
         "coef",
         "Euclidean-normalized coefficients of the linear model (as in the paper): sign is the direction, length "
-        "the weight in standardized units.",
+        "the weight in standardized units. Teal bars raise the response, brown bars lower it (red and blue are "
+        "kept for high and low input values in the beeswarm).",
     ),
     (
         "dependence",
         "SHAP dependence: the input's contribution against its value; the slope is the direction, the "
-        "spread shows interactions.",
+        "vertical spread shows interactions. Where the input takes only a few levels, the dots of one level are "
+        "spread sideways by at most a tenth of the distance to the next level (jitter, so they do not hide each "
+        "other), never beyond the design range: the levels themselves are exact.",
     ),
     (
         "contour",
@@ -144,6 +149,15 @@ def _glossary(pack: DomainPack | None) -> list[Section]:
     return [Section("glossary", "Glossary", f"<p>Terms of the study's domain{title}.</p><dl>{items}</dl>")]
 
 
+def _near_limit(value: float, limit: float) -> str:
+    """*value* with enough decimals that its side of *limit* shows (0.3027 → "0.303", not "0.30")."""
+    for decimals in range(2, 6):
+        text = f"{value:.{decimals}f}"
+        if float(text) != limit or value == limit:
+            return text
+    return f"{value:.6f}"
+
+
 def _study_section(folder: StudyFolder, figures: Path, pack: DomainPack | None = None) -> Section:
     study = folder.study
     factors = pd.DataFrame(
@@ -171,7 +185,8 @@ def _study_section(folder: StudyFolder, figures: Path, pack: DomainPack | None =
         body = [
             f'<p class="note"><strong>{line}</strong>. I-criterion (average prediction variance, coded units) '
             f"{diag['i_criterion']:.4f}; D-efficiency {diag['d_efficiency']:.1f} %; max VIF {diag['max_vif']:.2f}; "
-            f"max |r| between factors {diag['max_abs_correlation']:.2f} (the paper requires below 0.3).</p>"
+            f"max |r| between factors {_near_limit(float(diag['max_abs_correlation']), 0.3)} (the paper requires "
+            "below 0.3).</p>"
         ]
         vif = pd.DataFrame({"model term": list(diag.get("vif", {})), "VIF": list(diag.get("vif", {}).values())})
         body.append("<h4>Variance inflation per model term</h4>" + df_table(vif, left=("model term",)))
@@ -260,6 +275,8 @@ def _models_section(folder: StudyFolder) -> Section:
         "n_fits",
         "fit_seconds",
     }
+    # the mean of per-fold R² is not shown (see the note under the table)
+    hidden |= {"cv_r2_mean", "cv_r2_std"}
     columns = [c for c in RESULT_COLUMNS if c not in hidden]
     table = results[[c for c in columns if c in results.columns]]
     body = [
@@ -268,6 +285,7 @@ def _models_section(folder: StudyFolder) -> Section:
         "best family per target and scenario (highlighted) is chosen by the grouped figure, never by the random "
         "split.</p>",
         df_table(table, left=("target", "scenario", "family"), highlight="best"),
+        _cv_note(results),
     ]
     for note in run.get("notes", []) if isinstance(run.get("notes"), list) else []:
         body.append(f'<p class="muted">{note}</p>')
@@ -286,11 +304,31 @@ def _models_section(folder: StudyFolder) -> Section:
     return Section("models", "Models (Table 5)", "".join(body), [Section("parity", "Parity plots", "".join(sub))])
 
 
+#: the narratives' roles shown as text (the manager and the technician have their own views at the top)
+def _cv_note(results: pd.DataFrame) -> str:
+    """Why Table 5 shows the pooled grouped-CV R² and not the mean of the folds' R²."""
+    note = (
+        "<strong>cv_r2_pooled</strong> is the R² of all out-of-fold predictions taken together: every row "
+        "predicted by a model that never saw its configuration. The mean of the per-fold R² (column "
+        "<code>cv_r2_mean</code> of <code>results/results.csv</code>) is not shown: a fold holds only a few "
+        "configurations, so the response varies little inside it and one fold's R² can fall far below zero even "
+        "when the predictions are close"
+    )
+    if "cv_r2_mean" in results and results["cv_r2_mean"].notna().any():
+        worst = float(results["cv_r2_mean"].min())
+        note += f" (here the fold mean goes down to {worst:.3g})"
+    return f'<p class="muted">{note}.</p>'
+
+
 ROLE_ORDER = (
-    ("manager", "For managers"),
     ("domain_expert", "For domain experts"),
     ("data_scientist", "For data scientists"),
-    ("technician", "For service technicians"),
+)
+#: how the explanation stage picks the lead model of a response (glassline.explain's ``lead_fits``), in words
+LEAD_MODEL_RULE = (
+    "the lead model of a response is the best family of each scenario (by pooled grouped-CV R²), and among "
+    "those the one with the highest pooled grouped-CV R²; scenarios without a collinearity warning come first, "
+    "then explainable scenarios with one, then the rest"
 )
 #: explanation figures shown per target, in this order (the rest stay in the folder)
 FIGURE_ORDER = ("beeswarm", "mdi", "coefficients", "dependence", "contour", "window")
@@ -314,8 +352,8 @@ def _narratives(root: Path, study: Study) -> Section | None:
     return Section(
         "narratives",
         "What the models say, per role",
-        "<p>Computed from the explanations of the lead model per response (the best family by grouped "
-        "cross-validation, on the first explainable scenario), in the study's names and units.</p>",
+        f"<p>Computed from the explanations of the lead model per response, in the study's names and units: "
+        f"{LEAD_MODEL_RULE}.</p>",
         subsections,
     )
 
@@ -330,7 +368,8 @@ def _explanations_section(
     story = json.loads(story_path.read_text(encoding="utf-8")) if story_path.exists() else {}
     body = [
         "<p>Every table below is also a CSV file in <code>explanations/</code>; figures of every scenario and "
-        "family are in <code>explanations/figures/</code>. Shown here: the lead model's scenario per response.</p>"
+        "family are in <code>explanations/figures/</code>. Shown here: the lead model's scenario per response "
+        f"({LEAD_MODEL_RULE}).</p>"
     ]
     tables = {
         name: pd.read_csv(root / name)
@@ -368,9 +407,12 @@ def _explanations_section(
     if "influential.csv" in tables:
         frame = tables["influential.csv"]
         frame = frame[frame["candidate"].astype(bool)] if "candidate" in frame else frame
+        frame = name_rows(folder, frame)
         body.append(
             "<h4>Influential points (candidates for data-quality and label checks)</h4>"
-            + df_table(frame, left=("target", "scenario", "family", "method"), max_rows=30)
+            + df_table(
+                frame, left=("target", "scenario", "family", "configuration and specimen", "method"), max_rows=30
+            )
         )
     body.extend(_blocks_html(blocks or [], "explanations"))
     subsections = []
@@ -457,30 +499,6 @@ def _limitations(folder: StudyFolder) -> Section:
     return Section("limitations", "Limitations", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>")
 
 
-def _summary(folder: StudyFolder) -> Section:
-    results = folder.results_table()
-    parts = []
-    manager = folder.explanations / "narratives.json"
-    if manager.exists():
-        data = json.loads(manager.read_text(encoding="utf-8"))
-        text = data.get("manager") if isinstance(data, dict) else None
-        if isinstance(text, str):
-            parts.append(f"<p>{text}</p>")
-    if not results.empty:
-        best = results[results["best"].astype(bool)]
-        lines = [
-            f"<li>{folder.study.response(str(r['target'])).label or r['target']} ({r['scenario']}): {r['family']}, "
-            f"grouped-CV R² {float(r['cv_r2_pooled']):.2f} (random split: {float(r['r2_test']):.2f})</li>"
-            for _, r in best.iterrows()
-        ]
-        parts.append(
-            "<p>Best model per response and input scenario, judged by grouped cross-validation:</p><ul>"
-            + "".join(lines)
-            + "</ul>"
-        )
-    return Section("summary", "Summary", "".join(parts) or '<p class="muted">Nothing to summarise yet.</p>')
-
-
 def build_report(path: str | Path, out: str | Path | None = None, *, study: Study | None = None) -> Path:
     """Write the self-contained HTML report of a study folder (default: ``<folder>/report.html``).
 
@@ -511,8 +529,12 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
         if not results.empty
         else ""
     )
+    technician = technician_section(folder, pack)
+    # the report's sections, top to bottom: the role views first, then the evidence behind them; a new
+    # section is one more entry here (a builder returning a Section)
     sections = [
-        _summary(folder),
+        manager_section(folder),
+        technician,
         *([narratives] if narratives else []),
         _study_section(folder, figures, pack),
         _data_section(folder, blocks),
@@ -534,11 +556,13 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
         ),
         Section("reproduce", "Reproducibility", _reproducibility(folder)),
     ]
+    scripts = [TECHNICIAN_SCRIPT] if 'id="tech-data"' in technician.body else []
     target.write_text(
         page(
             f"{folder.study.name}: study report",
             f"glassline {_version('glassline')} · {date.today().isoformat()}",
             sections,
+            scripts,
         ),
         encoding="utf-8",
     )

@@ -45,7 +45,14 @@ pack = DomainPack(
         "physics": "Physics check: measured tortuosity with the fitted τ = a·ε^−α per group, beside the model's "
         "predicted curve; a large gap means the model departs from the physics there.",
     },
-    phrases=Phrases(physics_reference="the fitted Bruggeman curves"),
+    phrases=Phrases(
+        physics_reference="the fitted Bruggeman curves",
+        checklist=(
+            "Coin cells: check the cell's crimping, electrolyte filling and formation record before its rate test.",
+            "Impedance: check the spectrum's Kramers-Kronig residual and the fit flag in dataset/eis_fits.csv.",
+            "Adhesion: check that the specimen was cut from the calendered or uncalendered coil as recorded.",
+        ),
+    ),
     simulator=simulate,
     study_files=(STUDY_FILE,),
     glossary=GLOSSARY,
