@@ -6,7 +6,6 @@ import html
 import json
 import platform
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ from glassline.report._cards import StudyFolder, card_facts, datasheet, write_ca
 from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
-from glassline.report._model_card import model_card
+from glassline.report._model_card import library_version, model_card
 from glassline.spec import Study
 
 __all__ = ["build_report", "find_study_folder"]
@@ -546,10 +545,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
 
 
 def _version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
+    return library_version(name)  # by distribution, else the one providing the module (xgboost-cpu)
 
 
 def _reproducibility(folder: StudyFolder) -> str:

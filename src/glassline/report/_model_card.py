@@ -14,6 +14,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from typing import Any
 
 from glassline.exceptions import GlasslineError
@@ -21,7 +23,42 @@ from glassline.explain import MIN_CV_R2
 from glassline.models import get_family
 from glassline.spec import Study
 
-__all__ = ["CardEffect", "CardFacts", "CardInput", "MetricSpread", "model_card", "tuned_hyperparameters"]
+__all__ = [
+    "LIBRARIES",
+    "CardEffect",
+    "CardFacts",
+    "CardInput",
+    "MetricSpread",
+    "library_version",
+    "model_card",
+    "tuned_hyperparameters",
+]
+
+#: The libraries a fitted model and its explanation depend on, as their distributions are named.
+LIBRARIES = ("glassline", "numpy", "pandas", "scikit-learn", "xgboost", "shap", "impedance")
+
+
+def library_version(name: str) -> str:
+    """The installed version of the library *name*, or "not installed".
+
+    Read from the distribution of that name, else from the distribution that provides the import package
+    *name* (xgboost is installed as the ``xgboost-cpu`` wheel), else from the module's ``__version__``.
+    """
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        pass
+    module = name.replace("-", "_")
+    for distribution in packages_distributions().get(module, []):
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    try:
+        found = getattr(import_module(module), "__version__", None)
+    except ImportError:
+        return "not installed"
+    return str(found) if found else "not installed"
 
 
 @dataclass(frozen=True)
@@ -214,6 +251,7 @@ def model_card(facts: CardFacts) -> str:
             f"published {lineage.get('published_at')}.",
             f"- Data hash {lineage.get('data_hash')}; design {lineage.get('design_id') or 'unknown'}.",
         ]
+    details.append("- Libraries: " + ", ".join(f"{name} {library_version(name)}" for name in LIBRARIES) + ".")
     details.append(f"- Card written {date.today().isoformat()} by glassline.")
     factor_rows = [
         f"| {i.display} | `{i.name}` | {i.unit or '–'} | {_fmt(i.low, '.4g')} | {_fmt(i.high, '.4g')} | "
