@@ -159,7 +159,8 @@ class ReportFigure:
 class ReportBlock:
     """What a pack adds to one report section: a heading, a paragraph, a table and figures (each optional)."""
 
-    section: Literal["data", "explanations"] = "data"
+    #: "reference": the domain's own section on its reference case (titled by :attr:`DomainPack.reference`)
+    section: Literal["data", "explanations", "reference"] = "data"
     heading: str = ""
     text: str = ""
     table: pd.DataFrame | None = None
@@ -204,6 +205,7 @@ class DomainPack:
     glossary: Mapping[str, str] = field(default_factory=dict)
     example_design: Path | None = None  # a design the simulator runs when none is given
     default_seed: int | None = None  # the simulator's seed when neither a seed nor a study gives one
+    reference: str = "Reference case"  # the title of the report section holding the "reference" blocks
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

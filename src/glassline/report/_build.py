@@ -533,10 +533,14 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
         ),
         Section("reproduce", "Reproducibility", _reproducibility(folder)),
     ]
+    reference = _blocks_html(blocks, "reference")  # the domain's reference case (the electrode pack: its paper)
+    if reference and pack is not None:
+        sections.insert(sections.index(explanations) + 1, Section("reference", pack.reference, "".join(reference)))
     target.write_text(
         page(
             f"{folder.study.name}: study report",
-            f"glassline {_version('glassline')} · {date.today().isoformat()}",
+            f"glassline {_version('glassline')} · {date.today().isoformat()}"
+            + (" · data: simulated (not measurements of a real line)" if folder.simulated else ""),
             sections,
         ),
         encoding="utf-8",
