@@ -189,10 +189,12 @@ def test_card_facts_carry_the_models_own_warnings_effects_and_spread(tmp_path: P
     first, second = (card_facts(folder, row) for _, row in results.iterrows())
     assert first.warnings == ("tie: x1 and x2 tie",)
     assert second.warnings == ("collinear: x3 ~ x1",)
-    assert [e.effect for e in first.effects] == [2.5] and second.effects == ()
+    assert [e.effect for e in first.effects] == [2.5]
+    assert second.effects == ()
     assert [s.name for s in first.spreads] == ["R² grouped CV", "RMSE grouped CV"]
     one, two = model_card(first), model_card(second)
-    assert "Warning (tie: x1 and x2 tie)." in one and "x3 ~ x1" not in one
+    assert "Warning (tie: x1 and x2 tie)." in one
+    assert "x3 ~ x1" not in one
     assert "2.5 kPa [2, 3.1], increasing (stated)" in one
     assert "`model__alpha` = 1" in two
     assert "simulated" not in one.lower()

@@ -109,7 +109,8 @@ def test_intended_purpose_needs_a_description(tmp_path: Path) -> None:
     assert _status(evidence_map(tmp_path), "Art. 13(3)(e)")[0] == "present"
     study.write_text(study.read_text().replace('name = "s"', 'name = "s"\ndescription = "Find the window"'), "utf-8")
     status, evidence = _status(evidence_map(tmp_path), "Art. 13(3)(a)")
-    assert status == "present" and '"Find the window"' in evidence
+    assert status == "present"
+    assert '"Find the window"' in evidence
 
 
 def test_oversight_counts_override_records_of_the_audit_log(tmp_path: Path) -> None:
@@ -120,5 +121,7 @@ def test_oversight_counts_override_records_of_the_audit_log(tmp_path: Path) -> N
         db.execute("CREATE TABLE glassline_audit (seq INTEGER, kind TEXT)")
         db.executemany("INSERT INTO glassline_audit VALUES (?, ?)", [(1, "prediction"), (2, "override"), (3, "stop")])
     status, evidence = _status(evidence_map(tmp_path), "Art. 14(4)(d-e)")
-    assert status == "present" and "1 override" in evidence and "1 stop" in evidence
+    assert status == "present"
+    assert "1 override" in evidence
+    assert "1 stop" in evidence
     assert "3 hash-chained records" in _status(evidence_map(tmp_path), "Art. 12")[1]
