@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,23 @@ def _quadratic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.column_stack([np.ones_like(a), a, b, a**2, b**2, a * b])
 
 
+@dataclass(frozen=True)
+class _Range:
+    """A continuous factor's label, unit and range (floats: the figures need both ends)."""
+
+    display: str
+    unit: str
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, study: Study, name: str) -> _Range:
+        factor = study.factor(name)
+        if factor.low is None or factor.high is None:
+            raise DataError(f"study {study.name!r}: factor {name!r} needs a low and a high for the paper's figures")
+        return cls(factor.display, factor.unit, float(factor.low), float(factor.high))
+
+
 def adhesion_contour(study: Study, dataset: Path, out: Path) -> tuple[Path | None, list[Finding]]:
     """Fig. 2 and its three checks; no figure (and one finding saying why) when the data do not allow it."""
     item = "Fig. 2: adhesion of the uncalendered electrodes"
@@ -100,7 +118,7 @@ def adhesion_contour(study: Study, dataset: Path, out: Path) -> tuple[Path | Non
         ]
     group = "segment" if "segment" in table else study.data.group
     means = table.groupby(group)[[_ML, _T, target]].mean().dropna() if group in table else table[[_ML, _T, target]]
-    ml, temp = study.factor(_ML), study.factor(_T)
+    ml, temp = _Range.of(study, _ML), _Range.of(study, _T)
     if len(means) < 8:  # 6 terms + at least 2 residual degrees of freedom
         return None, [
             Finding(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -124,18 +125,17 @@ def table5_findings(results: pd.DataFrame, warnings: pd.DataFrame | None = None)
     warnings = warnings if warnings is not None else pd.DataFrame()
     table = table5_comparison(results)
     findings: list[Finding] = []
-    for row in table.itertuples():
-        item = f"Table 5: {row.paper_target} ({row.scenario}), {row.paper_model}"
-        if pd.isna(row.ours_r2_test):
-            findings.append(
-                Finding(item, f"R²test {row.paper_r2_test:.2f}", "not fitted in this run", False, "not in this run")
-            )
+    for row in table.to_dict("records"):
+        item = f"Table 5: {row['paper_target']} ({row['scenario']}), {row['paper_model']}"
+        paper_r2 = float(row["paper_r2_test"])
+        if not _finite(row["ours_r2_test"]):
+            findings.append(Finding(item, f"R²test {paper_r2:.2f}", "not fitted in this run", False, "not in this run"))
             continue
-        gap = float(row.ours_r2_test) - float(row.paper_r2_test)
+        cv, test = float(row["ours_cv_r2_pooled"]), float(row["ours_r2_test"])
+        gap = test - paper_r2
         reproduced = abs(gap) <= R2_TOLERANCE
         why = ""
         if not reproduced:
-            cv, test = float(row.ours_cv_r2_pooled), float(row.ours_r2_test)
             reasons = [
                 f"our grouped-CV R² {cv:.2f} agrees with our test R²: the gap lies in the data (noise against the "
                 "inputs' effects), not in the split"
@@ -143,15 +143,15 @@ def table5_findings(results: pd.DataFrame, warnings: pd.DataFrame | None = None)
                 else f"our grouped-CV R² is {cv:.2f} against our random-split R² {test:.2f}: one random split of "
                 "replicated configurations " + ("flatters" if test > cv else "understates")
             ]
-            kinds = _warning_kinds(warnings, str(row.target), str(row.scenario))
+            kinds = _warning_kinds(warnings, str(row["target"]), str(row["scenario"]))
             if kinds:
                 reasons.append("warnings of this target × scenario: " + ", ".join(kinds))
             why = "; ".join(reasons)
         findings.append(
             Finding(
                 item,
-                f"R²test {row.paper_r2_test:.2f}",
-                f"R²test {float(row.ours_r2_test):.2f} (Δ {gap:+.2f})",
+                f"R²test {paper_r2:.2f}",
+                f"R²test {test:.2f} (Δ {gap:+.2f})",
                 reproduced,
                 why,
             )
@@ -160,8 +160,8 @@ def table5_findings(results: pd.DataFrame, warnings: pd.DataFrame | None = None)
         fitted = block.dropna(subset=["ours_cv_r2_pooled"])
         if len(fitted) < 2:
             continue
-        paper_best = block.loc[block["paper_r2_test"].idxmax()]
-        ours_best = fitted.loc[fitted["ours_cv_r2_pooled"].astype(float).idxmax()]
+        paper_best = _top(block, "paper_r2_test")
+        ours_best = _top(fitted, "ours_cv_r2_pooled")
         same = paper_best["family"] == ours_best["family"]
         findings.append(
             Finding(
@@ -176,8 +176,20 @@ def table5_findings(results: pd.DataFrame, warnings: pd.DataFrame | None = None)
     return findings
 
 
+def _finite(value: object) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _top(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The row of *frame* with the largest *column*."""
+    return frame.iloc[int(np.argmax(frame[column].to_numpy(dtype=float)))]
+
+
 def _best_why(fitted: pd.DataFrame, paper_family: str) -> str:
-    by_split = fitted.loc[fitted["ours_r2_test"].astype(float).idxmax()]
+    by_split = _top(fitted, "ours_r2_test")
     if by_split["family"] == paper_family:
         return (
             f"the criterion: by one random test split, as the paper chose, ours picks {by_split['paper_model']} too; "
