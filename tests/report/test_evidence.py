@@ -125,3 +125,19 @@ def test_oversight_counts_override_records_of_the_audit_log(tmp_path: Path) -> N
     assert "1 override" in evidence
     assert "1 stop" in evidence
     assert "3 hash-chained records" in _status(evidence_map(tmp_path), "Art. 12")[1]
+
+
+def test_expectation_tests_are_cited_with_their_count(tmp_path: Path) -> None:
+    folder = tmp_path / "explanations"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "target": ["y", "y", "y"],
+            "feature": ["a", "b", "a"],
+            "passed": [True, False, True],
+            "best": [True, True, False],
+        }
+    ).to_csv(folder / "expectations.csv", index=False)
+    status, evidence = _status(evidence_map(tmp_path), "Art. 13(3)(d)")
+    assert status == "present"
+    assert "1 of 2 expected directions hold for the best models" in evidence

@@ -205,6 +205,38 @@ def _importance(root: Path) -> str | None:
     )
 
 
+def _expectations(root: Path) -> str | None:
+    """The expert-expectation tests of the explanation stage: sign of each input's effect as the study expects."""
+    table = _csv(root / "explanations" / "expectations.csv")
+    if table.empty or "passed" not in table:
+        return None
+    lead = table[table["best"].astype(bool)] if "best" in table else table
+    passed = int(lead["passed"].astype(bool).sum())
+    return (
+        f"explanations/expectations.csv (report: Expert expectations): {passed} of {len(lead)} expected directions "
+        "hold for the best models"
+    )
+
+
+def _physics(root: Path) -> str | None:
+    table = _csv(root / "explanations" / "physics_check.csv")
+    if table.empty or "max_rel_deviation" not in table:
+        return None
+    worst = pd.to_numeric(table["max_rel_deviation"], errors="coerce").max()
+    return (
+        f"explanations/physics_check.csv (report: Physics check): {len(table)} checks against the domain's physics, "
+        f"largest deviation {worst:.1%}"
+    )
+
+
+def _fds(root: Path) -> str | None:
+    diag = _json(root / "design_diagnostics.json")
+    median = diag.get("fds_median")
+    if not (root / "fds.png").is_file() or not isinstance(median, int | float):
+        return None
+    return f"fds.png (report: Design): median prediction variance {float(median):.3f} over the design space"
+
+
 def _narratives(root: Path) -> str | None:
     story = _json(root / "explanations" / "narratives.json")
     written = [t for t, e in story.items() if isinstance(e, dict) and e.get("roles")]
@@ -353,7 +385,7 @@ def _items(writing: tuple[str, ...]) -> tuple[EvidenceItem, ...]:
         EvidenceItem(
             "Art. 13(3)(d)",
             "explanation capabilities",
-            (_importance,),
+            (_importance, _expectations),
             "absent: no explanations (glassline explain)",
         ),
         EvidenceItem(
@@ -384,7 +416,7 @@ def _items(writing: tuple[str, ...]) -> tuple[EvidenceItem, ...]:
         EvidenceItem(
             "Art. 15 (accuracy)",
             "accuracy: honest validation",
-            (_results,),
+            (_results, _expectations),
             "absent: no model comparison (glassline fit)",
         ),
         EvidenceItem(
@@ -396,7 +428,7 @@ def _items(writing: tuple[str, ...]) -> tuple[EvidenceItem, ...]:
         EvidenceItem(
             "Art. 15 (robustness)",
             "robustness: validity domain of the inputs",
-            (_ranges,),
+            (_ranges, _fds, _physics),
             "absent: no prepared dataset with range checks",
             "at prediction time the service flags inputs outside the validity domain and applies its fallback",
         ),
