@@ -10,7 +10,9 @@ value that brings a domain's own parts; every part is optional except the name:
 ``physics_checks``  compares the explained models with the domain's physics
                     (:class:`PhysicsContext` → :class:`PhysicsResult`, ``physics_check.csv``)
 ``report``          blocks the domain adds to the report's sections (:class:`ReportBlock`:
-                    heading, text, table, figures with captions), drawn from a :class:`ReportContext`
+                    heading, text, table, figures with captions), drawn from a :class:`ReportContext`;
+                    blocks of section ``"reference"`` form the domain's own section (its reference
+                    case, e.g. reproducing a paper), titled ``reference``
 ``captions``        captions of figures the domain's parts draw, by a keyword of the file name
 ``phrases``         the narrative's domain words (:class:`Phrases`)
 ``simulator``       a simulated line (:class:`Simulator`): a design → raw files with known truth
