@@ -319,6 +319,9 @@ def model_card(facts: CardFacts) -> str:
         "| metric | value |",
         "|---|--:|",
         *_metric_rows(facts, unit),
+        "",
+        "The pooled out-of-fold R² is the figure to read: the mean of the folds' R² is unstable when a fold holds "
+        "few configurations, since each fold's R² is measured against that fold's own small spread.",
         *(["", f"Interval method: {facts.interval.get('method')}."] if facts.interval.get("method") else []),
         "",
         "## Data",
