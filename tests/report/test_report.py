@@ -77,10 +77,11 @@ def test_report_has_every_section_and_no_external_resource(report: Path, study_f
     assert "Art. 13(3)(b)" in evidence
 
 
-def test_evidence_map_marks_missing_items(tmp_path: Path) -> None:
+def test_evidence_map_marks_missing_items(tmp_path: Path, electrode_study_path: Path) -> None:
     table = evidence_map(tmp_path)
     assert set(table["status"]) == {"missing"}
-    (tmp_path / "study.toml").write_text("", encoding="utf-8")
+    # evidence counts when it has content, not because a file exists: a study file with factors and units
+    write_study(load_study(electrode_study_path), tmp_path / "study.toml")
     table = evidence_map(tmp_path)
     assert table.loc[table["article"] == "Art. 13(3)(e)", "status"].item() == "present"
 

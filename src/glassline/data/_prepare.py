@@ -443,6 +443,9 @@ def prepare(
     check_output_folder(out_dir)
     log = CleaningLog()
     layout, manifest = _load_layout(raw_dir)
+    simulated = manifest.get("simulated", False)
+    if not isinstance(simulated, bool):
+        raise DataError(f'{raw_dir / "manifest.json"}: field "simulated" must be true or false, got {simulated!r}')
     level_tables, layout_meta = layout(raw_dir, study, log, progress)
     expected = level_columns(study)
     missing = [level for level in expected if level not in level_tables]
@@ -469,6 +472,7 @@ def prepare(
         "study": study.name,
         "raw_dir": raw_dir.name,
         "layout": manifest.get("layout", "tables"),
+        "simulated": simulated,  # from the raw folder's manifest: the data came from a simulated line
         "levels": {
             level: {
                 "rows": len(frame),

@@ -10,7 +10,9 @@ value that brings a domain's own parts; every part is optional except the name:
 ``physics_checks``  compares the explained models with the domain's physics
                     (:class:`PhysicsContext` → :class:`PhysicsResult`, ``physics_check.csv``)
 ``report``          blocks the domain adds to the report's sections (:class:`ReportBlock`:
-                    heading, text, table, figures with captions), drawn from a :class:`ReportContext`
+                    heading, text, table, figures with captions), drawn from a :class:`ReportContext`;
+                    blocks of section ``"reference"`` form the domain's own section (its reference
+                    case, e.g. reproducing a paper), titled ``reference``
 ``captions``        captions of figures the domain's parts draw, by a keyword of the file name
 ``phrases``         the narrative's domain words (:class:`Phrases`)
 ``simulator``       a simulated line (:class:`Simulator`): a design → raw files with known truth
@@ -159,7 +161,8 @@ class ReportFigure:
 class ReportBlock:
     """What a pack adds to one report section: a heading, a paragraph, a table and figures (each optional)."""
 
-    section: Literal["data", "explanations"] = "data"
+    #: "reference": the domain's own section on its reference case (titled by :attr:`DomainPack.reference`)
+    section: Literal["data", "explanations", "reference"] = "data"
     heading: str = ""
     text: str = ""
     table: pd.DataFrame | None = None
@@ -206,6 +209,7 @@ class DomainPack:
     glossary: Mapping[str, str] = field(default_factory=dict)
     example_design: Path | None = None  # a design the simulator runs when none is given
     default_seed: int | None = None  # the simulator's seed when neither a seed nor a study gives one
+    reference: str = "Reference case"  # the title of the report section holding the "reference" blocks
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():

@@ -25,6 +25,7 @@ import pandas as pd
 from glassline.exceptions import DataError
 from glassline.models import Fit
 from glassline.registry._domain import DISTANCE_LEVEL, ValidityDomain
+from glassline.report._cards import simulated_data
 from glassline.spec import Study, study_from_dict
 
 __all__ = ["BACKGROUND_ROWS", "Bundle", "data_hash", "git_revision", "package_version"]
@@ -135,6 +136,8 @@ class Bundle:
             "git_revision": git_revision(),
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "params": fit.params,
+            # the data came from a simulated line (the dataset's metadata.json, from the raw manifest)
+            "simulated": simulated_data(Path(run["data"]) if run.get("data") else results_dir.parent / "dataset"),
         }
         explainer = {
             "method": "interventional Shapley values against this background (glassline.shapley.ShapleyEngine)",

@@ -45,4 +45,5 @@ def bundle_card_facts(bundle: Bundle) -> CardFacts:
         domain_check=bundle.domain.distance.as_dict() if bundle.domain.distance.level is not None else {},
         background_rows=bundle.explainer.get("background_rows"),
         explainer=str(bundle.explainer.get("method", "")),
+        simulated=bundle.lineage.get("simulated") is True,
     )

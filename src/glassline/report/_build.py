@@ -6,7 +6,6 @@ import html
 import json
 import platform
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from glassline.report._evidence import evidence_map, evidence_markdown
 from glassline.report._figures import design_pairs
 from glassline.report._html import Figure, Section, df_table, figure_html, markdown_html, page
 from glassline.report._manager import manager_section
-from glassline.report._model_card import model_card
+from glassline.report._model_card import library_version, model_card
 from glassline.report._technician import TECHNICIAN_SCRIPT, name_rows, technician_section
 from glassline.spec import Study
 
@@ -530,6 +529,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
         else ""
     )
     technician = technician_section(folder, pack)
+    reference = _blocks_html(blocks, "reference")  # the domain's reference case (the electrode pack: its paper)
     # the report's sections, top to bottom: the role views first, then the evidence behind them; a new
     # section is one more entry here (a builder returning a Section)
     sections = [
@@ -540,6 +540,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
         _data_section(folder, blocks),
         _models_section(folder),
         explanations,
+        *([Section("reference", pack.reference, "".join(reference))] if reference and pack is not None else []),
         _limitations(folder),
         Section(
             "cards",
@@ -560,7 +561,8 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
     target.write_text(
         page(
             f"{folder.study.name}: study report",
-            f"glassline {_version('glassline')} · {date.today().isoformat()}",
+            f"glassline {_version('glassline')} · {date.today().isoformat()}"
+            + (" · data: simulated (not measurements of a real line)" if folder.simulated else ""),
             sections,
             scripts,
         ),
@@ -570,10 +572,7 @@ def build_report(path: str | Path, out: str | Path | None = None, *, study: Stud
 
 
 def _version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
+    return library_version(name)  # by distribution, else the one providing the module (xgboost-cpu)
 
 
 def _reproducibility(folder: StudyFolder) -> str:

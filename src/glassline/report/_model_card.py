@@ -8,15 +8,57 @@ two cards a model gets have the same sections, the same metric names and the sam
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, packages_distributions, version
 from typing import Any
 
+from glassline.exceptions import GlasslineError
+from glassline.explain import MIN_CV_R2
+from glassline.models import get_family
 from glassline.spec import Study
 
-__all__ = ["CardFacts", "CardInput", "model_card"]
+__all__ = [
+    "LIBRARIES",
+    "CardEffect",
+    "CardFacts",
+    "CardInput",
+    "MetricSpread",
+    "library_version",
+    "model_card",
+    "tuned_hyperparameters",
+]
+
+#: The libraries a fitted model and its explanation depend on, as their distributions are named.
+LIBRARIES = ("glassline", "numpy", "pandas", "scikit-learn", "xgboost", "shap", "impedance")
+
+
+def library_version(name: str) -> str:
+    """The installed version of the library *name*, or "not installed".
+
+    Read from the distribution of that name, else from the distribution that provides the import package
+    *name* (xgboost is installed as the ``xgboost-cpu`` wheel), else from the module's ``__version__``.
+    """
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        pass
+    module = name.replace("-", "_")
+    for distribution in packages_distributions().get(module, []):
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    try:
+        found = getattr(import_module(module), "__version__", None)
+    except ImportError:
+        return "not installed"
+    return str(found) if found else "not installed"
 
 
 @dataclass(frozen=True)
@@ -29,6 +71,30 @@ class CardInput:
     low: float | None = None
     high: float | None = None
     source: str = "study file"
+
+
+@dataclass(frozen=True)
+class MetricSpread:
+    """A metric of the model with an interval: its value, low and high, and what the interval is over."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    over: str  # e.g. "min–max over the 5 grouped-CV repeats" or "90 % bootstrap interval"
+
+
+@dataclass(frozen=True)
+class CardEffect:
+    """One input's effect on the target as the explanation stage graded it (a ``claims.csv`` row)."""
+
+    display: str
+    effect: float
+    low: float
+    high: float
+    unit: str = ""
+    status: str = ""
+    direction: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +120,14 @@ class CardFacts:
     domain_check: Mapping[str, Any] = field(default_factory=dict)
     background_rows: int | None = None
     explainer: str = ""
+    #: the data came from a simulated line (the dataset's metadata, from the raw folder's manifest)
+    simulated: bool = False
+    #: metrics with an interval (over the grouped-CV repeats, or a bootstrap's)
+    spreads: tuple[MetricSpread, ...] = ()
+    #: the explanation stage's warnings of this target × scenario, as "kind: message" lines
+    warnings: tuple[str, ...] = ()
+    #: the inputs' graded effects on the target (claims.csv of this target × scenario × family)
+    effects: tuple[CardEffect, ...] = ()
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
@@ -64,11 +138,46 @@ def _fmt(value: Any, spec: str = ".3g") -> str:
     return "–" if not math.isfinite(number) else format(number, spec)
 
 
+def _parse_params(params: Any) -> dict[str, Any]:
+    """The tuned parameters of a results row: a mapping, JSON text or Python dict text (empty when none)."""
+    if isinstance(params, Mapping):
+        return {str(k): v for k, v in params.items()}
+    if not isinstance(params, str) or not params.strip():
+        return {}
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            value = parse(params)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, Mapping):
+            return {str(k): v for k, v in value.items()}
+    return {}
+
+
+def tuned_hyperparameters(family: str, params: Any) -> str:
+    """The card's words for a fit's tuned hyperparameters: ``name = value`` pairs, or why there are none."""
+    parsed = _parse_params(params)
+    if parsed:
+        return ", ".join(f"`{k}` = {_fmt(v, '.4g')}" for k, v in sorted(parsed.items()))
+    try:
+        space = get_family(family).space
+    except GlasslineError:  # a family no longer registered: say only what the row says
+        return "defaults (no tuned values recorded)"
+    if not space:
+        return "defaults (no tuning grid)"
+    return f"defaults (the tuning grid over {', '.join(f'`{k}`' for k in space)} chose none)"
+
+
 def _metric_rows(facts: CardFacts, unit: str) -> list[str]:
     m = facts.metrics
     rows = [
         f"| R² grouped CV (pooled out-of-fold) | {_fmt(m.get('cv_r2_pooled'))} |",
     ]
+    for spread in facts.spreads:
+        rows.append(
+            f"| {spread.name}, {spread.over} | {_fmt(spread.value, '.4g')} [{_fmt(spread.low, '.4g')}, "
+            f"{_fmt(spread.high, '.4g')}] |"
+        )
     std = m.get("cv_r2_std")
     if facts.n_folds and std is not None and math.isfinite(float(std)):
         half = 1.96 * float(std) / math.sqrt(facts.n_folds)
@@ -130,8 +239,10 @@ def model_card(facts: CardFacts) -> str:
         f"- Study: {study.name}; target `{facts.target}` ({response.display}); scenario `{facts.scenario}`; "
         f"seed {study.seed}.",
         f"- Family: `{facts.family}` (chosen by grouped cross-validation among {', '.join(study.models.families)}); "
-        f"tuned hyperparameters: `{m.get('params', lineage.get('params', {}))}`.",
+        f"tuned hyperparameters: {tuned_hyperparameters(facts.family, m.get('params', lineage.get('params', {})))}.",
     ]
+    if facts.simulated:
+        details.insert(0, "- **Simulated data**: trained and evaluated on data of a simulated line, not measurements.")
     if facts.pipeline:
         details.append(f"- Fitted pipeline: {facts.pipeline}.")
     if lineage:
@@ -140,6 +251,7 @@ def model_card(facts: CardFacts) -> str:
             f"published {lineage.get('published_at')}.",
             f"- Data hash {lineage.get('data_hash')}; design {lineage.get('design_id') or 'unknown'}.",
         ]
+    details.append("- Libraries: " + ", ".join(f"{name} {library_version(name)}" for name in LIBRARIES) + ".")
     details.append(f"- Card written {date.today().isoformat()} by glassline.")
     factor_rows = [
         f"| {i.display} | `{i.name}` | {i.unit or '–'} | {_fmt(i.low, '.4g')} | {_fmt(i.high, '.4g')} | "
@@ -161,13 +273,23 @@ def model_card(facts: CardFacts) -> str:
         "Valid inside the design space only; outside it the serving stage flags or refuses the input.",
         "Keep a human in the loop: operators can override a prediction and engineers can stop the service.",
     ]
+    cv_r2 = _number(m.get("cv_r2_pooled"))
+    if cv_r2 is not None and cv_r2 < MIN_CV_R2:
+        caveats.append(
+            f"Grouped-CV R² {cv_r2:.2f} is below {MIN_CV_R2:g} (the acceptance level of a cross-validated R²): "
+            "the model explains little of the variation between configurations; do not base decisions on it."
+        )
+    if facts.simulated:
+        caveats.append("The data are simulated: validate on measured data of the line before any use on it.")
+    caveats.extend(f"Warning ({w})." for w in facts.warnings)
     if not explainable:
         caveats.append(
             "The inputs of this scenario are strongly correlated: the model predicts, but per-input explanations "
             "are not meaningful; read attributions with care."
         )
     lines = [
-        f"# Model card: {response.display} from the {facts.scenario} scenario ({facts.family})",
+        f"# Model card: {response.display} from the {facts.scenario} scenario ({facts.family})"
+        + (" — simulated data" if facts.simulated else ""),
         "",
         "## Model details",
         "",
@@ -175,9 +297,7 @@ def model_card(facts: CardFacts) -> str:
         "",
         "## Intended use",
         "",
-        f"- Predict {response.display} of new settings inside the validity domain below, with an explanation "
-        "(interventional SHAP) and a prediction interval, to plan experiments, compare settings and find a process "
-        "window, or to support an operator; with a person checking the result.",
+        *_intended_use(facts),
         "- Users: process engineers, data scientists and operators; domain experts read the explanations.",
         "",
         "## Out-of-scope use",
@@ -199,11 +319,19 @@ def model_card(facts: CardFacts) -> str:
         "| metric | value |",
         "|---|--:|",
         *_metric_rows(facts, unit),
+        "",
+        "The pooled out-of-fold R² is the figure to read: the mean of the folds' R² is unstable when a fold holds "
+        "few configurations, since each fold's R² is measured against that fold's own small spread.",
         *(["", f"Interval method: {facts.interval.get('method')}."] if facts.interval.get("method") else []),
         "",
         "## Data",
         "",
         *([data_line] if data_line else []),
+        *(
+            ["- Provenance: **simulated** (the raw folder's manifest says the data came from a simulated line)."]
+            if facts.simulated
+            else []
+        ),
         "- See the datasheet (`cards/datasheet.md` of the study folder) for how the data were collected and cleaned.",
         "",
         "### Training data",
@@ -221,6 +349,7 @@ def model_card(facts: CardFacts) -> str:
         f"- Max VIF of the inputs {_fmt(m.get('max_vif'))}, max |r| {_fmt(m.get('max_abs_r'))}; explainable: "
         f"{'yes' if explainable else 'no (collinear inputs: read attributions with care)'}."
         + (f" Attributions: {facts.explainer}." if facts.explainer else ""),
+        *_effect_lines(facts),
         "",
         "## Ethical considerations",
         "",
@@ -233,3 +362,52 @@ def model_card(facts: CardFacts) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _intended_use(facts: CardFacts) -> list[str]:
+    """This model's intended use: the study's purpose, the response's, its inputs, and what its quality allows."""
+    study, response = facts.study, facts.study.response(facts.target)
+    inputs = ", ".join(i.display for i in facts.inputs) or "its scenario's inputs"
+    lines = [
+        f"- Predict {response.display} from {inputs} ({facts.scenario} scenario) for new settings inside the "
+        "validity domain below, with an explanation (interventional SHAP) and a prediction interval; with a person "
+        "checking the result."
+    ]
+    lines.append(
+        f"- Study purpose: {study.description.strip()}"
+        if study.description.strip()
+        else "- Study purpose: not stated (give the study file a top-level `description`)."
+    )
+    if response.description.strip():
+        lines.append(f"- This response: {response.description.strip()}")
+    cv_r2 = _number(facts.metrics.get("cv_r2_pooled"))
+    if cv_r2 is not None:
+        lines.append(
+            f"- Grouped-CV R² {cv_r2:.2f} ≥ {MIN_CV_R2:g}: fit to compare settings, plan experiments and find a "
+            "process window."
+            if cv_r2 >= MIN_CV_R2
+            else f"- Grouped-CV R² {cv_r2:.2f} < {MIN_CV_R2:g}: for screening only (which inputs may matter, where to "
+            "measure next), not to choose settings."
+        )
+    return lines
+
+
+def _effect_lines(facts: CardFacts) -> list[str]:
+    if not facts.effects:
+        return []
+    lines = ["", "Effects of the inputs over their ranges (explanation stage, with intervals):", ""]
+    lines += [
+        f"- {e.display}: {_fmt(e.effect, '.3g')} {e.unit} [{_fmt(e.low, '.3g')}, {_fmt(e.high, '.3g')}]"
+        + (f", {e.direction}" if e.direction else "")
+        + (f" ({e.status})" if e.status else "")
+        for e in facts.effects
+    ]
+    return lines

@@ -58,4 +58,5 @@ pack = DomainPack(
     glossary=GLOSSARY,
     example_design=PAPER_DESIGN,
     default_seed=SIMULATOR_SEED,
+    reference="Reproducing the paper",
 )

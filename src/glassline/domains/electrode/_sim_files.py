@@ -59,6 +59,9 @@ def manifest_notes() -> dict[str, str]:
 def manifest(rows: dict[str, int], notes: dict[str, str], cells: pd.DataFrame) -> dict[str, Any]:
     return {
         "layout": LAYOUT,
+        # the data's provenance: `glassline prepare` copies it into the dataset's metadata.json, and the report,
+        # the datasheet and the model cards label the data simulated from it
+        "simulated": True,
         "description": "Raw files of the simulated graphite-anode pilot line (glassline.domains.electrode.simulator)",
         "files": {name: {"rows": rows[name], "content": notes[name]} for name in rows},
         "columns": {

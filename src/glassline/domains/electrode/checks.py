@@ -20,8 +20,9 @@ from glassline.data import read_table
 from glassline.domains import PhysicsContext, PhysicsResult
 from glassline.domains.electrode.physics import fit_bruggeman
 from glassline.exceptions import DataError
+from glassline.spec import Study
 
-__all__ = ["GROUP_TOLERANCE", "physics_checks"]
+__all__ = ["GROUP_TOLERANCE", "bruggeman_groups", "physics_checks"]
 
 #: Configurations whose mass loading and drying temperature differ by less than this fraction of the
 #: factor's design range belong to one group.
@@ -39,11 +40,12 @@ def _table(context: PhysicsContext) -> pd.DataFrame | None:
     return None
 
 
-def _groups(table: pd.DataFrame, context: PhysicsContext) -> pd.Series:
-    """A group label per row: its mass loading and drying temperature snapped to the design grid."""
+def bruggeman_groups(table: pd.DataFrame, study: Study) -> pd.Series:
+    """A group label per row: its mass loading and drying temperature snapped to the design grid (the paper's
+    Fig. 10 groups configurations of similar mass loading and drying temperature)."""
     keys = []
     for name in _GROUPED:
-        factor = context.study.factor(name)
+        factor = study.factor(name)
         step = GROUP_TOLERANCE * (float(factor.high or 1.0) - float(factor.low or 0.0))
         keys.append((np.round(table[name].astype(float) / step) * step).round(6).astype(str))
     return keys[0] + " / " + keys[1]
@@ -72,7 +74,7 @@ def physics_checks(context: PhysicsContext) -> PhysicsResult:
         return PhysicsResult(pd.DataFrame(columns=columns))
     table = table.dropna(subset=[_TARGET, _POROSITY, *_GROUPED])
     percent = context.study.factor(_POROSITY).unit == "%"
-    labels = _groups(table, context)
+    labels = bruggeman_groups(table, context.study)
     rows, figures = [], []
     for _, part in table.groupby(labels):
         eps = part[_POROSITY].to_numpy(float) / (100.0 if percent else 1.0)
