@@ -53,7 +53,10 @@ def test_no_test_without_replicates_groups_or_spare_configurations() -> None:
     many = np.column_stack([X.to_numpy() ** k for k in range(1, 7)])  # 12 terms + intercept for 12 configurations
     none = lack_of_fit(many, y, g, X)
     assert "no lack-of-fit degrees of freedom" in none.reason
-    assert math.isnan(none.p) and math.isnan(none.f) and math.isnan(none.df) and none.pure_error_df == 24
+    assert math.isnan(none.p)
+    assert math.isnan(none.f)
+    assert math.isnan(none.df)
+    assert none.pure_error_df == 24
 
 
 def test_compare_writes_the_test_for_linear_families_only() -> None:
@@ -71,7 +74,8 @@ def test_compare_writes_the_test_for_linear_families_only() -> None:
     results = compare(study, frame, families=["mlr", "rsm", "rf"], n_jobs=1).results.set_index("family")
     assert results.loc["mlr", "lof_p"] < LACK_OF_FIT_LEVEL
     assert results.loc["rsm", "lof_p"] >= LACK_OF_FIT_LEVEL
-    assert results.loc["mlr", "lof_df"] > 0 and results.loc["mlr", "pure_error_df"] > 0
+    assert results.loc["mlr", "lof_df"] > 0
+    assert results.loc["mlr", "pure_error_df"] > 0
     assert results.loc[["rf"], ["lof_f", "lof_p", "lof_df", "pure_error_df"]].isna().all(axis=None)
 
 
