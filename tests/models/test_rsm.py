@@ -104,3 +104,13 @@ def test_columns_that_are_not_a_quadratic_expansion_are_refused() -> None:
     X = np.random.default_rng(0).normal(size=(20, 4))
     with pytest.raises(SpecError, match=r"M\(M\+3\)/2 of them .* got 4"):
         ReducedQuadratic().fit(X, X[:, 0])
+
+
+def test_an_exact_fit_selects_without_warnings() -> None:
+    X = np.repeat(np.random.default_rng(0).uniform(-1, 1, (10, 2)), 2, axis=0)
+    y = 1.0 + X[:, 0] + X[:, 1] ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ReducedQuadratic().fit(PolynomialFeatures(2, include_bias=False).fit_transform(X), y)
+    np.testing.assert_allclose(model.coef_, [1.0, 0.0, 0.0, 0.0, 1.0], atol=1e-9)
+    assert model.support_.tolist() == [True, True, False, False, True]

@@ -102,8 +102,9 @@ def backward_eliminate(Z: FloatArray, y: FloatArray, alpha: float) -> npt.NDArra
         if aliased is not None:
             worst = aliased
         elif n - design.shape[1] >= 1:
-            result = sm.OLS(y, design).fit()
-            pvalues = np.nan_to_num(np.asarray(result.pvalues, dtype=float)[1:], nan=1.0)
+            with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: t = ±inf or 0/0
+                pvalues = np.asarray(sm.OLS(y, design).fit().pvalues, dtype=float)[1:]
+            pvalues = np.nan_to_num(pvalues, nan=1.0)
             score = np.where(candidates, pvalues, -np.inf)
             worst = int(np.argmax(score))
             if score[worst] <= alpha:
