@@ -12,6 +12,7 @@ from statsmodels.stats.anova import anova_lm
 
 from glassline import study_from_dict
 from glassline.models import LACK_OF_FIT_LEVEL, adequate_choice, compare, lack_of_fit
+from glassline.models._lack_of_fit import MIN_LACK_OF_FIT_DF
 
 
 def _replicated(seed: int, curvature: float, n_config: int = 12, replicates: int = 3) -> pd.DataFrame:
@@ -79,20 +80,28 @@ def test_compare_writes_the_test_for_linear_families_only() -> None:
     assert results.loc[["rf"], ["lof_f", "lof_p", "lof_df", "pure_error_df"]].isna().all(axis=None)
 
 
-def _block(rows: list[tuple[str, float, float]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["family", "cv_r2_pooled", "lof_p"])
+def _block(rows: list[tuple[str, float, float]], lof_df: float = 10.0) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["family", "cv_r2_pooled", "lof_p"])
+    return frame.assign(lof_df=np.where(frame["lof_p"].notna(), lof_df, np.nan))
 
 
 def test_adequate_choice_prefers_a_model_that_fits() -> None:
     block = _block([("mlr", 0.80, 1e-6), ("rsm", 0.79, 0.40), ("xgb", 0.60, math.nan)])
     assert block.loc[adequate_choice(block), "family"] == "rsm"
-    # no test (NaN) counts as not rejecting; a model worse than the mean is not adequate
-    block = _block([("mlr", 0.80, 1e-6), ("xgb", 0.60, math.nan), ("svr", -0.3, math.nan)])
+    # once the test tells families apart, no test (NaN) counts as not rejecting
+    block = _block([("mlr", 0.80, 1e-6), ("rsm", 0.50, 0.40), ("xgb", 0.60, math.nan)])
     assert block.loc[adequate_choice(block), "family"] == "xgb"
-    block = _block([("mlr", 0.10, 1e-6), ("svr", -0.3, math.nan)])
+    # a model worse than the mean is not adequate
+    block = _block([("mlr", 0.80, 1e-6), ("rsm", -0.2, 0.40), ("svr", -0.3, math.nan)])
     assert block.loc[adequate_choice(block), "family"] == "mlr"
-    # every test rejects: the best pooled CV R²; no lof_p column (an older folder): the best pooled CV R²
-    block = _block([("mlr", 0.80, 1e-6), ("rsm", 0.79, 1e-3)])
+    # every tested family rejects: the test does not tell them apart, the best pooled CV R² leads
+    block = _block([("mlr", 0.80, 1e-6), ("rsm", 0.79, 1e-3), ("xgb", 0.60, math.nan)])
     assert block.loc[adequate_choice(block), "family"] == "mlr"
+    # a pass on fewer than MIN_LACK_OF_FIT_DF lack-of-fit degrees of freedom is no evidence of fit
+    few = _block([("mlr", 0.80, 1e-6), ("poly2", 0.79, 0.40)], lof_df=MIN_LACK_OF_FIT_DF - 1)
+    assert few.loc[adequate_choice(few), "family"] == "mlr"
+    enough = _block([("mlr", 0.80, 1e-6), ("poly2", 0.79, 0.40)], lof_df=MIN_LACK_OF_FIT_DF)
+    assert enough.loc[adequate_choice(enough), "family"] == "poly2"
+    # no lof_p column (an older folder): the best pooled CV R²
     assert block.drop(columns="lof_p").loc[adequate_choice(block.drop(columns="lof_p")), "family"] == "mlr"
     assert adequate_choice(_block([("mlr", math.nan, math.nan)])) is None

@@ -96,12 +96,13 @@ def lead_fits(
 
     The scenario: the one whose best explained family has the highest pooled CV R², scenarios with a
     ``collinear`` warning (*collinear*: target × scenario pairs) after those without one, and scenarios
-    that are not explainable after both. The family within that scenario: the highest pooled
-    grouped-CV R² among the explained families whose pure-error lack-of-fit test does not reject
-    (``lof_p`` ≥ 0.05, or no test: families not linear in their parameters, no replicates) and whose
-    pooled CV R² is above 0, so a straight line that wins CV narrowly but misses the curvature the
-    replicates show gives way to a model that fits; when no explained family passes both, the highest
-    pooled CV R² of all (:func:`~glassline.models.adequate_choice`).
+    that are not explainable after both. The family within that scenario: when some explained family
+    passes its pure-error lack-of-fit test, the highest pooled grouped-CV R² among those whose test
+    does not reject (``lof_p`` ≥ 0.05, or no test: families not linear in their parameters, no
+    replicates) and whose pooled CV R² is above 0, so a straight line that wins CV narrowly but misses
+    the curvature the replicates show gives way to a model that fits; when every tested family
+    rejects (the configurations differ by more than their replicates in a way no tested family
+    captures, or at random), the highest pooled CV R² of all (:func:`~glassline.models.adequate_choice`).
     """
     results = fits.results
     warned = set(collinear)

@@ -25,10 +25,15 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-__all__ = ["LACK_OF_FIT_LEVEL", "LackOfFit", "adequate_choice", "lack_of_fit"]
+__all__ = ["LACK_OF_FIT_LEVEL", "MIN_LACK_OF_FIT_DF", "LackOfFit", "adequate_choice", "lack_of_fit"]
 
 #: A lack-of-fit p-value below this rejects the model (the ``lack_of_fit`` warning, the lead-model rule).
 LACK_OF_FIT_LEVEL = 0.05
+
+#: A test that does not reject counts as evidence of fit only with this many lack-of-fit degrees of freedom
+#: (spare configurations beyond the model's terms): with fewer it has little power, and the model keeps
+#: fewer spare configurations than the explanations' ``few_groups`` warning asks (terms + 5).
+MIN_LACK_OF_FIT_DF = 5
 
 #: Inputs count as constant within a configuration when their spread there is below this share of their range.
 _CONSTANT_SHARE = 1e-9
@@ -101,17 +106,29 @@ def lack_of_fit(terms: Any, y: Any, groups: Any, inputs: Any | None = None) -> L
 def adequate_choice(block: pd.DataFrame) -> Any:
     """The index of the row of *block* (results.csv rows of one target × scenario) to lead with.
 
-    The highest pooled grouped-CV R² among the *adequate* families: those whose lack-of-fit test does
-    not reject (``lof_p`` ≥ :data:`LACK_OF_FIT_LEVEL`, or no test: NaN, or no ``lof_p`` column in an
-    older results folder) and that predict new configurations better than their mean (pooled CV R² > 0;
-    a family that cannot be tested is no better for it when it predicts worse than the mean). When no
-    family is adequate, the highest pooled CV R² of all. None when no row has a finite CV R².
+    When the lack-of-fit test tells the families apart (at least one family's test does not reject
+    with at least :data:`MIN_LACK_OF_FIT_DF` lack-of-fit degrees of freedom; one with fewer counts as
+    untested):
+    the highest pooled grouped-CV R² among the families whose test does not reject (``lof_p`` ≥
+    :data:`LACK_OF_FIT_LEVEL`) or that have no test (NaN: not linear in their parameters, no
+    replicates, no lack-of-fit degrees of freedom) and that predict new configurations better than
+    their mean (pooled CV R² > 0). So a straight line that wins CV narrowly but misses a curvature the
+    replicates show gives way to the model that fits.
+
+    When every tested family rejects, or none is tested (an older results folder has no ``lof_p``),
+    the highest pooled CV R² of all: a test that rejects every model says the configurations' means
+    differ by more than their replicates scatter, which random differences between configurations
+    (material lots, pairings) do as well as a missing term; it is then no ground to prefer a family
+    that could not be tested. None when no row has a finite CV R².
     """
     scores = pd.to_numeric(block["cv_r2_pooled"], errors="coerce")
     lof_p = pd.to_numeric(block["lof_p"], errors="coerce") if "lof_p" in block else pd.Series(np.nan, block.index)
     scored = scores.notna()
     if not scored.any():
         return None
-    adequate = scored & (scores > 0) & ~(lof_p < LACK_OF_FIT_LEVEL)
-    pool = scores[adequate] if adequate.any() else scores[scored]
+    rejects = lof_p < LACK_OF_FIT_LEVEL
+    lof_df = pd.to_numeric(block["lof_df"], errors="coerce") if "lof_df" in block else pd.Series(np.nan, block.index)
+    passes = (lof_p >= LACK_OF_FIT_LEVEL) & (lof_df >= MIN_LACK_OF_FIT_DF)
+    adequate = scored & (scores > 0) & ~rejects
+    pool = scores[adequate] if (passes & scored).any() and adequate.any() else scores[scored]
     return pool.idxmax()
