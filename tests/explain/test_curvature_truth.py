@@ -41,7 +41,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Explanations]:
 
 
 def _box(study: Study, points: int) -> pd.DataFrame:
-    axes = [np.linspace(study.factor(name).low, study.factor(name).high, points) for name in FACTORS]
+    """The box on a grid of *points* per factor, and 0.25 °C steps in temperature (the profile's axis)."""
+    steps = {
+        "drying_temperature": int(
+            (study.factor("drying_temperature").high - study.factor("drying_temperature").low) / 0.25
+        )
+        + 1
+    }
+    axes = [np.linspace(study.factor(n).low, study.factor(n).high, steps.get(n, points)) for n in FACTORS]
     return pd.DataFrame(list(itertools.product(*axes)), columns=list(FACTORS))
 
 

@@ -109,3 +109,11 @@ def test_written_and_read_back(fitted: tuple[Fits, Study], tmp_path: Path) -> No
     (tmp_path / "window.json").write_text(json.dumps(window.summary()), encoding="utf-8")
     back = json.loads((tmp_path / "window.json").read_text(encoding="utf-8"))
     assert back["recommendation"]["setting"] == pytest.approx({k: window.recommended[k] for k in ("x", "z")})
+
+
+def test_a_response_without_fits_is_left_out_of_the_trade_off(fitted: tuple[Fits, Study]) -> None:
+    fits, study = fitted
+    only_y = Fits(fits.results[fits.results["target"] == "y"], {k: fits[k] for k in fits if k[0] == "y"})
+    window = process_window(only_y, study, ["y >= 0.5"], points=11, results_dir=fits.folder)
+    assert window.recommendation is not None
+    assert [t["response"] for t in window.recommendation["trade_off"]] == ["y"]

@@ -109,9 +109,8 @@ def lead_fits(
     lead: dict[str, Fit] = {}
     for target in targets:
         rows = results[results["target"] == target]
-        rows = rows[
-            [(target, str(s), str(f)) in explained for s, f in zip(rows["scenario"], rows["family"], strict=True)]
-        ]
+        chosen = [(target, str(s), str(f)) in explained for s, f in zip(rows["scenario"], rows["family"], strict=True)]
+        rows = rows.loc[np.asarray(chosen, dtype=bool)]
         rows = rows[rows["cv_r2_pooled"].notna()]
         if rows.empty:
             continue

@@ -156,7 +156,7 @@ def _design_model(
         (allowed is None or (response, str(s), str(f)) in allowed) and set(str(inputs).split(",")) <= factors
         for s, f, inputs in zip(rows["scenario"], rows["family"], rows["inputs"], strict=True)
     ]
-    rows = rows[keep]
+    rows = rows.loc[np.asarray(keep, dtype=bool)]
     rows = rows[pd.to_numeric(rows["cv_r2_pooled"], errors="coerce").notna()]
     if rows.empty:
         return None
