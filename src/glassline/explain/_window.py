@@ -3,9 +3,10 @@
 A requirement is a bound on a response, written ``"adhesion_strength>=400"`` (operators ``>=``,
 ``<=``, ``>``, ``<``). Each response is predicted by its lead model among the scenarios whose inputs
 are all continuous factors (so the design space alone fixes the prediction): the scenario with the
-best pooled CV R², and within it the family the lead rule picks (the best pooled CV R² among those
-whose lack-of-fit test does not reject, :func:`~glassline.models.adequate_choice`), with a
-split-conformal interval at *level* from its grouped-CV residuals.
+best pooled CV R², and within it the family the lead rule picks (by pooled CV R², preferring the
+families whose pure-error lack-of-fit test does not reject when some family passes it,
+:func:`~glassline.models.adequate_choice`), with a split-conformal interval at *level* from its
+grouped-CV residuals.
 
 Two shares of the design grid are reported, because they answer different questions:
 
@@ -89,7 +90,7 @@ class Window:
     """The grid with predictions, intervals and feasibility; the recommended setting if any.
 
     ``recommendation`` holds the recommended setting's criterion, per-requirement predictions with
-    intervals and the trade-off (see the module docstring); None when no point is feasible.
+    intervals and the trade-off (see the module docstring); None when no point is even predicted feasible.
     """
 
     requirements: list[Requirement]
