@@ -14,7 +14,7 @@ from glassline.registry import RegistryError, _bundle, load_model, parse_model_r
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["rf", "xgb", "svr", "mlr"])
+@pytest.mark.parametrize("family", ["rf", "xgb", "svr", "mlr", "rsm"])
 def test_every_family_publishes_and_loads(family: str, results_dir: Path, study: Study, home: Path) -> None:
     published = publish(results_dir, "y", "factors", family=family, name=f"y-{family}", study=study, home=home)
     model = load_model(f"y-{family}/{published.version}", home=home)

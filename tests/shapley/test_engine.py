@@ -32,6 +32,7 @@ from glassline.shapley import (
 #: which lives long, tabulates it once (MAX_GRID_CELLS); both are exact, and give the same values.
 SERVED_ALGORITHMS = {
     "mlr": {False: "closed-form linear", True: "closed-form linear"},
+    "rsm": {False: "closed-form polynomial", True: "closed-form polynomial"},
     "svr": {False: "RBF product", True: "RBF product"},
     "rf": {False: "batched exact enumeration", True: "tabulated trees"},
     "xgb": {False: "batched exact enumeration", True: "tabulated trees"},

@@ -125,7 +125,10 @@ def explain(
             console.print(f"  {entry['statements'][0]}", highlight=False)
         if outcome.window is not None:
             w = outcome.window
-            console.print(f"process window: {w.feasible_fraction:.0%} of the design grid meets every requirement")
+            console.print(
+                f"process window: the predictions meet every requirement on {w.predicted_feasible_fraction:.0%} of "
+                f"the design grid, the whole interval on {w.feasible_fraction:.0%}"
+            )
             if w.recommended:
                 console.print("  recommended: " + ", ".join(f"{k} = {v:.4g}" for k, v in w.recommended.items()))
         for warning in outcome.warnings.fillna("").to_dict("records"):

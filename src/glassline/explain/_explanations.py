@@ -29,7 +29,7 @@ from glassline.explain._importance import normalized_coefficients
 from glassline.explain._narrative import write_narratives
 from glassline.explain._warnings import COLLINEARITY_COLUMNS, WARNING_COLUMNS
 from glassline.explain._window import Window, parse_requirement, window_slice
-from glassline.models import Fit, FitKey, Fits, load_fits, resolve_study
+from glassline.models import Fit, FitKey, Fits, adequate_choice, load_fits, resolve_study
 from glassline.spec import Study, load_study
 
 __all__ = ["RUN_FILE", "Explanations", "lead_fits", "shap_table", "write", "write_figures"]
@@ -92,29 +92,38 @@ def lead_fits(
     explained: set[FitKey],
     collinear: Iterable[tuple[str, str]] = (),
 ) -> dict[str, Fit]:
-    """Per target, the best family of its best explainable scenario (by pooled CV R²).
+    """Per target, the lead model: first its scenario, then the family within it.
 
-    Scenarios with a ``collinear`` warning (*collinear*: target × scenario pairs) come after those without
-    one, and scenarios that are not explainable after both.
+    The scenario: the one whose best explained family has the highest pooled CV R², scenarios with a
+    ``collinear`` warning (*collinear*: target × scenario pairs) after those without one, and scenarios
+    that are not explainable after both. The family within that scenario: when some explained family
+    passes its pure-error lack-of-fit test, the highest pooled grouped-CV R² among those whose test
+    does not reject (``lof_p`` ≥ 0.05, or no test: families not linear in their parameters, no
+    replicates) and whose pooled CV R² is above 0, so a straight line that wins CV narrowly but misses
+    the curvature the replicates show gives way to a model that fits; when every tested family
+    rejects (the configurations differ by more than their replicates in a way no tested family
+    captures, or at random), the highest pooled CV R² of all (:func:`~glassline.models.adequate_choice`).
     """
     results = fits.results
     warned = set(collinear)
     lead: dict[str, Fit] = {}
     for target in targets:
-        best = results[(results["target"] == target) & results["best"].astype(bool)]
-        best = best[
-            [(target, str(s), str(f)) in explained for s, f in zip(best["scenario"], best["family"], strict=True)]
-        ]
-        if best.empty:
+        rows = results[results["target"] == target]
+        chosen = [(target, str(s), str(f)) in explained for s, f in zip(rows["scenario"], rows["family"], strict=True)]
+        rows = rows.loc[np.asarray(chosen, dtype=bool)]
+        rows = rows[rows["cv_r2_pooled"].notna()]
+        if rows.empty:
             continue
+        best = rows.loc[rows.groupby("scenario", sort=False)["cv_r2_pooled"].idxmax()]
         explainable = best["explainable"].astype(bool)
         warned_here = {s for t, s in warned if t == target}
         clean = explainable & ~best["scenario"].astype(str).isin(warned_here)
         for tier in (best[clean], best[explainable], best):
             if not tier.empty:
-                row = tier.sort_values("cv_r2_pooled", ascending=False).iloc[0]
+                scenario = str(tier.sort_values("cv_r2_pooled", ascending=False).iloc[0]["scenario"])
                 break
-        lead[target] = fits[(target, str(row["scenario"]), str(row["family"]))]
+        choice = adequate_choice(rows[rows["scenario"].astype(str) == scenario])
+        lead[target] = fits[(target, scenario, str(rows.loc[choice, "family"]))]
     return lead
 
 
@@ -353,5 +362,6 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
             half_widths={str(k): float(v) for k, v in summary["interval_half_widths"].items()},
             recommended=summary.get("recommended"),
             notes=list(summary.get("notes", [])),
+            recommendation=summary.get("recommendation"),
         )
     return outcome

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from glassline.explain._lack_of_fit import lack_of_fit_warning
 from glassline.models import Collinearity, CollinearityLimits, Fit, FitKey
 from glassline.models._metrics import beyond
 
@@ -71,6 +72,9 @@ def model_terms(fit: Fit) -> int:
     term per input + 1 (the least a model that gives every input an effect needs).
     """
     steps = getattr(fit.pipeline, "steps", None) or [("model", fit.pipeline)]
+    kept = getattr(steps[-1][1], "support_", None)  # a reduced quadratic: its kept terms
+    if kept is not None:
+        return int(np.sum(kept)) + 1
     for _, step in steps:
         n_out = getattr(step, "n_output_features_", None)
         if isinstance(n_out, int | np.integer) and hasattr(step, "powers_"):
@@ -264,4 +268,7 @@ def explanation_warnings(
                     f"least {needed} (terms + {MIN_RESIDUAL_DF} residual degrees of freedom)",
                 )
             )
+        lack = lack_of_fit_warning(target, fit, match)
+        if lack is not None:
+            rows.append(lack)
     return pd.DataFrame(rows, columns=WARNING_COLUMNS)

@@ -1,12 +1,28 @@
 """The process window: where in the design space the models, with their intervals, meet every requirement.
 
 A requirement is a bound on a response, written ``"adhesion_strength>=400"`` (operators ``>=``,
-``<=``, ``>``, ``<``). Each response is predicted by its best model among the scenarios whose inputs
-are all continuous factors (so the design space alone fixes the prediction), with a split-conformal
-interval at *level* from its grouped-CV residuals. A grid point is *feasible* when the interval's
-conservative end meets every bound (lower end for ``>=``, upper end for ``<=``). The *recommended
-setting* is the feasible point with the largest worst-case margin, each margin in units of its
-interval half-width (or of the response's training SD when the interval is unknown).
+``<=``, ``>``, ``<``). Each response is predicted by its lead model among the scenarios whose inputs
+are all continuous factors (so the design space alone fixes the prediction): the scenario with the
+best pooled CV R², and within it the family the lead rule picks (by pooled CV R², preferring the
+families whose pure-error lack-of-fit test does not reject when some family passes it,
+:func:`~glassline.models.adequate_choice`), with a split-conformal interval at *level* from its
+grouped-CV residuals.
+
+Two shares of the design grid are reported, because they answer different questions:
+
+- ``predicted_feasible_fraction`` (grid column ``predicted_feasible``): the share where the
+  *predictions* meet every requirement, the estimate of the share of the box that really does;
+- ``feasible_fraction`` (grid column ``feasible``, its meaning unchanged): the share where the *whole
+  interval* meets every requirement (lower end for ``>=``, upper end for ``<=``), where the models
+  are sure at *level*; with intervals of ±100 kPa on adhesion it is much smaller than the first.
+
+The *recommended setting* is the point of the interval-feasible region with the largest worst-case
+margin, each margin in units of its interval half-width (or of the response's training SD when the
+interval is unknown); when no point is sure, the predicted-feasible point with the largest margin,
+said in the notes. ``recommendation`` in the summary gives its criterion, each requirement's
+prediction with its interval, and the trade-off: for each required response what the setting gives
+against the best the models predict anywhere in the predicted-feasible region, and for every other
+response with a design-factor model its prediction against its range over the box.
 """
 
 from __future__ import annotations
@@ -24,10 +40,10 @@ import pandas as pd
 from glassline.exceptions import SpecError, did_you_mean
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._uncertainty import conformal_quantile, cv_residuals
-from glassline.models import Fit, Fits
+from glassline.models import Fit, Fits, adequate_choice
 from glassline.spec import REQUIREMENT_PATTERN, Study
 
-__all__ = ["Requirement", "Window", "parse_requirement", "process_window"]
+__all__ = ["FRACTION_MEANINGS", "Requirement", "Window", "parse_requirement", "process_window"]
 
 _PATTERN = REQUIREMENT_PATTERN
 
@@ -71,7 +87,11 @@ def parse_requirement(text: str | Requirement, study: Study | None = None) -> Re
 
 @dataclass
 class Window:
-    """The grid with predictions, intervals and feasibility; the recommended setting if any."""
+    """The grid with predictions, intervals and feasibility; the recommended setting if any.
+
+    ``recommendation`` holds the recommended setting's criterion, per-requirement predictions with
+    intervals and the trade-off (see the module docstring); None when no point is even predicted feasible.
+    """
 
     requirements: list[Requirement]
     grid: pd.DataFrame
@@ -79,10 +99,19 @@ class Window:
     half_widths: dict[str, float]
     recommended: dict[str, float] | None
     notes: list[str] = field(default_factory=list)
+    recommendation: dict[str, Any] | None = None
 
     @property
     def feasible_fraction(self) -> float:
+        """Share of the grid where the whole interval meets every requirement (the models are sure)."""
         return float(self.grid["feasible"].mean()) if len(self.grid) else 0.0
+
+    @property
+    def predicted_feasible_fraction(self) -> float:
+        """Share of the grid where the predictions meet every requirement (NaN for a grid written before it)."""
+        if "predicted_feasible" not in self.grid:
+            return math.nan
+        return float(self.grid["predicted_feasible"].astype(bool).mean()) if len(self.grid) else 0.0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -90,28 +119,52 @@ class Window:
             "models": {k: {"scenario": f.scenario, "family": f.family} for k, f in self.models.items()},
             "interval_half_widths": self.half_widths,
             "feasible_fraction": self.feasible_fraction,
+            "predicted_feasible_fraction": self.predicted_feasible_fraction,
+            "fractions": dict(FRACTION_MEANINGS),
             "recommended": self.recommended,
+            "recommendation": self.recommendation,
             "notes": self.notes,
         }
 
 
+#: What each share in window.json means.
+FRACTION_MEANINGS: Mapping[str, str] = {
+    "feasible_fraction": "share of the design grid where the whole prediction interval meets every requirement",
+    "predicted_feasible_fraction": "share of the design grid where the predictions meet every requirement",
+}
+
+
 def _model_for(fits: Fits, study: Study, response: str, explained: Iterable[tuple[str, str, str]] | None) -> Fit:
+    fit = _design_model(fits, study, response, explained)
+    if fit is None:
+        factors = sorted(f.name for f in study.factors if f.kind == "continuous")
+        raise SpecError(
+            f"requirement on {response!r}: no fitted scenario of it uses only design factors "
+            f"({factors}); the process window needs one"
+        )
+    return fit
+
+
+def _design_model(
+    fits: Fits, study: Study, response: str, explained: Iterable[tuple[str, str, str]] | None
+) -> Fit | None:
+    """The lead model of *response* among its scenarios on design factors only, or None."""
     factors = {f.name for f in study.factors if f.kind == "continuous"}
     results = fits.results
-    rows = results[(results["target"] == response) & results["best"].astype(bool)]
-    rows = rows.sort_values("cv_r2_pooled", ascending=False)
     allowed = set(explained) if explained is not None else None
-    for scenario, family in rows[["scenario", "family"]].itertuples(index=False):
-        key = (response, str(scenario), str(family))
-        if allowed is not None and key not in allowed:
-            continue
-        fit = fits[key]
-        if set(fit.inputs) <= factors:
-            return fit
-    raise SpecError(
-        f"requirement on {response!r}: no fitted scenario of it uses only design factors "
-        f"({sorted(factors)}); the process window needs one"
-    )
+    rows = results[results["target"] == response]
+    keep = [
+        (allowed is None or (response, str(s), str(f)) in allowed) and set(str(inputs).split(",")) <= factors
+        for s, f, inputs in zip(rows["scenario"], rows["family"], rows["inputs"], strict=True)
+    ]
+    rows = rows.loc[np.asarray(keep, dtype=bool)]
+    rows = rows[pd.to_numeric(rows["cv_r2_pooled"], errors="coerce").notna()]
+    if rows.empty:
+        return None
+    scores = pd.to_numeric(rows["cv_r2_pooled"]).to_numpy(dtype=float)
+    scenario = str(rows["scenario"].iloc[int(np.argmax(scores))])
+    choice = adequate_choice(rows[rows["scenario"].astype(str) == scenario])
+    return fits[(response, scenario, str(rows.loc[choice, "family"]))]
 
 
 def process_window(
@@ -156,17 +209,113 @@ def process_window(
         margin = (edge - r.value) if r.lower_bound else (r.value - edge)
         strict = r.op in (">", "<")
         grid[f"meets: {r}"] = margin > 0 if strict else margin >= 0
+        predicted = grid[f"{r.response}_pred"]
+        point = (predicted - r.value) if r.lower_bound else (r.value - predicted)
+        grid[f"predicted meets: {r}"] = point > 0 if strict else point >= 0
         margins.append(margin / scale)
     grid["feasible"] = np.logical_and.reduce([grid[f"meets: {r}"] for r in parsed])
+    grid["predicted_feasible"] = np.logical_and.reduce([grid[f"predicted meets: {r}"] for r in parsed])
     grid["margin"] = np.min(np.column_stack(margins), axis=1)
     recommended = None
-    if grid["feasible"].any():
-        best = grid.loc[grid.loc[grid["feasible"], "margin"].idxmax()]
+    recommendation = None
+    region = "feasible" if grid["feasible"].any() else "predicted_feasible"
+    if grid[region].any():
+        best = grid.loc[grid.loc[grid[region], "margin"].idxmax()]
         recommended = {name: float(best[name]) for name in used}
-        recommended.update({f"{r.response}_pred": float(best[f"{r.response}_pred"]) for r in parsed})
+        for r in parsed:
+            recommended.update({f"{r.response}_{end}": float(best[f"{r.response}_{end}"]) for end in _ENDS})
+        recommendation = _recommendation(best, grid, parsed, used, region, level, fits, study, explained_keys)
+        if region == "predicted_feasible":
+            notes.append(
+                "no setting meets every requirement with its whole interval; the recommended setting is the "
+                "predicted-feasible point with the largest worst-case margin"
+            )
     else:
-        notes.append("no setting in the design space meets every requirement with its interval")
-    return Window(parsed, grid, models, half, recommended, notes)
+        notes.append("no setting in the design space meets every requirement, not even by the predictions")
+    return Window(parsed, grid, models, half, recommended, notes, recommendation)
+
+
+#: The columns of each required response recorded with the recommended setting.
+_ENDS = ("pred", "lower", "upper")
+
+
+def _recommendation(
+    best: pd.Series,
+    grid: pd.DataFrame,
+    requirements: list[Requirement],
+    used: list[str],
+    region: str,
+    level: float,
+    fits: Fits,
+    study: Study,
+    explained: Iterable[tuple[str, str, str]] | None,
+) -> dict[str, Any]:
+    """Criterion, per-requirement prediction with interval, and the trade-off at the recommended point."""
+    sure = "the whole interval" if region == "feasible" else "the prediction"
+    criterion = (
+        f"among the grid points where {sure} meets every requirement, the one with the largest worst-case margin "
+        f"(distance of the interval's conservative end from its bound, in interval half-widths at level {level:g})"
+    )
+    inside = grid[grid["predicted_feasible"]] if grid["predicted_feasible"].any() else grid
+    checks: list[dict[str, Any]] = []
+    trade: list[dict[str, Any]] = []
+    for r in requirements:
+        column = f"{r.response}_pred"
+        at = float(best[column])
+        achievable = float(inside[column].max() if r.lower_bound else inside[column].min())
+        checks.append(
+            {
+                "requirement": str(r),
+                "predicted": at,
+                "lower": float(best[f"{r.response}_lower"]),
+                "upper": float(best[f"{r.response}_upper"]),
+                "level": level,
+                "met_by_interval": bool(best[f"meets: {r}"]),
+            }
+        )
+        trade.append(_cost(r.response, at, achievable, "higher" if r.lower_bound else "lower"))
+    required = {r.response for r in requirements}
+    point = pd.DataFrame([{name: float(best[name]) for name in used}])
+    for response in study.response_names:
+        if response in required:
+            continue
+        fit = _design_model(fits, study, response, explained)
+        if fit is None or not set(fit.inputs) <= set(used):
+            continue
+        values = fit.predict(grid)
+        at = float(fit.predict(point)[0])
+        low, high = float(np.min(values)), float(np.max(values))
+        trade.append(
+            {
+                "response": response,
+                "scenario": fit.scenario,
+                "family": fit.family,
+                "at_setting": at,
+                "box_min": low,
+                "box_max": high,
+                "position_in_range": (at - low) / (high - low) if high > low else None,
+                "cost_vs_max_pct": 100.0 * (high - at) / abs(high) if high else None,
+            }
+        )
+    return {
+        "criterion": criterion,
+        "region": region,
+        "setting": {name: float(best[name]) for name in used},
+        "requirements": checks,
+        "trade_off": trade,
+    }
+
+
+def _cost(response: str, at: float, achievable: float, better: str) -> dict[str, Any]:
+    cost = (achievable - at) if better == "higher" else (at - achievable)
+    return {
+        "response": response,
+        "better": better,
+        "at_setting": at,
+        "best_in_window": achievable,
+        "cost": cost,
+        "cost_pct": 100.0 * cost / abs(achievable) if achievable else None,
+    }
 
 
 def window_slice(window: Window, fit: Fit, x: str, y: str, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:

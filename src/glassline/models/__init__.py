@@ -1,6 +1,8 @@
 """Model comparison that is honest on small data.
 
-The family registry (:data:`FAMILIES`), the paper's shared random test split beside grouped
+The family registry (:data:`FAMILIES`, with the reduced quadratic :class:`ReducedQuadratic`), the
+pure-error lack-of-fit test (:func:`lack_of_fit`) and the lead-model rule that uses it
+(:func:`adequate_choice`), the paper's shared random test split beside grouped
 repeated cross-validation by configuration, nested tuning on training rows only, the metrics of
 Table 5 of the electrode paper, the multicollinearity check of each scenario, and :func:`compare`,
 which runs the whole grid and returns a :class:`Comparison` to write or inspect.
@@ -18,6 +20,7 @@ from glassline._lazy import load_lazily
 
 if TYPE_CHECKING:
     from glassline.models._compare import check_selection, compare
+    from glassline.models._lack_of_fit import LACK_OF_FIT_LEVEL, LackOfFit, adequate_choice, lack_of_fit
     from glassline.models._metrics import (
         DEFAULT_R_LIMIT,
         DEFAULT_VIF_LIMIT,
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from glassline.models._parity import parity_figure, write_parity_plots
     from glassline.models._registry import FAMILIES, ExplainerKind, Family, family_names, get_family
     from glassline.models._results import RESULT_COLUMNS, Comparison, Fit, FitKey, Fits, load_fits, results_markdown
+    from glassline.models._rsm import ReducedQuadratic
     from glassline.models._scheme import CVScheme
     from glassline.models._splits import (
         Fold,
@@ -52,6 +56,11 @@ if TYPE_CHECKING:
 _LAZY = {
     "compare": "glassline.models._compare",
     "check_selection": "glassline.models._compare",
+    "LACK_OF_FIT_LEVEL": "glassline.models._lack_of_fit",
+    "LackOfFit": "glassline.models._lack_of_fit",
+    "adequate_choice": "glassline.models._lack_of_fit",
+    "lack_of_fit": "glassline.models._lack_of_fit",
+    "ReducedQuadratic": "glassline.models._rsm",
     "DEFAULT_R_LIMIT": "glassline.models._metrics",
     "DEFAULT_VIF_LIMIT": "glassline.models._metrics",
     "HARD_R_LIMIT": "glassline.models._metrics",
@@ -97,6 +106,7 @@ __all__ = [
     "FAMILIES",
     "HARD_R_LIMIT",
     "HARD_VIF_LIMIT",
+    "LACK_OF_FIT_LEVEL",
     "RESULT_COLUMNS",
     "SOFT_R_LIMIT",
     "SOFT_VIF_LIMIT",
@@ -110,9 +120,12 @@ __all__ = [
     "FitKey",
     "Fits",
     "Fold",
+    "LackOfFit",
+    "ReducedQuadratic",
     "RepeatedGroupKFold",
     "ResolvedStudy",
     "Tuned",
+    "adequate_choice",
     "check_selection",
     "collinearity",
     "compare",
@@ -121,6 +134,7 @@ __all__ = [
     "fit_tuned",
     "get_family",
     "inner_folds",
+    "lack_of_fit",
     "load_fits",
     "mse",
     "mse_ratio",

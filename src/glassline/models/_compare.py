@@ -28,6 +28,7 @@ from glassline._progress import ProgressCallback
 from glassline.data import PreparedDataset
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.models._dataset import DataSource, TargetData, load_target
+from glassline.models._lack_of_fit import LackOfFit, lack_of_fit
 from glassline.models._metrics import (
     Collinearity,
     collinearity,
@@ -420,6 +421,8 @@ def _assemble(
                 p_cv = np.concatenate([o.pred_test for o in cv]) if cv else np.array([])
                 r2_test = r2(y_all[test], paper.pred_test)
                 pooled = r2(y_cv, p_cv)
+                X = td.frame.loc[:, list(inputs)]
+                lof = _lack_of_fit(family, paper.pipeline, X.iloc[train], y_all[train], td.groups, train)
                 rows.append(
                     {
                         "target": target,
@@ -439,6 +442,10 @@ def _assemble(
                         "cv_rmse_mean": _mean(fold_rmse),
                         "cv_rmse_std": _std(fold_rmse),
                         "optimism": r2_test - pooled,
+                        "lof_f": lof.f,
+                        "lof_p": lof.p,
+                        "lof_df": lof.df,
+                        "pure_error_df": lof.pure_error_df,
                         "explainable": check.explainable,
                         "max_vif": check.max_vif,
                         "max_abs_r": check.max_abs_r,
@@ -451,7 +458,6 @@ def _assemble(
                         "n_fits": sum(o.n_fits for o in items),
                     }
                 )
-                X = td.frame.loc[:, list(inputs)]
                 fits[key] = Fit(
                     target=target,
                     scenario=scenario,
@@ -484,6 +490,27 @@ def _assemble(
         notes=notes,
         settings={},
         study=study,
+    )
+
+
+def _lack_of_fit(
+    family: str,
+    pipeline: Pipeline,
+    X_train: pd.DataFrame,
+    y_train: npt.NDArray[np.float64],
+    groups: npt.NDArray[Any] | None,
+    train: IntArray,
+) -> LackOfFit:
+    """The pure-error lack-of-fit test of the paper split's fit on its training rows (NaN for families
+    that are not linear in their parameters)."""
+    terms = get_family(family).terms
+    if terms is None:
+        return LackOfFit.none(f"{family} is not linear in its parameters")
+    return lack_of_fit(
+        terms(pipeline, X_train),
+        y_train,
+        None if groups is None else groups[train],
+        X_train.to_numpy(dtype=float),
     )
 
 

@@ -9,7 +9,8 @@ Adding a family is one entry in :data:`FAMILIES`; ``tests/models/test_registry.p
 entry through the same conformance checks. The five entries are the families of the electrode paper
 (Haghi et al. 2023, section "Prediction of Product Properties Using Data-Driven Models"): multiple
 linear regression, 2nd-degree polynomial regression, support vector regression with inputs *and*
-target normalized, random forest and XGBoost.
+target normalized, random forest and XGBoost; and the reduced quadratic (``rsm``) that Design-Expert
+and JMP fit by default (:mod:`glassline.models._rsm`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, Ridge
@@ -28,13 +31,19 @@ from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
 from glassline.exceptions import UnknownNameError, did_you_mean
+from glassline.models._rsm import DEFAULT_ALPHA, ReducedQuadratic
 
-__all__ = ["FAMILIES", "ExplainerKind", "Family", "Staged", "family_names", "get_family"]
+__all__ = ["FAMILIES", "ExplainerKind", "Family", "Staged", "TermColumns", "family_names", "get_family"]
 
 #: How the explanation stage explains a family: ``"linear"`` from the coefficients of the scaled
 #: inputs, ``"tree"`` with a tree algorithm (interventional TreeSHAP or exact enumeration, whichever
 #: is measured faster), ``"exact"`` by model-agnostic exact enumeration over the input coalitions.
 ExplainerKind = Literal["linear", "tree", "exact"]
+
+#: The fitted model's terms as the columns of its OLS design, without the intercept: ``terms(pipeline, X)``
+#: (n rows × terms). Families that are linear in their parameters have one; the pure-error lack-of-fit
+#: test (:mod:`glassline.models._lack_of_fit`) compares that design with the cell-means model.
+TermColumns = Callable[[Pipeline, Any], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,8 @@ class Family:
     ``space`` maps Pipeline parameter names to the candidate values tried by nested tuning (empty:
     nothing is tuned); the first candidate of each list is the simplest, and ties go to it.
     ``staged`` optionally names one parameter of ``space`` that one fit can evaluate at every value.
+    ``terms`` gives the fitted model's OLS design columns (see :data:`TermColumns`); None for families
+    not linear in their parameters, which get no lack-of-fit test.
     """
 
     name: str
@@ -67,6 +78,7 @@ class Family:
     explainer: ExplainerKind = "exact"
     description: str = ""
     staged: Staged | None = None
+    terms: TermColumns | None = None
 
     def make(self, seed: int = 0) -> Pipeline:
         """A fresh, unfitted pipeline seeded with *seed*."""
@@ -97,6 +109,25 @@ def _poly2(seed: int) -> Pipeline:
             ("model", Ridge(alpha=1e-6, solver="svd")),
         ]
     )
+
+
+def _rsm(seed: int) -> Pipeline:
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("poly", PolynomialFeatures(degree=2, include_bias=False)),
+            ("model", ReducedQuadratic(alpha=DEFAULT_ALPHA)),
+        ]
+    )
+
+
+def _ols_terms(pipeline: Pipeline, X: Any) -> npt.NDArray[np.float64]:
+    """The columns the final linear step sees (scaled inputs, or their polynomial terms), the eliminated
+    terms of a reduced quadratic left out. For ``poly2`` these are all 27 terms whatever the ridge
+    penalty: the test is of the family's term set, fitted by OLS."""
+    columns = np.asarray(pipeline[:-1].transform(X), dtype=float)
+    support = getattr(pipeline[-1], "support_", None)
+    return columns[:, np.asarray(support, dtype=bool)] if support is not None else columns
 
 
 def _svr(seed: int) -> Pipeline:
@@ -157,6 +188,7 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
                 space={},
                 explainer="linear",
                 description="Multiple linear regression on standardized inputs.",
+                terms=_ols_terms,
             ),
             Family(
                 name="poly2",
@@ -166,6 +198,20 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
                 explainer="exact",
                 description="2nd-degree polynomial regression (squares and pairwise interactions) with a tuned "
                 "ridge penalty, on standardized inputs.",
+                terms=_ols_terms,
+            ),
+            Family(
+                name="rsm",
+                label="Reduced quadratic",
+                factory=_rsm,
+                space={},
+                explainer="exact",
+                description="Reduced quadratic response surface: the full 2nd-degree polynomial on standardized "
+                "inputs, pruned by hierarchical backward elimination (a term leaves while its OLS p-value exceeds "
+                f"α = {DEFAULT_ALPHA:g}; a main effect stays while a square or interaction containing it stays), "
+                "then OLS on the kept terms; the default model of Design-Expert and JMP. α is their documented "
+                "α-out, not tuned: the elimination is itself the model selection.",
+                terms=_ols_terms,
             ),
             Family(
                 name="svr",

@@ -8,6 +8,10 @@ study file the results were fitted from), ``parity/<target>.png`` and
 ``models/<target>/<scenario>/<family>.joblib``: the pipelines refit on the paper's training rows, with
 their training and test rows. :func:`load_fits` reads them back.
 
+``results.csv``'s ``lof_f``, ``lof_p``, ``lof_df`` and ``pure_error_df`` are the pure-error lack-of-fit test
+of the paper split's fit on its training rows (:mod:`glassline.models._lack_of_fit`): NaN for families not
+linear in their parameters, without replicates, or without lack-of-fit degrees of freedom.
+
 The same data, study and seed give byte-identical ``results.csv`` and ``predictions.parquet``: the
 timings live in ``tuning.csv`` and ``run.json`` only.
 
@@ -59,6 +63,10 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "cv_rmse_mean",
     "cv_rmse_std",
     "optimism",
+    "lof_f",
+    "lof_p",
+    "lof_df",
+    "pure_error_df",
     "explainable",
     "max_vif",
     "max_abs_r",

@@ -221,7 +221,10 @@ def compile_transformer(step: Any) -> tuple[Step, str] | None:
 
 def _compile_regressor(step: Any) -> tuple[Step, str] | None:
     kind = type(step)
-    if kind in (LinearRegression, Ridge, Lasso, ElasticNet):
+    # glassline's reduced quadratic is a linear model on its polynomial terms (zeros for the eliminated
+    # ones); matched by name so the serving path does not import statsmodels for the other families
+    reduced = kind.__module__ == "glassline.models._rsm" and kind.__name__ == "ReducedQuadratic"
+    if kind in (LinearRegression, Ridge, Lasso, ElasticNet) or reduced:
         coef = np.asarray(step.coef_, dtype=float).reshape(-1)
         intercept = float(np.asarray(step.intercept_, dtype=float).reshape(-1)[0])
 

@@ -1,0 +1,164 @@
+"""The reduced quadratic (response-surface) model: the full quadratic pruned by hierarchical backward elimination.
+
+A full quadratic in M inputs has M(M+3)/2 terms besides the intercept (27 for 6 inputs), too many for
+the 17–30 configurations of a designed experiment: it loses grouped cross-validation to the straight
+line, and with it the curvature the design was built to find. Design-Expert and JMP therefore fit a
+*reduced* quadratic by default: starting from the full model, the least significant term is removed
+while its p-value (OLS t-test, statsmodels) exceeds the significance level α, and a main effect stays
+while any square or interaction that contains it stays (model hierarchy: the surface must not change
+shape when an input is shifted or rescaled).
+
+:class:`ReducedQuadratic` is that elimination as a scikit-learn regressor. It fits on the columns of
+``PolynomialFeatures(degree=2, include_bias=False)`` (its column order: the M inputs, then every
+product x_i·x_k with i ≤ k in lexicographic order) and keeps a coefficient for every column, zero for
+the eliminated terms. So the pipeline scale → PolynomialFeatures → ReducedQuadratic is, to every later
+stage, a degree-2 polynomial with a linear core: the Shapley engine explains it by the same closed form
+as ``poly2``, and publishing and serving need nothing of their own.
+
+Selection by p-value rather than by grouped CV: the elimination runs inside every outer and inner
+fold anyway, where a CV-driven search over 2^27 hierarchical term sets would cost folds × candidates
+fits per task and overfit the inner folds of 12–20 configurations; α is the documented convention of
+the two packages (α-out 0.1 for backward elimination).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import statsmodels.api as sm
+from sklearn.base import RegressorMixin
+from sklearn.linear_model._base import LinearModel
+from sklearn.utils.validation import validate_data
+
+from glassline.exceptions import SpecError
+
+__all__ = ["DEFAULT_ALPHA", "ReducedQuadratic", "quadratic_powers"]
+
+#: The significance level a term must reach to stay (Design-Expert's and JMP's α-out for backward elimination).
+DEFAULT_ALPHA = 0.1
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def quadratic_powers(n_inputs: int) -> npt.NDArray[np.int64]:
+    """The exponents (terms × inputs) of ``PolynomialFeatures(degree=2, include_bias=False)`` on *n_inputs* inputs."""
+    rows: list[list[int]] = []
+    for j in range(n_inputs):
+        row = [0] * n_inputs
+        row[j] = 1
+        rows.append(row)
+    for i in range(n_inputs):
+        for k in range(i, n_inputs):
+            row = [0] * n_inputs
+            row[i] += 1
+            row[k] += 1
+            rows.append(row)
+    return np.array(rows, dtype=np.int64).reshape(len(rows), n_inputs)
+
+
+def _n_inputs(n_columns: int) -> int:
+    """M with M(M+3)/2 == *n_columns*; a SpecError when no M fits."""
+    m = round((-3 + math.sqrt(9 + 8 * n_columns)) / 2)
+    if m < 1 or m * (m + 3) // 2 != n_columns:
+        raise SpecError(
+            f"ReducedQuadratic: expected the columns of PolynomialFeatures(degree=2, include_bias=False), "
+            f"i.e. M(M+3)/2 of them (2, 5, 9, 14, 20, 27, …), got {n_columns}"
+        )
+    return m
+
+
+def _removable(active: npt.NDArray[np.bool_], powers: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Active terms whose removal keeps the model hierarchical: no other active term contains them."""
+    degree = powers.sum(axis=1)
+    removable = active.copy()
+    for t in np.flatnonzero(active & (degree == 1)):
+        j = int(np.flatnonzero(powers[t])[0])
+        if (active & (degree == 2) & (powers[:, j] > 0)).any():
+            removable[t] = False
+    return removable
+
+
+def backward_eliminate(Z: FloatArray, y: FloatArray, alpha: float) -> npt.NDArray[np.bool_]:
+    """The terms (columns of *Z*) the hierarchical backward elimination at level *alpha* keeps.
+
+    Each step fits OLS with an intercept on the active terms and removes the removable term with the
+    largest p-value if it exceeds *alpha*. A term the others already span (aliased: the design cannot
+    tell them apart, e.g. a square of an input seen at two levels only) goes first, the last such
+    removable term in column order. While the model is saturated (no residual degrees of freedom,
+    p-values undefined) the removable term with the smallest |t| proxy, |coefficient| on the
+    standardized column, goes first.
+    """
+    powers = quadratic_powers(_n_inputs(Z.shape[1]))
+    active = np.ones(Z.shape[1], dtype=bool)
+    n = len(y)
+    while active.any():
+        columns = np.flatnonzero(active)
+        design = np.column_stack([np.ones(n), Z[:, columns]])
+        candidates = _removable(active, powers)[columns]
+        aliased = _aliased(design, candidates)
+        if aliased is not None:
+            worst = aliased
+        elif n - design.shape[1] >= 1:
+            with np.errstate(divide="ignore", invalid="ignore"):  # an exact fit: t = ±inf or 0/0
+                pvalues = np.asarray(sm.OLS(y, design).fit().pvalues, dtype=float)[1:]
+            pvalues = np.nan_to_num(pvalues, nan=1.0)
+            score = np.where(candidates, pvalues, -np.inf)
+            worst = int(np.argmax(score))
+            if score[worst] <= alpha:
+                break
+        else:
+            coef = np.linalg.lstsq(design, y, rcond=None)[0][1:]
+            spread = Z[:, columns].std(axis=0)
+            size = np.where(candidates, np.abs(coef) * spread, np.inf)
+            worst = int(np.argmin(size))
+        active[columns[worst]] = False
+    return active
+
+
+def _aliased(design: FloatArray, candidates: npt.NDArray[np.bool_]) -> int | None:
+    """The last removable term (index among the terms, intercept excluded) whose removal keeps the
+    design's rank, when the design is rank-deficient; None when it has full column rank."""
+    rank = int(np.linalg.matrix_rank(design))
+    if rank == design.shape[1]:
+        return None
+    for t in reversed(np.flatnonzero(candidates).tolist()):
+        if int(np.linalg.matrix_rank(np.delete(design, t + 1, axis=1))) == rank:
+            return int(t)
+    return None
+
+
+class ReducedQuadratic(RegressorMixin, LinearModel):  # type: ignore[misc]  # scikit-learn is untyped
+    """OLS on the quadratic terms that survive hierarchical backward elimination at level *alpha*.
+
+    Fit it on the output of ``PolynomialFeatures(degree=2, include_bias=False)``. Learnt state:
+    ``coef_`` (one per column, 0.0 for eliminated terms), ``intercept_``, ``support_`` (the kept
+    columns, a boolean mask) and ``powers_`` (each column's exponents per input).
+    """
+
+    def __init__(self, alpha: float = DEFAULT_ALPHA) -> None:
+        self.alpha = alpha
+
+    def fit(self, X: Any, y: Any) -> ReducedQuadratic:
+        if not 0.0 < float(self.alpha) < 1.0:
+            raise SpecError(f"ReducedQuadratic: alpha must be a significance level in (0, 1), got {self.alpha!r}")
+        Z, target = validate_data(self, X, y, y_numeric=True, reset=True)
+        Z = np.asarray(Z, dtype=float)
+        target = np.asarray(target, dtype=float).ravel()
+        self.powers_ = quadratic_powers(_n_inputs(Z.shape[1]))
+        self.support_ = backward_eliminate(Z, target, float(self.alpha))
+        columns = np.flatnonzero(self.support_)
+        design = np.column_stack([np.ones(len(target)), Z[:, columns]])
+        solution = np.linalg.lstsq(design, target, rcond=None)[0]
+        coef = np.zeros(Z.shape[1])
+        coef[columns] = solution[1:]
+        self.coef_ = coef
+        self.intercept_ = float(solution[0])
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

@@ -1,0 +1,116 @@
+"""The reduced quadratic (``rsm``): hierarchical backward elimination by OLS p-value, as a scikit-learn regressor."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from sklearn.base import clone
+from sklearn.preprocessing import PolynomialFeatures
+
+from glassline import SpecError
+from glassline.models import FAMILIES, ReducedQuadratic
+from glassline.models._rsm import quadratic_powers
+
+
+def _design(rng: np.random.Generator, n_config: int, replicates: int, m: int) -> np.ndarray:
+    levels = rng.choice([-1.0, 0.0, 1.0], size=(n_config, m))
+    return np.repeat(levels, replicates, axis=0)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 6])
+def test_column_order_is_polynomial_features(m: int) -> None:
+    poly = PolynomialFeatures(degree=2, include_bias=False).fit(np.zeros((2, m)))
+    np.testing.assert_array_equal(poly.powers_, quadratic_powers(m))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_keeps_the_curvature_and_drops_what_is_not_there(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    X = _design(rng, 30, 3, 3)
+    y = 5.0 * X[:, 0] - 8.0 * X[:, 1] ** 2 + rng.normal(0, 0.5, len(X))
+    pipeline = FAMILIES["rsm"].make(seed).fit(X, y)
+    model = pipeline.named_steps["model"]
+    powers = model.powers_
+    kept = {tuple(p) for p in powers[model.support_]}
+    assert (1, 0, 0) in kept
+    assert (0, 2, 0) in kept
+    # the true terms are found, and with α = 0.1 few of the six null terms survive by chance
+    assert len(kept) <= 2 + 1 + 3  # x1's main effect stays under its square (hierarchy)
+    truth = 5.0 * X[:, 0] - 8.0 * X[:, 1] ** 2
+    assert np.sqrt(np.mean((pipeline.predict(X) - truth) ** 2)) < 0.5
+
+
+def test_hierarchy_keeps_the_main_effects_of_an_interaction() -> None:
+    rng = np.random.default_rng(7)
+    X = _design(rng, 27, 2, 3)
+    y = 6.0 * X[:, 0] * X[:, 2] + rng.normal(0, 0.3, len(X))
+    model = ReducedQuadratic().fit(PolynomialFeatures(2, include_bias=False).fit_transform(X), y)
+    kept = {tuple(p) for p in model.powers_[model.support_]}
+    assert (1, 0, 1) in kept
+    assert (1, 0, 0) in kept, "an interaction keeps its main effects"
+    assert (0, 0, 1) in kept, "an interaction keeps its main effects"
+
+
+def test_every_kept_term_is_significant_or_held_by_hierarchy() -> None:
+    rng = np.random.default_rng(3)
+    X = _design(rng, 25, 2, 3)
+    y = 2.0 * X[:, 0] + 1.5 * X[:, 1] * X[:, 2] - 3.0 * X[:, 2] ** 2 + rng.normal(0, 1.0, len(X))
+    Z = PolynomialFeatures(2, include_bias=False).fit_transform(X)
+    model = ReducedQuadratic(alpha=0.05).fit(Z, y)
+    columns = np.flatnonzero(model.support_)
+    result = sm.OLS(y, np.column_stack([np.ones(len(y)), Z[:, columns]])).fit()
+    np.testing.assert_allclose(result.params[1:], model.coef_[columns], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(result.params[0], model.intercept_, rtol=1e-8, atol=1e-10)
+    degree = model.powers_.sum(axis=1)
+    for position, t in enumerate(columns):
+        held = degree[t] == 1 and any(
+            model.powers_[u, np.flatnonzero(model.powers_[t])[0]] > 0 for u in columns if degree[u] == 2
+        )
+        assert held or result.pvalues[position + 1] <= 0.05
+    assert not np.any(model.coef_[~model.support_])
+
+
+def test_aliased_terms_go_first_without_warnings() -> None:
+    # the second input at two levels only: its square is a copy of the intercept
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.choice([-1.0, 0.0, 1.0], 40), rng.choice([-1.0, 1.0], 40)])
+    y = X[:, 0] - X[:, 0] ** 2 + X[:, 1] + rng.normal(0, 0.2, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ReducedQuadratic().fit(PolynomialFeatures(2, include_bias=False).fit_transform(X), y)
+    kept = {tuple(p) for p in model.powers_[model.support_]}
+    assert (0, 2) not in kept
+    assert (2, 0) in kept
+
+
+def test_estimator_contract() -> None:
+    model = ReducedQuadratic(alpha=0.05)
+    assert model.get_params() == {"alpha": 0.05}
+    assert clone(model).set_params(alpha=0.2).alpha == 0.2
+    assert not hasattr(clone(model), "coef_")
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])
+def test_alpha_outside_the_unit_interval_is_refused(alpha: float) -> None:
+    Z = PolynomialFeatures(2, include_bias=False).fit_transform(np.random.default_rng(0).normal(size=(20, 2)))
+    with pytest.raises(SpecError, match=r"alpha must be a significance level in \(0, 1\)"):
+        ReducedQuadratic(alpha=alpha).fit(Z, Z[:, 0])
+
+
+def test_columns_that_are_not_a_quadratic_expansion_are_refused() -> None:
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(SpecError, match=r"M\(M\+3\)/2 of them .* got 4"):
+        ReducedQuadratic().fit(X, X[:, 0])
+
+
+def test_an_exact_fit_selects_without_warnings() -> None:
+    X = np.repeat(np.random.default_rng(0).uniform(-1, 1, (10, 2)), 2, axis=0)
+    y = 1.0 + X[:, 0] + X[:, 1] ** 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = ReducedQuadratic().fit(PolynomialFeatures(2, include_bias=False).fit_transform(X), y)
+    np.testing.assert_allclose(model.coef_, [1.0, 0.0, 0.0, 0.0, 1.0], atol=1e-9)
+    assert model.support_.tolist() == [True, True, False, False, True]
