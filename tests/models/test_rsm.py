@@ -29,7 +29,8 @@ def test_column_order_is_polynomial_features(m: int) -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_keeps_the_curvature_and_drops_what_is_not_there(seed: int) -> None:
     rng = np.random.default_rng(seed)
-    X = _design(rng, 30, 3, 3)
+    # the 27 distinct runs of the 3³ factorial, each with 3 replicate rows
+    X = np.repeat(np.array(np.meshgrid(*[[-1.0, 0.0, 1.0]] * 3)).reshape(3, -1).T, 3, axis=0)
     y = 5.0 * X[:, 0] - 8.0 * X[:, 1] ** 2 + rng.normal(0, 0.5, len(X))
     pipeline = FAMILIES["rsm"].make(seed).fit(X, y)
     model = pipeline.named_steps["model"]
@@ -64,6 +65,10 @@ def test_every_kept_term_is_significant_or_held_by_hierarchy() -> None:
     result = sm.OLS(y, np.column_stack([np.ones(len(y)), Z[:, columns]])).fit()
     np.testing.assert_allclose(result.params[1:], model.coef_[columns], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(result.params[0], model.intercept_, rtol=1e-8, atol=1e-10)
+    # significance is judged on the runs: the means of the rows with identical inputs
+    unique, codes = np.unique(Z, axis=0, return_inverse=True)
+    means = np.bincount(codes.ravel(), weights=y) / np.bincount(codes.ravel())
+    result = sm.OLS(means, np.column_stack([np.ones(len(means)), unique[:, columns]])).fit()
     degree = model.powers_.sum(axis=1)
     for position, t in enumerate(columns):
         held = degree[t] == 1 and any(
@@ -114,3 +119,22 @@ def test_an_exact_fit_selects_without_warnings() -> None:
         model = ReducedQuadratic().fit(PolynomialFeatures(2, include_bias=False).fit_transform(X), y)
     np.testing.assert_allclose(model.coef_, [1.0, 0.0, 0.0, 0.0, 1.0], atol=1e-9)
     assert model.support_.tolist() == [True, True, False, False, True]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_replicates_do_not_change_the_terms(seed: int) -> None:
+    """k identical-input replicates of a run are one observation of its mean, not k runs."""
+    rng = np.random.default_rng(seed)
+    runs = rng.uniform(-1, 1, size=(16, 3))
+    # run-to-run scatter (lots, settings as made) much larger than the replicates' own
+    y_runs = 2.0 * runs[:, 0] + rng.normal(0, 1.0, len(runs))
+    Z_runs = PolynomialFeatures(2, include_bias=False).fit_transform(runs)
+    once = ReducedQuadratic().fit(Z_runs, y_runs)
+    Z = np.repeat(Z_runs, 5, axis=0)
+    y = np.repeat(y_runs, 5) + rng.normal(0, 0.01, 5 * len(runs))
+    replicated = ReducedQuadratic().fit(Z, y)
+    np.testing.assert_array_equal(replicated.support_, once.support_)
+    # the kept terms' coefficients are the OLS fit on every row
+    kept = np.flatnonzero(replicated.support_)
+    design = np.column_stack([np.ones(len(y)), Z[:, kept]])
+    np.testing.assert_allclose(replicated.coef_[kept], np.linalg.lstsq(design, y, rcond=None)[0][1:], atol=1e-9)

@@ -15,6 +15,15 @@ the eliminated terms. So the pipeline scale → PolynomialFeatures → ReducedQu
 stage, a degree-2 polynomial with a linear core: the Shapley engine explains it by the same closed form
 as ``poly2``, and publishing and serving need nothing of their own.
 
+The p-values are those of the *runs*: rows with identical inputs (replicate specimens or cells of one
+configuration) are averaged before the elimination, so that k replicates of a run count as one
+observation of its mean, not as k independent runs. Counted row by row, the replicates would shrink
+every standard error by about √k while the run-to-run scatter (material lots, settings as made) stays,
+and the elimination would keep terms the runs do not support
+(``tests/models/test_rsm.py::test_replicates_do_not_change_the_terms``). The
+coefficients of the kept terms are then fitted on all rows (OLS), which for identical-input replicates
+is the same fit as on the means weighted by their counts.
+
 Selection by p-value rather than by grouped CV: the elimination runs inside every outer and inner
 fold anyway, where a CV-driven search over 2^27 hierarchical term sets would cost folds × candidates
 fits per task and overfit the inner folds of 12–20 configurations; α is the documented convention of
@@ -148,7 +157,9 @@ class ReducedQuadratic(RegressorMixin, LinearModel):  # type: ignore[misc]  # sc
         Z = np.asarray(Z, dtype=float)
         target = np.asarray(target, dtype=float).ravel()
         self.powers_ = quadratic_powers(_n_inputs(Z.shape[1]))
-        self.support_ = backward_eliminate(Z, target, float(self.alpha))
+        unique, codes = np.unique(Z, axis=0, return_inverse=True)
+        means = np.bincount(codes.ravel(), weights=target) / np.bincount(codes.ravel())
+        self.support_ = backward_eliminate(unique, means, float(self.alpha))
         columns = np.flatnonzero(self.support_)
         design = np.column_stack([np.ones(len(target)), Z[:, columns]])
         solution = np.linalg.lstsq(design, target, rcond=None)[0]
