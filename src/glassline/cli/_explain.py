@@ -42,7 +42,6 @@ def explain(
         typer.Option(
             "--bootstrap",
             "-b",
-            min=0,
             help="Grouped bootstrap refits of each target's lead model for the claims' CIs, direction and rank "
             "probabilities (0: none; the lead scenario's other families get a tenth). Default: the study file's "
             "[models] bootstrap, else 100.",

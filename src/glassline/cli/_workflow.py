@@ -28,7 +28,7 @@ def study(
     bootstrap: Annotated[
         int | None,
         typer.Option(
-            "--bootstrap", min=0, help="Grouped bootstrap refits of the lead models (default: the study's, else 100)."
+            "--bootstrap", help="Grouped bootstrap refits of the lead models (default: the study's, else 100)."
         ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,

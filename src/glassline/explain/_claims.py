@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from glassline.explain._importance import pd_direction
 from glassline.explain._uncertainty import BootstrapDraws
 from glassline.explain._warnings import MIN_CV_R2
 from glassline.models import Fit, FitKey
@@ -180,11 +181,13 @@ class ShapeResult:
 def classify_shape(grid: FloatArray, curve: FloatArray, curves: FloatArray, level: float = CI_LEVEL) -> ShapeResult:
     """The shape of one input's partial dependence *curve* (G,) given the refits' *curves* (B, G).
 
-    - ``optimum``: the curve's maximum is interior and the drops from it (at its grid point) to both range
-      ends have CIs above zero; ``minimum`` likewise for the minimum;
-    - else ``increasing`` / ``decreasing``: the effect (high end − low end) has a CI excluding zero;
-    - else ``mixed``: a drop from an interior maximum (or rise to an interior minimum) to one end has a CI
-      excluding zero, but the curve neither peaks clearly nor ends clearly higher or lower;
+    - ``optimum``: the curve's maximum is interior, the curve rises to it and falls after it (each side
+      monotone by :func:`~glassline.explain._importance.pd_direction`), and the drops from it (at its grid
+      point) to both range ends have CIs above zero; ``minimum`` likewise for the minimum;
+    - else ``increasing`` / ``decreasing``: the effect (high end − low end) has a CI excluding zero and the
+      curve does not reverse (``pd_direction`` ≠ 0);
+    - else ``mixed``: the effect's CI excludes zero but the curve reverses, or a drop from an interior
+      maximum (or rise to an interior minimum) to an end has a CI excluding zero;
     - else ``none``: no change the refits agree on.
     """
     effects = curves[:, -1] - curves[:, 0]
@@ -198,7 +201,8 @@ def classify_shape(grid: FloatArray, curve: FloatArray, curves: FloatArray, leve
             continue
         low_drop = _quantiles(sign * (curves[:, k] - curves[:, 0]), level)
         high_drop = _quantiles(sign * (curves[:, k] - curves[:, -1]), level)
-        if low_drop[0] > 0 and high_drop[0] > 0:
+        unimodal = pd_direction(sign * curve[: k + 1]) == 1 and pd_direction(sign * curve[k:]) == -1
+        if unimodal and low_drop[0] > 0 and high_drop[0] > 0:
             picks = np.argmax(sign * curves, axis=1)
             places = np.array([_vertex(grid, sign * row, int(j)) for row, j in zip(curves, picks, strict=True)])
             return ShapeResult(
@@ -210,6 +214,8 @@ def classify_shape(grid: FloatArray, curve: FloatArray, curves: FloatArray, leve
             )
         one_sided = one_sided or low_drop[0] > 0 or high_drop[0] > 0
     if _excludes_zero(effect_ci):
+        if pd_direction(curve) == 0:
+            return ShapeResult("mixed", effect, effect_ci)
         rising = effect_ci[0] > 0
         return ShapeResult("increasing" if rising else "decreasing", effect, effect_ci)
     return ShapeResult("mixed" if one_sided else "none", effect, effect_ci)
