@@ -399,3 +399,28 @@ def test_a_bad_bootstrap_value_is_one_line(
     line = capsys.readouterr().err.strip()
     assert re.fullmatch(r"error: bootstrap: expected a whole number of refits ≥ 0 \(0: none\), got -3", line)
     assert not (tmp_path / "cli").exists()
+
+
+def test_no_message_prints_a_value_equal_to_the_limit_it_is_said_to_miss() -> None:
+    from glassline.models import CollinearityLimits
+
+    found = CollinearityLimits(soft_vif=5.0000001, hard_vif=5.0).problem()
+    assert found is not None
+    assert found[1] == "expected ≥ the soft VIF limit 5.0000001, got 5"
+    found = CollinearityLimits(soft_r=0.30004, hard_r=0.3).problem()
+    assert found is not None
+    assert found[1] == "expected ≥ the soft |r| limit 0.30004, got 0.3"
+
+
+def test_a_near_tie_message_keeps_its_digits(rng: np.random.Generator) -> None:
+    fit = make_fit(lambda a, b: a + b, rng)
+    draws = bootstrap_draws(fit, groups_of(fit), n_boot=5, seed=2, bounds=BOUNDS)
+    # 159 of 200 refits keep a ahead: 79.5 %, which one decimal place would print as the limit 80 %
+    ahead = np.zeros(200, dtype=bool)
+    ahead[:159] = True
+    importances = np.where(ahead[:, None], [[2.0, 1.0]], [[1.0, 2.0]])
+    forged = type(draws)(**{**draws.__dict__, "importance": np.array([2.0, 1.0]), "importances": importances})
+    uncertainty = uncertainty_table({fit.key: forged}, STUDY)
+    ties = [w for w in claim_warnings(STUDY, {"y": fit}, {fit.key: forged}, uncertainty) if w["kind"] == "tie"]
+    assert len(ties) == 1
+    assert "ranks ahead in 79.5 % of 200 bootstrap refits (a ranking is stated from 80 % on)" in ties[0]["message"]

@@ -490,8 +490,8 @@ def claim_warnings(
                         f"{a}~{b}",
                         "tie",
                         f"{_label(study, a)} and {_label(study, b)} matter about equally for {_label(study, target)}: "
-                        f"{_label(study, a)} ranks ahead in {ahead:.0%} of {d.n_boot} bootstrap refits "
-                        f"(a ranking is stated from {TIE_PROBABILITY:.0%} on)",
+                        f"{_label(study, a)} ranks ahead in {beyond(100 * ahead, 100 * TIE_PROBABILITY)} % of "
+                        f"{d.n_boot} bootstrap refits (a ranking is stated from {100 * TIE_PROBABILITY:g} % on)",
                     )
                 )
         own = uncertainty[
@@ -511,7 +511,7 @@ def claim_warnings(
                         "not_significant",
                         f"no clear effect of {_label(study, name)} on {_label(study, target)}: the change across "
                         f"{_number(record['range_low'], _unit(study, name))} to "
-                        f"{_number(record['range_high'], _unit(study, name))} has a {CI_LEVEL:.0%} CI of "
+                        f"{_number(record['range_high'], _unit(study, name))} has a {100 * CI_LEVEL:g} % CI of "
                         f"{_number(record['effect_ci_low'], unit)} to {_number(record['effect_ci_high'], unit)}, "
                         "which includes zero",
                     )
