@@ -88,9 +88,11 @@ TIE_PROBABILITY = 0.8
 #: stated: 0.05, the usual test level.
 LOF_ALPHA = 0.05
 #: A claim's range or the recommended setting may pass the training data's range of an input by this share
-#: of the data's range before an ``extrapolation`` warning: 0.05 (5 %, the resolution of reading a setting
-#: off a figure; beyond it the model answers where it saw no data).
-EXTRAPOLATION_TOLERANCE = 0.05
+#: of the data's range before an ``extrapolation`` warning: 0.25. A straight line's prediction variance at x is
+#: σ²·(1/n + (x − x̄)²/Sxx); for data spread evenly over a range w it is 4σ²/n at the data's end and about
+#: 8σ²/n a quarter of w further out: beyond that the model's answer is twice as uncertain as at the edge of
+#: what it saw.
+EXTRAPOLATION_TOLERANCE = 0.25
 #: The shapes a claim can have.
 SHAPES = ("increasing", "decreasing", "optimum", "minimum", "mixed", "none")
 #: The grades of a claim.
