@@ -14,7 +14,10 @@ study file's ``[models]`` limits (or the ones given): past a soft limit a scenar
 - ``influential.csv``: rows whose removal changes the fit most (candidates for data and label checks);
 - ``warnings.csv``: target, scenario, factor, kind, message (see :mod:`glassline.explain._warnings`);
 - ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
-- ``narratives.json`` / ``narratives.md``: statements and role views per target;
+- ``uncertainty.csv``, ``ranks.csv``, ``claims.csv``: from the grouped bootstrap refits of each target's lead
+  scenario, importance and effect with 90 % CIs, direction and rank probabilities, shapes and optima, and the
+  graded claims of the lead model (see :mod:`glassline.explain._claims`);
+- ``narratives.json`` / ``narratives.md``: statements and role views per target, written from the claims;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
 - ``physics_check.csv`` and ``figures/physics/``: the data's domain physics check, if it has one
