@@ -145,7 +145,8 @@ def _order_caution(study: Study, factor: str) -> str:
 def _interval(low: float, high: float, unit: str) -> str:
     """ "90 % CI a–b unit" with the ends in increasing order."""
     a, b = sorted((low, high))
-    return f"{CI_LEVEL:.0%} CI {fmt(a, 2)}–{_with_unit(b, unit, 2)}".replace("%", " %", 1)
+    digits = next((d for d in (2, 3, 4) if fmt(a, d) != fmt(b, d)), 4) if a != b else 2
+    return f"{100 * CI_LEVEL:g} % CI {fmt(a, digits)}–{_with_unit(b, unit, digits)}"
 
 
 def _number(value: Any) -> float:
@@ -219,18 +220,22 @@ def _drill_down(fit: Fit, explanation: shap.Explanation) -> dict[str, Any]:
     }
 
 
-def _technician_text(study: Study, target: str, claims: list[dict[str, Any]], adequate: bool) -> str:
+def _technician_text(
+    study: Study, target: str, claims: list[dict[str, Any]], adequate: bool, places: dict[str, dict[str, Any]]
+) -> str:
     y = _label(study, target)
     if not adequate:
         return f"The model of {y} predicts new configurations poorly: no setting is advised from it."
     parts = []
     for claim in claims:
-        x, shape, word = _label(study, str(claim["factor"])), str(claim["shape"]), confidence(claim)
+        name = str(claim["factor"])
+        x, shape, word = _label(study, name), str(claim["shape"]), confidence(claim)
         if shape in ("increasing", "decreasing") and word != "unclear":
             move = "raise" if int(claim["direction"]) > 0 else "lower"
             parts.append(f"{move} {x} ({'likely' if word == 'likely' else word})")
-        elif shape in ("optimum", "minimum") and word != "unclear":
-            parts.append(f"{'likely ' if word == 'likely' else ''}best kept near the middle of its range: {x}")
+        elif shape in ("optimum", "minimum") and word != "unclear" and name in places:
+            where = _with_unit(float(places[name]["optimum"]), _unit(study, name))
+            parts.append(f"keep {x} near {where} ({word})")
         else:
             parts.append(f"no clear lever: {x} (unclear)")
     return f"To raise {y}: " + "; ".join(parts) + "."
@@ -439,7 +444,17 @@ def narratives(
             expert += f" Physics check: largest deviation from {reference} {_percent(worst)}."
         adequate = bool(cv_r2 >= MIN_CV_R2) and bool(records)
         technician = _drill_down(fit, explanations[fit.key])
-        technician["text"] = _technician_text(study, target, records, adequate) if records else statements[0]
+        technician["text"] = (
+            _technician_text(
+                study,
+                target,
+                records,
+                adequate,
+                {str(f): {str(k): v for k, v in row.items()} for f, row in places.iterrows()} if len(places) else {},
+            )
+            if records
+            else statements[0]
+        )
         cautions = [_order_caution(study, f) for f in fit.inputs if f in drifting] + ([caution] if caution else [])
         manager = _manager_text(study, target, records, cv_r2, cautions) if records else statements[0]
         out[target] = {
