@@ -187,7 +187,7 @@ def _effect_sentence(study: Study, claim: dict[str, Any], place: dict[str, Any],
         ci = _interval(direction * float(claim["effect_ci_low"]), direction * float(claim["effect_ci_high"]), unit_y)
         text = (
             f"{verb} {x} from {_with_unit(start, unit_x)} to {_with_unit(end, unit_x)} "
-            f"{'likely raises' if hedge else 'raises'} {y} by about {_with_unit(size, unit_y, 2)} ({ci})"
+            f"{'likely raises' if hedge else 'raises'} predicted {y} by about {_with_unit(size, unit_y, 2)} ({ci})"
         )
         return text + (f", but {reason}." if hedge and reason else ".")
     if shape == "mixed":
@@ -340,6 +340,9 @@ def narratives(
                 sources.append(keys)
 
         effects = []
+        # the rank-1 sentence and the ties come first; the rank-1 sentence carries the top input's effect
+        opening = ""
+        ties_said: list[tuple[str, list[list[str]]]] = []
         if not records:
             say(f"No claims are graded for {y}: the explanation stage ran without bootstrap refits.", [])
         elif not cv_r2 >= MIN_CV_R2:
@@ -361,21 +364,22 @@ def narratives(
                     verb = "likely drives"
                 tie_here = [w for w in ties if str(top["factor"]) in str(w["factor"]).split("~")]
                 if not tie_here:
-                    say(
+                    opening = (
                         f"{_label(study, str(top['factor']), start=True)} {verb} {y} most "
-                        f"({first} of the bootstrap refits rank it first).",
-                        [_claim_key(top)],
+                        f"({first} of the bootstrap refits rank it first)"
                     )
             for w in ties:
                 names = [n for n in str(w["factor"]).split("~") if n]
                 keys = [_claim_key(c) for c in records if str(c["factor"]) in names]
                 if len(names) == 2:
-                    say(
-                        f"{_label(study, names[0], start=True)} and {_label(study, names[1])} matter about "
-                        f"equally for {y}.",
-                        keys,
+                    ties_said.append(
+                        (
+                            f"{_label(study, names[0], start=True)} and {_label(study, names[1])} matter about "
+                            f"equally for {y}.",
+                            keys,
+                        )
                     )
-        for claim in records:
+        for position, claim in enumerate(records):
             name = str(claim["factor"])
             place = {str(k): v for k, v in places.loc[name].items()} if name in places.index else {}
             sentence = (
@@ -383,7 +387,16 @@ def narratives(
                 if place and cv_r2 >= MIN_CV_R2
                 else ""
             )
-            say(sentence, [_claim_key(claim)])
+            if position == 0:
+                if opening and sentence.startswith(("Raising", "Lowering")):
+                    say(f"{opening}; {sentence[0].lower()}{sentence[1:]}", [_claim_key(claim)])
+                else:
+                    say(f"{opening}." if opening else "", [_claim_key(claim)])
+                    say(sentence, [_claim_key(claim)])
+                for text, keys in ties_said:
+                    say(text, keys)
+            else:
+                say(sentence, [_claim_key(claim)])
             if name in drifting:
                 say(_order_caution(study, name), [_claim_key(claim)])
             monotone = sentence.startswith(("Raising", "Lowering"))
