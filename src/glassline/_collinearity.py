@@ -32,6 +32,18 @@ HARD_VIF_LIMIT = 10.0
 HARD_R_LIMIT = 0.95
 
 
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """*a* and *b* with the fewest significant figures (at least 3) that print them as different numbers.
+
+    ``_apart(5.0000001, 5.0) == ("5.0000001", "5")``: a message never says "expected ≥ 5, got 5".
+    """
+    for digits in range(3, 18):
+        shown = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if a == b or float(shown[0]) != float(shown[1]):
+            return shown
+    return repr(a), repr(b)
+
+
 @dataclass(frozen=True)
 class CollinearityLimits:
     """The soft limits (explained, with a ``collinear`` warning) and hard limits (explanations withheld).
@@ -56,9 +68,11 @@ class CollinearityLimits:
             if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 < value <= 1.0):
                 return name, f"expected an |r| limit in (0, 1], got {value!r}"
         if self.hard_vif < self.soft_vif:
-            return "hard_vif", f"expected ≥ the soft VIF limit {self.soft_vif:g}, got {self.hard_vif:g}"
+            soft, hard = _apart(self.soft_vif, self.hard_vif)
+            return "hard_vif", f"expected ≥ the soft VIF limit {soft}, got {hard}"
         if self.hard_r < self.soft_r:
-            return "hard_r", f"expected ≥ the soft |r| limit {self.soft_r:g}, got {self.hard_r:g}"
+            soft, hard = _apart(self.soft_r, self.hard_r)
+            return "hard_r", f"expected ≥ the soft |r| limit {soft}, got {hard}"
         return None
 
     def checked(self, where: str, names: Mapping[str, str] | None = None) -> CollinearityLimits:

@@ -210,7 +210,7 @@ class StudyRun:
     def explain(
         self,
         *,
-        bootstrap: int = 0,
+        bootstrap: int | None = None,
         requirements: Iterable[str] | None = None,
         level: float = 0.9,
         targets: Iterable[str] | None = None,
@@ -272,7 +272,7 @@ class StudyRun:
         *,
         families: Iterable[str] | None = None,
         targets: Iterable[str] | None = None,
-        bootstrap: int = 0,
+        bootstrap: int | None = None,
         n_jobs: int = 2,
         progress: ProgressCallback | None = None,
     ) -> StudyRun:

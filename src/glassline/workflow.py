@@ -26,13 +26,14 @@ def run_study(
     seed: int | None = None,
     families: list[str] | None = None,
     targets: list[str] | None = None,
-    bootstrap: int = 0,
+    bootstrap: int | None = None,
     n_jobs: int = 2,
     progress: ProgressCallback | None = None,
 ) -> StudyFiles:
     """Prepare (when DATA is raw), compare the model families, explain them and write the report into *out*.
 
     *seed* (default: the study's) drives the splits, tuning, models, bootstrap and explanations.
+    *bootstrap*: refits of the explanation stage (None: the study file's ``[models] bootstrap``).
     """
     run = StudyRun(spec, seed=seed, out=out)
     run.run(data, families=families, targets=targets, bootstrap=bootstrap, n_jobs=n_jobs, progress=progress)

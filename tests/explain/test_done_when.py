@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassline.demo import run_demo
-from glassline.explain import Explanations, explain
+from glassline.explain import Explanations
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +29,8 @@ DOMINANT = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Explanations]:
-    out = tmp_path_factory.mktemp("electrode")
-    run_demo(out, families=["mlr", "poly2", "xgb"], targets=[*DOMINANT, "tortuosity"], n_jobs=2)
-    outcome = explain(
-        out / "results",
-        requirements=["adhesion_strength>=300", "discharge_capacity_5c>=0.5"],
-        influence=False,
-        n_jobs=2,
-    )
-    return out, outcome
+def demo(electrode_line: tuple[Path, Explanations]) -> tuple[Path, Explanations]:
+    return electrode_line
 
 
 def truth_dominant(truth: dict[str, object], column: str) -> tuple[str, int]:

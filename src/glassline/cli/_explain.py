@@ -38,8 +38,15 @@ def explain(
         list[str] | None, typer.Option("--families", "-f", help="Families to explain. Default: all in the results.")
     ] = None,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", "-b", help="Grouped bootstrap refits per model for importance CIs (0: none).")
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--bootstrap",
+            "-b",
+            help="Grouped bootstrap refits of each target's lead model for the claims' CIs, direction and rank "
+            "probabilities (0: none; the lead scenario's other families get a tenth). Default: the study file's "
+            "[models] bootstrap, else 100.",
+        ),
+    ] = None,
     require: Annotated[
         list[str] | None,
         typer.Option(

@@ -25,7 +25,12 @@ def study(
         list[str] | None, typer.Option("--family", "-f", help="Only these model families (repeat the option).")
     ] = None,
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeat).")] = None,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", help="Grouped bootstrap refits for importance CIs.")] = 0,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option(
+            "--bootstrap", help="Grouped bootstrap refits of the lead models (default: the study's, else 100)."
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 2,
     seed: Annotated[
         int | None,

@@ -1,6 +1,6 @@
 """Explanations people can check: SHAP for every family, MDI, normalized coefficients, permutation
-importance, cross-model agreement, expert expectations, uncertainty, influential points and
-narratives in the study's own words.
+importance, cross-model agreement, expert expectations, uncertainty (grouped bootstrap by default),
+graded claims, influential points and narratives written from the claims, in the study's own words.
 
 >>> from glassline.explain import explain
 >>> explanations = explain("results/")                     # doctest: +SKIP
@@ -8,6 +8,18 @@ narratives in the study's own words.
 """
 
 from glassline.explain._agreement import agreement
+from glassline.explain._claims import (
+    CI_LEVEL,
+    CLAIM_COLUMNS,
+    EXTRAPOLATION_TOLERANCE,
+    LOF_ALPHA,
+    RANK_PROBABILITY_MIN,
+    RANKS_COLUMNS,
+    TIE_PROBABILITY,
+    UNCERTAINTY_COLUMNS,
+    classify_shape,
+    confidence,
+)
 from glassline.explain._expectations import check_expectations
 from glassline.explain._explanations import Explanations
 from glassline.explain._importance import (
@@ -21,7 +33,13 @@ from glassline.explain._order import ORDER_ALPHA, ORDER_RHO_LIMIT, OrderCheck, o
 from glassline.explain._physics_check import PhysicsContext, PhysicsResult
 from glassline.explain._shapley import ShapSettings, shap_values
 from glassline.explain._stage import collinearity_limits, explain
-from glassline.explain._uncertainty import bootstrap_importance, conformal_quantile, prediction_interval
+from glassline.explain._uncertainty import (
+    BootstrapDraws,
+    bootstrap_draws,
+    bootstrap_importance,
+    conformal_quantile,
+    prediction_interval,
+)
 from glassline.explain._warnings import (
     MIN_CV_R2,
     MIN_RESIDUAL_DF,
@@ -32,13 +50,22 @@ from glassline.explain._warnings import (
 from glassline.explain._window import Requirement, Window, parse_requirement, process_window
 
 __all__ = [
+    "CI_LEVEL",
+    "CLAIM_COLUMNS",
+    "EXTRAPOLATION_TOLERANCE",
     "IMPORTANCE_COLUMNS",
+    "LOF_ALPHA",
     "MIN_CV_R2",
     "MIN_RESIDUAL_DF",
     "ORDER_ALPHA",
     "ORDER_RHO_LIMIT",
+    "RANKS_COLUMNS",
+    "RANK_PROBABILITY_MIN",
+    "TIE_PROBABILITY",
+    "UNCERTAINTY_COLUMNS",
     "WARNING_COLUMNS",
     "WARNING_KINDS",
+    "BootstrapDraws",
     "Explanations",
     "OrderCheck",
     "PhysicsContext",
@@ -47,9 +74,12 @@ __all__ = [
     "ShapSettings",
     "Window",
     "agreement",
+    "bootstrap_draws",
     "bootstrap_importance",
     "check_expectations",
+    "classify_shape",
     "collinearity_limits",
+    "confidence",
     "conformal_quantile",
     "explain",
     "explanation_warnings",

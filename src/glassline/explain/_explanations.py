@@ -2,7 +2,9 @@
 
 An explanations folder holds ``importance.csv``, ``shap_values.parquet``, ``agreement.csv``,
 ``expectations.csv``, ``influential.csv``, ``warnings.csv`` and ``collinearity.csv`` (see
-:mod:`glassline.explain._warnings`), ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
+:mod:`glassline.explain._warnings`), ``uncertainty.csv``, ``ranks.csv`` and ``claims.csv`` (see
+:mod:`glassline.explain._claims`; folders written before them read back as empty tables with their
+columns), ``narratives.json`` / ``.md``, ``window.csv`` / ``.json``
 (with requirements), ``physics_check.csv`` (with a domain check), ``notes.txt``, ``figures/`` and
 ``run.json``: the seed the stage ran with, the results folder it explained (relative to the
 explanations folder) and its settings. See :func:`glassline.explain.explain` for what each holds.
@@ -24,6 +26,7 @@ from joblib import Parallel, delayed
 
 from glassline.exceptions import DataError, SpecError
 from glassline.explain import _figures as figures
+from glassline.explain._claims import CLAIM_COLUMNS, RANKS_COLUMNS, UNCERTAINTY_COLUMNS
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._importance import normalized_coefficients
 from glassline.explain._narrative import write_narratives
@@ -66,6 +69,13 @@ class Explanations:
     warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
     #: ``collinearity.csv``: each scenario's max VIF and |r| graded ok / collinear / withheld with the stage's limits
     collinearity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COLLINEARITY_COLUMNS))
+    #: ``uncertainty.csv``: importance and effect with CIs, direction probability, shape and optimum per
+    #: target × scenario × family × input of the bootstrapped fits (see :mod:`glassline.explain._claims`)
+    uncertainty: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UNCERTAINTY_COLUMNS))
+    #: ``ranks.csv``: the share of bootstrap refits in which each input holds each rank
+    ranks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RANKS_COLUMNS))
+    #: ``claims.csv``: one graded claim per target × input of the lead model
+    claims: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLAIM_COLUMNS))
 
     def write(self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
         """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files."""
@@ -164,6 +174,9 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int =
         ("influential.csv", outcome.influential),
         ("warnings.csv", outcome.warnings.reindex(columns=WARNING_COLUMNS)),
         ("collinearity.csv", outcome.collinearity.reindex(columns=COLLINEARITY_COLUMNS)),
+        ("uncertainty.csv", outcome.uncertainty.reindex(columns=UNCERTAINTY_COLUMNS)),
+        ("ranks.csv", outcome.ranks.reindex(columns=RANKS_COLUMNS)),
+        ("claims.csv", outcome.claims.reindex(columns=CLAIM_COLUMNS)),
     ):
         table.to_csv(out / name, index=False)
         written.append(out / name)
@@ -264,12 +277,12 @@ def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> li
 
 
 # ----------------------------------------------------------------------------- reading a folder back
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, *, keep_default_na: bool = True) -> pd.DataFrame:
     """A table the stage wrote; an empty one (no rows and no columns) reads as an empty frame."""
     if not path.is_file():
         return pd.DataFrame()
     try:
-        return pd.read_csv(path)
+        return pd.read_csv(path, keep_default_na=keep_default_na)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 
@@ -351,6 +364,9 @@ def _load(folder: Path, fits: Fits | None, study: Study | str | Path | None) -> 
         settings=settings,
         warnings=_read_csv(folder / "warnings.csv").reindex(columns=WARNING_COLUMNS).fillna(""),
         collinearity=_read_csv(folder / "collinearity.csv").reindex(columns=COLLINEARITY_COLUMNS),
+        uncertainty=_read_csv(folder / "uncertainty.csv").reindex(columns=UNCERTAINTY_COLUMNS),
+        ranks=_read_csv(folder / "ranks.csv").reindex(columns=RANKS_COLUMNS),
+        claims=_read_csv(folder / "claims.csv", keep_default_na=False).reindex(columns=CLAIM_COLUMNS),
     )
     window_file = folder / "window.json"
     if window_file.is_file():

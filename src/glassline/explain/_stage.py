@@ -14,7 +14,10 @@ study file's ``[models]`` limits (or the ones given): past a soft limit a scenar
 - ``influential.csv``: rows whose removal changes the fit most (candidates for data and label checks);
 - ``warnings.csv``: target, scenario, factor, kind, message (see :mod:`glassline.explain._warnings`);
 - ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
-- ``narratives.json`` / ``narratives.md``: statements and role views per target;
+- ``uncertainty.csv``, ``ranks.csv``, ``claims.csv``: from the grouped bootstrap refits of each target's lead
+  scenario, importance and effect with 90 % CIs, direction and rank probabilities, shapes and optima, and the
+  graded claims of the lead model (see :mod:`glassline.explain._claims`);
+- ``narratives.json`` / ``narratives.md``: statements and role views per target, written from the claims;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
 - ``physics_check.csv`` and ``figures/physics/``: the data's domain physics check, if it has one
@@ -46,6 +49,7 @@ from joblib import Parallel, delayed
 from glassline._progress import ProgressCallback
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain._agreement import agreement
+from glassline.explain._claims import claim_warnings, claims_table, ranks_table, uncertainty_table
 from glassline.explain._expectations import check_expectations, factor_bounds
 from glassline.explain._explanations import Explanations, lead_fits
 from glassline.explain._importance import (
@@ -63,7 +67,7 @@ from glassline.explain._influence import influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._order import order_table, order_warnings
 from glassline.explain._physics_check import run_physics_checks
-from glassline.explain._uncertainty import bootstrap_importance
+from glassline.explain._uncertainty import BootstrapDraws, bootstrap_draws, importance_intervals
 from glassline.explain._warnings import collinearity_table, explanation_warnings, scenario_collinearity
 from glassline.explain._window import Requirement, parse_requirement, process_window
 from glassline.models import (
@@ -110,15 +114,17 @@ def _explain_fit(
     seed: int,
     n_repeats: int,
     bounds: dict[str, tuple[float, float]],
-) -> tuple[pd.DataFrame, shap.Explanation]:
-    """importance rows of one fit (every method that applies) and its SHAP explanation."""
+) -> tuple[pd.DataFrame, shap.Explanation, BootstrapDraws | None]:
+    """importance rows of one fit (every method that applies), its SHAP explanation and bootstrap draws."""
     explanation = explanation_for(fit, seed=seed)
     tables = []
     s = shap_importance(explanation)
     ci = pd.DataFrame(columns=["method", "feature", "ci_low", "ci_high", "direction_agreement"])
+    draws = None
     if n_boot > 0:
         labels = groups if groups is not None else pd.Series(dtype=str)
-        ci = bootstrap_importance(fit, labels, n_boot=n_boot, seed=seed)
+        draws = bootstrap_draws(fit, labels, n_boot=n_boot, seed=seed, bounds=bounds)
+        ci = importance_intervals(draws)
 
     def with_ci(table: pd.DataFrame, method: str) -> pd.DataFrame:
         part = ci[ci["method"] == method].drop(columns="method")
@@ -142,7 +148,28 @@ def _explain_fit(
     if perm is not None:
         perm["direction"] = perm["feature"].map(pd_signs)
         tables.append(finish(perm, fit, "permutation"))
-    return pd.concat(tables, ignore_index=True), explanation
+    return pd.concat(tables, ignore_index=True), explanation, draws
+
+
+#: Refits of the lead scenario's other families, as a share of the lead model's: a tenth (10 of the default
+#: 100). Their intervals in uncertainty.csv and ranks.csv are rougher (``n_boot`` says how many); a random
+#: forest refit costs about ten times a linear one, and all of them at the full count would triple the stage.
+OTHER_FAMILY_SHARE = 0.1
+
+
+def refits_per_fit(keys: Iterable[FitKey], lead: dict[str, Fit], bootstrap: int) -> dict[FitKey, int]:
+    """How many bootstrap refits each fit gets: *bootstrap* for each target's lead model, a tenth of it
+    (:data:`OTHER_FAMILY_SHARE`, at least 1 when *bootstrap* > 0) for the other families of its scenario, and
+    none for the other scenarios (their importance rows keep empty CIs)."""
+    out: dict[FitKey, int] = {}
+    others = max(1, round(bootstrap * OTHER_FAMILY_SHARE)) if bootstrap > 0 else 0
+    for key in keys:
+        fit = lead.get(key[0])
+        if fit is None or key[1] != fit.scenario:
+            out[key] = 0
+        else:
+            out[key] = bootstrap if key == fit.key else others
+    return out
 
 
 def _choose(kind: str, wanted: Iterable[str] | None, available: list[str]) -> list[str]:
@@ -285,7 +312,7 @@ def explain(
     study: Study | str | Path | None = None,
     targets: Iterable[str] | None = None,
     families: Iterable[str] | None = None,
-    bootstrap: int = 0,
+    bootstrap: int | None = None,
     n_jobs: int = 1,
     include_unexplainable: bool = False,
     plots: bool = True,
@@ -306,8 +333,12 @@ def explain(
     was never written and no *out_dir*: nothing is written.
     *study*: the study (or its file) when the results do not say (see :func:`glassline.models.resolve_study`).
     *targets* / *families* narrow what is explained (did-you-mean errors for unknown names).
-    *bootstrap* grouped bootstrap refits per fit give CIs on SHAP, MDI and coefficient importance
-    (0: none). *n_jobs* worker processes explain fits in parallel (-1: all cores).
+    *bootstrap*: grouped bootstrap refits (configurations resampled) of each target's lead model (None: the
+    study file's ``[models] bootstrap``, default :data:`~glassline.spec.DEFAULT_BOOTSTRAP`; 0: none); the
+    other families of the lead scenario get a tenth of them, other scenarios none (see
+    :func:`refits_per_fit`). They give ``uncertainty.csv``, ``ranks.csv``, ``claims.csv`` (see
+    :mod:`glassline.explain._claims`) and CIs on SHAP, MDI and coefficient importance.
+    *n_jobs* worker processes explain fits in parallel (-1: all cores).
     *vif_soft* / *r_soft*: beyond either soft limit a scenario is explained with a ``collinear`` warning;
     *vif_hard* / *r_hard*: beyond either hard limit (near-copies) its explanations are withheld (default:
     the study file's ``[models]`` limits, see :class:`~glassline.models.CollinearityLimits`).
@@ -324,6 +355,10 @@ def explain(
     """
     source = _source(results, study, seed)
     folder, the_study, seed = source.folder, source.study, source.seed
+    n_boot = the_study.models.bootstrap if bootstrap is None else bootstrap
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 0:
+        raise SpecError(f"bootstrap: expected a whole number of refits ≥ 0 (0: none), got {bootstrap!r}")
+    n_boot = int(n_boot)
     limits = collinearity_limits(the_study, vif_soft=vif_soft, vif_hard=vif_hard, r_soft=r_soft, r_hard=r_hard)
     wanted = [parse_requirement(r, the_study) for r in requirements]
     fits = source.fits
@@ -370,19 +405,24 @@ def explain(
         tasks.append((fits[key], part.set_index("row_id")["group"].astype(str) if len(part) else None))
     if n_jobs == 0 or n_jobs < -1:
         raise SpecError(f"n_jobs: expected a positive number of worker processes (or -1 for all), got {n_jobs}")
+    lead = lead_fits(fits, chosen_targets, set(keys), [k for k, c in checks.items() if c.collinear])
+    refits = refits_per_fit(keys, lead, n_boot)
     if progress:
         progress("", 0, len(tasks))
-    jobs = (delayed(_explain_fit)(fit, g, bootstrap, seed, 20, bounds) for fit, g in tasks)
+    jobs = (delayed(_explain_fit)(fit, g, refits[fit.key], seed, 20, bounds) for fit, g in tasks)
     stream = (
-        (_explain_fit(fit, g, bootstrap, seed, 20, bounds) for fit, g in tasks)
+        (_explain_fit(fit, g, refits[fit.key], seed, 20, bounds) for fit, g in tasks)
         if n_jobs == 1
         else Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     )
     tables: list[pd.DataFrame] = []
     explanations: dict[FitKey, shap.Explanation] = {}
-    for done, ((fit, _), (table, explanation)) in enumerate(zip(tasks, stream, strict=True), start=1):
+    draws: dict[FitKey, BootstrapDraws] = {}
+    for done, ((fit, _), (table, explanation, drawn)) in enumerate(zip(tasks, stream, strict=True), start=1):
         tables.append(table)
         explanations[fit.key] = explanation
+        if drawn is not None:
+            draws[fit.key] = drawn
         if progress:
             progress(" · ".join(fit.key), done, len(tasks))
     if not tables:
@@ -393,7 +433,6 @@ def explain(
         )
     importance = pd.concat(tables, ignore_index=True)
     agree = agreement(importance, results_table)
-    lead = lead_fits(fits, chosen_targets, set(keys), [k for k, c in checks.items() if c.collinear])
     best_keys = {
         (str(t), str(s), str(f))
         for t, s, f, b in results_table[["target", "scenario", "family", "best"]].itertuples(index=False)
@@ -426,6 +465,9 @@ def explain(
         k: c for k, c in checks.items() if k[0] in chosen_targets and any(key[:2] == k for key in flags)
     }
     confounded = order_warnings(the_study, [fits[k] for k in keys], source.orders, seed=seed)
+    window = (
+        process_window(fits, the_study, wanted, level=level, results_dir=folder, explained=keys) if wanted else None
+    )
     warnings = explanation_warnings(
         explained_checks,
         lead,
@@ -434,8 +476,31 @@ def explain(
         targets=chosen_targets,
         confounded=confounded,
     )
+    uncertainty = uncertainty_table(draws, the_study)
+    ranks = ranks_table(draws)
+    claims = claims_table(lead, uncertainty, ranks, results_table, warnings)
+    extra = claim_warnings(
+        the_study,
+        lead,
+        draws,
+        uncertainty,
+        window.recommended if window is not None else None,
+        window.models.values() if window is not None else (),
+    )
+    if extra:
+        warnings = pd.concat([warnings, pd.DataFrame(extra, columns=warnings.columns)], ignore_index=True)
     story = narratives(
-        the_study, lead, explanations, importance, results_table, agree, expectations, physics_table, warnings
+        the_study,
+        lead,
+        explanations,
+        importance,
+        results_table,
+        agree,
+        expectations,
+        physics_table,
+        warnings,
+        claims=claims,
+        uncertainty=uncertainty,
     )
     outcome = Explanations(
         study=the_study,
@@ -452,8 +517,11 @@ def explain(
         seed=seed,
         warnings=warnings,
         collinearity=collinearity_table(explained_checks),
+        uncertainty=uncertainty,
+        ranks=ranks,
+        claims=claims,
         settings={
-            "bootstrap": bootstrap,
+            "bootstrap": n_boot,
             "level": level,
             "requirements": [str(r) for r in wanted],
             "targets": chosen_targets,
@@ -462,8 +530,7 @@ def explain(
             "collinearity_limits": dataclasses.asdict(limits),
         },
     )
-    if wanted:
-        outcome.window = process_window(fits, the_study, wanted, level=level, results_dir=folder, explained=keys)
+    outcome.window = window
     if physics is not None:
         outcome.files = list(physics.figures)
     if out is not None:

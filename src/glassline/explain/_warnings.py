@@ -11,8 +11,9 @@ One row per warning: ``target, scenario, factor, kind, message``. The kinds comp
 - ``confounded_with_order``: an input moved with the study's ``[data] order`` column (computed by
   :func:`glassline.explain._order.order_warnings` and passed in as *confounded*).
 
-The other kinds of :data:`WARNING_KINDS` (``tie``, ``not_significant``,
-``lack_of_fit``, ``extrapolation``) belong to the same table; their checks live with the claims.
+``tie``, ``not_significant`` and ``extrapolation`` are computed with the claims
+(:func:`glassline.explain._claims.claim_warnings`) and appended to the same table by the stage;
+``lack_of_fit`` belongs to the same table too.
 """
 
 from __future__ import annotations
