@@ -89,8 +89,10 @@ def narrative_problems(
     claims: pd.DataFrame,
     uncertainty: pd.DataFrame,
     results: pd.DataFrame,
+    warnings: pd.DataFrame | None = None,
 ) -> list[str]:
-    """Every defect of *story* (``narratives.json``) against *claims* (``claims.csv``); [] when none."""
+    """Every defect of *story* (``narratives.json``) against *claims* (``claims.csv``) and the confidence words
+    their warnings (``warnings.csv``) allow; [] when none."""
     problems: list[str] = []
     for target, entry in story.items():
         mine = claims[claims["target"] == target]
@@ -120,9 +122,9 @@ def narrative_problems(
                     elif status == "hedged" and not hedged:
                         problems.append(f"{segment!r} states a direction for {name} that its claim hedges")
                     word = _CONFIDENCE.search(low)
-                    if word and len(named) == 1 and word.group(1) != confidence(claim):
+                    if word and len(named) == 1 and word.group(1) != confidence(claim, warnings):
                         problems.append(
-                            f"{segment!r}: confidence {word.group(1)!r}, the claim's is {confidence(claim)!r}"
+                            f"{segment!r}: confidence {word.group(1)!r}, the claim's is {confidence(claim, warnings)!r}"
                         )
                 if len(named) != 1:
                     continue

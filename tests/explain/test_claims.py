@@ -188,8 +188,18 @@ def test_one_clear_effect_is_stated_and_ranked(rng: np.random.Generator) -> None
     assert set(poor["status"]) == {"not_stated"}
     warned = pd.DataFrame([{"target": "y", "scenario": "s", "factor": "a", "kind": "confounded_with_order"}])
     assert claims_table({"y": fit}, uncertainty, ranks, results_row(fit, 0.9), warned).iloc[0]["status"] == "hedged"
-    curved = claims_table({"y": fit}, uncertainty, ranks, results_row(fit, 0.9, lof_p=0.01), None)
+    # the lead rejects while another family of the scenario passes on enough df: the line misses a curvature
+    other = pd.DataFrame(
+        [{"target": "y", "scenario": "s", "family": "rsm", "cv_r2_pooled": 0.8, "lof_p": 0.5, "lof_df": 6.0}]
+    )
+    lead_row = results_row(fit, 0.9, lof_p=0.01, lof_df=8.0)
+    curved = claims_table({"y": fit}, uncertainty, ranks, pd.concat([lead_row, other]), None)
     assert curved.iloc[0]["status"] == "hedged"
+    # every tested family rejects: the configurations differ beyond their inputs, which says nothing of the shape
+    everyone = claims_table({"y": fit}, uncertainty, ranks, pd.concat([lead_row, other.assign(lof_p=0.001)]), None)
+    assert everyone.iloc[0]["status"] == "stated"
+    alone = claims_table({"y": fit}, uncertainty, ranks, lead_row, None)
+    assert alone.iloc[0]["status"] == "stated"
     flat = claims_table({"y": fit}, uncertainty, ranks, results_row(fit, 0.9, lof_p=0.4), None)
     assert flat.iloc[0]["status"] == "stated"
 
@@ -203,8 +213,24 @@ def test_grading_rules() -> None:
     assert grade(**{**ok, "rank_probability": RANK_PROBABILITY_MIN - 0.01}, monotone_with_lack_of_fit=False) == "hedged"
     assert grade(**{**ok, "rank_probability": RANK_PROBABILITY_MIN}, monotone_with_lack_of_fit=False) == "stated"
     assert grade(**ok, monotone_with_lack_of_fit=True) == "hedged"
-    claim = {"status": "hedged", "shape": "increasing", "direction_probability": 0.99}
+    claim = {
+        "target": "y",
+        "scenario": "s",
+        "factor": "a",
+        "status": "hedged",
+        "shape": "increasing",
+        "direction_probability": 0.99,
+    }
     assert confidence(claim) == "likely"
+    columns = ["target", "scenario", "factor", "kind", "message"]
+    drift = pd.DataFrame([["y", "s", "a", "confounded_with_order", "moved with the run order"]], columns=columns)
+    assert confidence(claim, drift) == "unclear", "an input that moved with the run order is not 'likely'"
+    assert confidence(claim, drift.assign(factor="b")) == "likely", "a warning on another input does not count"
+    assert confidence(claim, drift.assign(scenario="t")) == "likely", "nor one of another scenario"
+    collinear = pd.DataFrame([["y", "s", "b~a", "collinear", "|r| 0.4"]], columns=columns)
+    assert confidence(claim, collinear) == "unclear"
+    tie = pd.DataFrame([["y", "s", "a~b", "tie", "matter about equally"]], columns=columns)
+    assert confidence(claim, tie) == "about equal"
     assert confidence({**claim, "shape": "none"}) == "unclear"
     assert confidence({**claim, "status": "stated"}) == "clear"
     assert confidence({**claim, "status": "not_stated"}) == "unclear"
@@ -339,7 +365,8 @@ def test_every_sentence_matches_the_claims(stage: tuple[Path, Explanations, Stud
     uncertainty = pd.read_csv(out / "uncertainty.csv")
     table = pd.read_csv(results / "results.csv")
     story = json.loads((out / "narratives.json").read_text(encoding="utf-8"))
-    assert narrative_problems(study, story, claims, uncertainty, table) == []
+    warnings = pd.read_csv(out / "warnings.csv", keep_default_na=False)
+    assert narrative_problems(study, story, claims, uncertainty, table, warnings) == []
     text = " ".join(story["y"]["statements"])
     assert "No clear effect of line speed on peel strength within the tested range" in text
     assert len(story["y"]["statement_claims"]) == len(story["y"]["statements"])

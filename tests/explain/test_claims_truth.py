@@ -196,6 +196,7 @@ def test_every_sentence_of_the_line_matches_its_claims(
     story = json.loads((folder / "narratives.json").read_text(encoding="utf-8"))
     uncertainty = pd.read_csv(folder / "uncertainty.csv")
     results = pd.read_csv(out / "results" / "results.csv")
-    assert narrative_problems(outcome.study, story, claims, uncertainty, results) == []
+    warnings = pd.read_csv(folder / "warnings.csv", keep_default_na=False)
+    assert narrative_problems(outcome.study, story, claims, uncertainty, results, warnings) == []
     for entry in story.values():
         assert len(entry["statement_claims"]) == len(entry["statements"])

@@ -59,6 +59,7 @@ WARNINGS_CSV = (
     "target,scenario,factor,kind,message\n"
     "thickness,factors,temp,not_significant,the interval of the effect includes zero\n"
     "thickness,factors,,low_model_quality,grouped-CV R² below the limit\n"
+    "strength,factors,speed~temp,tie,line speed and dryer temperature matter about equally\n"
 )
 
 

@@ -48,10 +48,10 @@ def test_manager_view_states_levers_with_plain_words_and_no_jargon(roles_folder:
     # hedged with an interval off zero: about equal, and with what
     assert "it matters about as much as line speed" in manager
     assert '<span class="word about-equal">about equal</span>' in manager
-    # hedged across zero: unclear; not stated: listed as no clear effect
+    # hedged across zero: unclear; not stated: listed as not assessed
     assert "Possibly: raising <strong>Dryer temperature</strong> raises coat thickness" in manager
     assert '<span class="word unclear">unclear</span>' in manager
-    assert "No clear effect within the tested range: Line speed." in manager
+    assert "Not assessed (the model of coat thickness is too weak): Line speed." in manager
     assert "These data predict coat thickness poorly" in manager
     assert "<strong>Target</strong> (a requirement of the study): at least 200 kPa" in manager
     # the recommended setting with predicted value, interval, criterion
@@ -74,8 +74,16 @@ def test_manager_view_names_trade_offs_of_the_recommended_setting(roles_folder: 
         "speed,2,0.9,decreasing,0.99,decreasing,-1.5,-1.9,-1.1,µm,stated",
     )
     claims.write_text(text, encoding="utf-8")
-    window = json.loads((roles_folder / "explanations" / "window.json").read_text(encoding="utf-8"))
+    path = roles_folder / "explanations" / "window.json"
+    window = json.loads(path.read_text(encoding="utf-8"))
     assert window["recommended"]["speed"] == 1.0  # the low end: thickness is higher there than at 3 m/min
+    # the window's own trade-offs come first: each other response at the setting against its range
+    manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
+    assert "<strong>Trade-offs</strong>" in manager
+    assert re.search(r"Coat thickness: [\d.]+ µm at this setting, between [\d.]+ and [\d.]+ µm", manager)
+    # without them (an older window.json), the trade-offs are read from the claims
+    window.get("recommendation", {}).pop("trade_off", None)
+    path.write_text(json.dumps(window), encoding="utf-8")
     manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
     assert "<strong>Trade-offs</strong>" in manager
     assert re.search(

@@ -11,6 +11,8 @@ from glassline.explain._agreement import agreement
 from glassline.explain._claims import (
     CI_LEVEL,
     CLAIM_COLUMNS,
+    CONFIDENCE_WORDS,
+    CONFOUNDING_KINDS,
     EXTRAPOLATION_TOLERANCE,
     LOF_ALPHA,
     RANK_PROBABILITY_MIN,
@@ -52,6 +54,8 @@ from glassline.explain._window import Requirement, Window, parse_requirement, pr
 __all__ = [
     "CI_LEVEL",
     "CLAIM_COLUMNS",
+    "CONFIDENCE_WORDS",
+    "CONFOUNDING_KINDS",
     "EXTRAPOLATION_TOLERANCE",
     "IMPORTANCE_COLUMNS",
     "LOF_ALPHA",

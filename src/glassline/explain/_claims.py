@@ -21,8 +21,10 @@ All CIs are central :data:`CI_LEVEL` (90 %) intervals: the 5 % and 95 % quantile
   the effect is significant (its CI excludes zero; for an optimum or minimum, the CIs of both drops from
   it to the range ends exclude zero), no ``collinear`` or ``confounded_with_order`` warning names the
   input, its rank probability is ≥ :data:`RANK_PROBABILITY_MIN`, and, when ``results.csv`` carries a
-  pure-error lack-of-fit p-value ``lof_p`` below :data:`LOF_ALPHA` for the lead model, its shape is not
-  a monotone one (a significant lack of fit says the straight line misses curvature);
+  pure-error lack-of-fit p-value ``lof_p`` below :data:`LOF_ALPHA` for the lead model while another family
+  of the scenario passes the test, its shape is not a monotone one (a significant lack of fit says the
+  straight line misses curvature; when every family fails, it says the configurations differ by more
+  than their inputs carry, and tells nothing of the shape);
 - **hedged**: the model is adequate but one of these fails;
 - **not_stated**: the model is not adequate (or there were no refits to grade it with).
 
@@ -49,6 +51,7 @@ from glassline.explain._importance import pd_direction
 from glassline.explain._uncertainty import BootstrapDraws
 from glassline.explain._warnings import MIN_CV_R2
 from glassline.models import Fit, FitKey
+from glassline.models._lack_of_fit import MIN_LACK_OF_FIT_DF
 from glassline.models._metrics import beyond
 from glassline.spec import Study
 
@@ -56,6 +59,7 @@ __all__ = [
     "CI_LEVEL",
     "CLAIM_COLUMNS",
     "CONFIDENCE_WORDS",
+    "CONFOUNDING_KINDS",
     "EXTRAPOLATION_TOLERANCE",
     "LOF_ALPHA",
     "RANKS_COLUMNS",
@@ -97,8 +101,18 @@ EXTRAPOLATION_TOLERANCE = 0.25
 SHAPES = ("increasing", "decreasing", "optimum", "minimum", "mixed", "none")
 #: The grades of a claim.
 STATUSES = ("stated", "hedged", "not_stated")
-#: The plain confidence words of the manager view (see :func:`confidence`).
-CONFIDENCE_WORDS = ("clear", "likely", "unclear")
+#: The plain confidence words of every view (narratives and report), with what each means (see :func:`confidence`).
+CONFIDENCE_WORDS: dict[str, str] = {
+    "clear": "stated: the effect's 90 % interval excludes zero, the model predicts this response adequately in "
+    "grouped cross-validation, no warning names the input, and its place in the ranking is stable",
+    "likely": "the effect's interval excludes zero and its direction holds in at least 80 % of the refits, but "
+    "its rank or the model's fit is uncertain",
+    "about equal": "the effect is real, but its size cannot be told apart from another input's",
+    "unclear": "the data do not settle it: the interval includes zero, the input moved with the run order or "
+    "with another input, or the model predicts this response poorly",
+}
+#: Warning kinds that make an input's effect unreadable, however tight its interval: it may be another's.
+CONFOUNDING_KINDS = ("collinear", "confounded_with_order")
 
 Shape = Literal["increasing", "decreasing", "optimum", "minimum", "mixed", "none"]
 FloatArray = npt.NDArray[np.float64]
@@ -378,6 +392,7 @@ def claims_table(
             continue
         cv_r2 = _cv_r2(results, fit)
         lof_p = _cv_r2(results, fit, "lof_p")
+        decisive = _lack_of_fit_decides(results, target, fit.scenario)
         adequate = bool(cv_r2 >= MIN_CV_R2)
         warned = _warned_factors(warnings, target, fit.scenario)
         lead_ranks = _ranks(own["importance"].to_numpy(float))
@@ -393,7 +408,9 @@ def claims_table(
                 significant=shape in ("increasing", "decreasing", "optimum", "minimum"),
                 warned=name in warned,
                 rank_probability=rank_probability,
-                monotone_with_lack_of_fit=bool(lof_p < LOF_ALPHA) and shape in ("increasing", "decreasing"),
+                monotone_with_lack_of_fit=bool(lof_p < LOF_ALPHA)
+                and decisive
+                and shape in ("increasing", "decreasing"),
             )
             rows.append(
                 {
@@ -426,20 +443,56 @@ def _target_order(lead: Mapping[str, Fit]) -> Any:
     return key
 
 
-def confidence(claim: Mapping[str, Any]) -> str:
-    """The manager's plain word for a claim: ``clear`` / ``likely`` / ``unclear``.
+def _named(claim: Mapping[str, Any], warnings: pd.DataFrame | None, kinds: tuple[str, ...]) -> bool:
+    """Whether a warning of one of *kinds* on the claim's target × scenario names its input (or all inputs)."""
+    if warnings is None or warnings.empty or not {"target", "scenario", "factor", "kind"} <= set(warnings.columns):
+        return False
+    own = warnings[
+        (warnings["target"].astype(str) == str(claim["target"]))
+        & (warnings["scenario"].astype(str) == str(claim["scenario"]))
+        & warnings["kind"].astype(str).isin(kinds)
+    ]
+    factor = str(claim["factor"])
+    return any(not str(f) or str(f) == "nan" or factor in str(f).split("~") for f in own["factor"].fillna(""))
 
-    ``clear``: stated. ``likely``: hedged, but the effect is significant and its direction holds in at least
-    :data:`RANK_PROBABILITY_MIN` of the refits (what fails is the rank, a lack of fit or a warning on the
-    input). ``unclear``: anything else (no significant effect, mixed shape, or not stated).
+
+def confidence(claim: Mapping[str, Any], warnings: pd.DataFrame | None = None) -> str:
+    """The plain word for a claim (see :data:`CONFIDENCE_WORDS`), the same in the narratives and the report.
+
+    ``clear``: stated. ``about equal``: hedged with a ``tie`` warning naming the input. ``likely``: hedged,
+    but the effect is significant and its direction holds in at least :data:`RANK_PROBABILITY_MIN` of the
+    refits (what fails is the rank or a lack of fit), and no ``collinear`` / ``confounded_with_order``
+    warning (*warnings*, the rows of warnings.csv) names the input. ``unclear``: anything else (no
+    significant effect, a mixed shape, a confounded input, or not stated).
     """
     status = str(claim["status"])
     if status == "stated":
         return "clear"
+    if status != "hedged":
+        return "unclear"
     significant = str(claim["shape"]) in ("increasing", "decreasing", "optimum", "minimum")
-    if status == "hedged" and significant and float(claim["direction_probability"]) >= RANK_PROBABILITY_MIN:
+    if significant and _named(claim, warnings, ("tie",)):
+        return "about equal"
+    if _named(claim, warnings, CONFOUNDING_KINDS):
+        return "unclear"
+    if significant and float(claim["direction_probability"]) >= RANK_PROBABILITY_MIN:
         return "likely"
     return "unclear"
+
+
+def _lack_of_fit_decides(results: pd.DataFrame, target: str, scenario: str) -> bool:
+    """Whether the lack-of-fit test tells the families of a target × scenario apart: some family passes it on
+    at least :data:`~glassline.models._lack_of_fit.MIN_LACK_OF_FIT_DF` lack-of-fit df. When every tested
+    family rejects, the configurations' means differ by more than their replicates scatter for every model,
+    which differences between configurations beyond their inputs (material lots, settings as made) cause as
+    well as a missing curvature: no ground to doubt a monotone shape (the lead-model rule reads it the same way).
+    """
+    if not {"lof_p", "lof_df"} <= set(results.columns):
+        return False
+    block = results[(results["target"].astype(str) == target) & (results["scenario"].astype(str) == scenario)]
+    p = pd.to_numeric(block["lof_p"], errors="coerce")
+    df = pd.to_numeric(block["lof_df"], errors="coerce")
+    return bool(((p >= LOF_ALPHA) & (df >= MIN_LACK_OF_FIT_DF)).any())
 
 
 def _pair_ahead(d: BootstrapDraws, i: int, j: int) -> float:

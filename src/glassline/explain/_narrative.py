@@ -221,7 +221,12 @@ def _drill_down(fit: Fit, explanation: shap.Explanation) -> dict[str, Any]:
 
 
 def _technician_text(
-    study: Study, target: str, claims: list[dict[str, Any]], adequate: bool, places: dict[str, dict[str, Any]]
+    study: Study,
+    target: str,
+    claims: list[dict[str, Any]],
+    adequate: bool,
+    places: dict[str, dict[str, Any]],
+    warnings: pd.DataFrame | None,
 ) -> str:
     y = _label(study, target)
     if not adequate:
@@ -229,7 +234,7 @@ def _technician_text(
     parts = []
     for claim in claims:
         name = str(claim["factor"])
-        x, shape, word = _label(study, name), str(claim["shape"]), confidence(claim)
+        x, shape, word = _label(study, name), str(claim["shape"]), confidence(claim, warnings)
         if shape in ("increasing", "decreasing") and word != "unclear":
             move = "raise" if int(claim["direction"]) > 0 else "lower"
             parts.append(f"{move} {x} ({'likely' if word == 'likely' else word})")
@@ -241,7 +246,14 @@ def _technician_text(
     return f"To raise {y}: " + "; ".join(parts) + "."
 
 
-def _manager_text(study: Study, target: str, claims: list[dict[str, Any]], cv_r2: float, cautions: list[str]) -> str:
+def _manager_text(
+    study: Study,
+    target: str,
+    claims: list[dict[str, Any]],
+    cv_r2: float,
+    cautions: list[str],
+    warnings: pd.DataFrame | None,
+) -> str:
     y = _label(study, target, start=True)
     head = f"{y} is predicted with a cross-validated R² of {cv_r2:.2f}."
     if not cv_r2 >= MIN_CV_R2:
@@ -250,7 +262,7 @@ def _manager_text(study: Study, target: str, claims: list[dict[str, Any]], cv_r2
         return " ".join([head, *cautions])
     levers = []
     for claim in claims:
-        x, word, shape = _label(study, str(claim["factor"])), confidence(claim), str(claim["shape"])
+        x, word, shape = _label(study, str(claim["factor"])), confidence(claim, warnings), str(claim["shape"])
         if shape in ("increasing", "decreasing") and word != "unclear":
             verb = "raising" if int(claim["direction"]) > 0 else "lowering"
             levers.append(
@@ -412,7 +424,7 @@ def narratives(
                     "share": _number(shares.get(name, math.nan)),
                     "shape": str(claim["shape"]),
                     "status": str(claim["status"]),
-                    "confidence": confidence(claim),
+                    "confidence": confidence(claim, warnings),
                     "sentence": sentence,
                     "confounded_with_order": name in drifting,
                     "claim": _claim_key(claim),
@@ -464,12 +476,13 @@ def narratives(
                 records,
                 adequate,
                 {str(f): {str(k): v for k, v in row.items()} for f, row in places.iterrows()} if len(places) else {},
+                warnings,
             )
             if records
             else statements[0]
         )
         cautions = [_order_caution(study, f) for f in fit.inputs if f in drifting] + ([caution] if caution else [])
-        manager = _manager_text(study, target, records, cv_r2, cautions) if records else statements[0]
+        manager = _manager_text(study, target, records, cv_r2, cautions, warnings) if records else statements[0]
         out[target] = {
             "label": y,
             "unit": unit_y,

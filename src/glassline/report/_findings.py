@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from glassline.exceptions import SpecError
-from glassline.explain import Requirement, parse_requirement
+from glassline.explain import CONFIDENCE_WORDS as CLAIM_WORDS
+from glassline.explain import Requirement, confidence, parse_requirement
 from glassline.spec import Study
 
 __all__ = [
@@ -58,13 +59,9 @@ CLAIM_COLUMNS: tuple[str, ...] = (
 
 #: the confidence word of a claim → what it means; the manager view prints this legend
 CONFIDENCE_WORDS: dict[str, str] = {
-    "clear": "the effect's interval excludes zero, the model predicts this response well in grouped "
-    "cross-validation, and the input's place in the ranking is stable",
-    "about equal": "the effect is real but its size cannot be told apart from that of another input: the "
-    "inputs matter about equally",
-    "unclear": "the data do not settle the direction or the size: the interval includes zero, or the model "
-    "predicts this response poorly",
-    "no clear effect": "no effect could be shown within the tested range",
+    **CLAIM_WORDS,
+    "not assessed": "the model predicts this response too poorly in grouped cross-validation for any effect of "
+    "it to be read",
 }
 
 #: the sentence every view shows when the explanations folder predates claims.csv
@@ -149,23 +146,13 @@ def factors_of(text: object) -> set[str]:
 
 
 def confidence_word(claim: pd.Series, warnings: pd.DataFrame) -> str:
-    """The plain word for one claims.csv row (see ``CONFIDENCE_WORDS``).
-
-    stated → "clear"; hedged → "about equal" when its interval excludes zero (or a ``tie`` warning names
-    the input), else "unclear"; not_stated → "no clear effect".
+    """The plain word for one claims.csv row (see ``CONFIDENCE_WORDS``): the narratives' word
+    (:func:`glassline.explain.confidence`, from the claim and the warnings naming its input), and
+    "not assessed" for a claim that is not stated because its model is too weak.
     """
-    status = str(claim.get("status", "")).strip().lower()
-    if status == "stated":
-        return "clear"
-    if status == "hedged":
-        low, high = _number(claim.get("effect_ci_low")), _number(claim.get("effect_ci_high"))
-        excludes_zero = math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0)
-        ties = warnings[
-            (warnings["kind"].astype(str) == "tie") & (warnings["target"].astype(str) == str(claim.get("target")))
-        ]
-        tied = any(str(claim.get("factor")) in factors_of(f) for f in ties["factor"])
-        return "about equal" if excludes_zero or tied else "unclear"
-    return "no clear effect"
+    if str(claim.get("status", "")).strip().lower() not in ("stated", "hedged"):
+        return "not assessed"
+    return confidence({str(k): v for k, v in claim.items()}, warnings)
 
 
 @dataclass(frozen=True)

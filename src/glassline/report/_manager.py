@@ -156,13 +156,13 @@ def _response_block(
         parts.append(
             f"<p>These data predict {_esc(_mid(label))} poorly, so no lever is stated with confidence for it.</p>"
         )
-    shown = [lever for lever in found if lever.word != "no clear effect"]
+    shown = [lever for lever in found if lever.word != "not assessed"]
     if shown:
         items = [_lever_sentence(lever, label, study, _tied_with(lever, shown, warnings)) for lever in shown]
         parts.append(f'<ul class="levers">{"".join(items)}</ul>')
-    quiet = [lever.label for lever in found if lever.word == "no clear effect"]
+    quiet = [lever.label for lever in found if lever.word == "not assessed"]
     if quiet:
-        parts.append(f"<p>No clear effect within the tested range: {_esc(', '.join(quiet))}.</p>")
+        parts.append(f"<p>Not assessed (the model of {_esc(_mid(label))} is too weak): {_esc(', '.join(quiet))}.</p>")
     if not found:
         parts.append(f"<p>No lever of {_esc(_mid(label))} was examined in these explanations.</p>")
     return f'<article class="response">{"".join(parts)}</article>'
@@ -209,7 +209,7 @@ def _trade_offs(folder: StudyFolder, advice: Recommendation, claims: pd.DataFram
             if target in required:
                 continue
             lever = next((lv for lv in levers(claims, warnings, study, target) if lv.factor == name), None)
-            if lever is None or lever.word not in ("clear", "about equal") or lever.sign == 0:
+            if lever is None or lever.word not in ("clear", "likely", "about equal") or lever.sign == 0:
                 continue
             if lever.shape in ("optimum", "minimum", "mixed") or not math.isfinite(lever.effect):
                 continue
