@@ -121,6 +121,8 @@ def narrative_problems(
                         problems.append(f"{segment!r} gives a direction for {name}, whose claim is not stated")
                     elif status == "hedged" and not hedged:
                         problems.append(f"{segment!r} states a direction for {name} that its claim hedges")
+                    if len(named) == 1 and "likely" in low and confidence(claim, warnings) == "unclear":
+                        problems.append(f"{segment!r} calls an effect of {name} likely; a warning makes it unclear")
                     word = _CONFIDENCE.search(low)
                     if word and len(named) == 1 and word.group(1) != confidence(claim, warnings):
                         problems.append(

@@ -75,6 +75,7 @@ __all__ = [
     "classify_shape",
     "confidence",
     "grade",
+    "lack_of_fit_decides",
     "rank_probabilities",
     "ranks_table",
     "uncertainty_table",
@@ -392,7 +393,7 @@ def claims_table(
             continue
         cv_r2 = _cv_r2(results, fit)
         lof_p = _cv_r2(results, fit, "lof_p")
-        decisive = _lack_of_fit_decides(results, target, fit.scenario)
+        decisive = lack_of_fit_decides(results, target, fit.scenario)
         adequate = bool(cv_r2 >= MIN_CV_R2)
         warned = _warned_factors(warnings, target, fit.scenario)
         lead_ranks = _ranks(own["importance"].to_numpy(float))
@@ -480,7 +481,7 @@ def confidence(claim: Mapping[str, Any], warnings: pd.DataFrame | None = None) -
     return "unclear"
 
 
-def _lack_of_fit_decides(results: pd.DataFrame, target: str, scenario: str) -> bool:
+def lack_of_fit_decides(results: pd.DataFrame, target: str, scenario: str) -> bool:
     """Whether the lack-of-fit test tells the families of a target × scenario apart: some family passes it on
     at least :data:`~glassline.models._lack_of_fit.MIN_LACK_OF_FIT_DF` lack-of-fit df. When every tested
     family rejects, the configurations' means differ by more than their replicates scatter for every model,

@@ -34,7 +34,7 @@ import pandas as pd
 import shap
 
 from glassline.domains import Phrases, study_domain
-from glassline.explain._claims import CI_LEVEL, LOF_ALPHA, confidence
+from glassline.explain._claims import CI_LEVEL, LOF_ALPHA, confidence, lack_of_fit_decides
 from glassline.explain._expectations import GRID_POINTS
 from glassline.explain._importance import input_range, partial_dependence, pd_direction
 from glassline.explain._warnings import MIN_CV_R2
@@ -160,8 +160,14 @@ def _claim_key(claim: dict[str, Any]) -> list[str]:
     return [str(claim["target"]), str(claim["scenario"]), str(claim["family"]), str(claim["factor"])]
 
 
-def _effect_sentence(study: Study, claim: dict[str, Any], place: dict[str, Any], reason: str) -> str:
-    """The sentence of one claim that is stated or hedged ("" for one that is not stated)."""
+def _effect_sentence(
+    study: Study, claim: dict[str, Any], place: dict[str, Any], reason: str, confounded: bool = False
+) -> str:
+    """The sentence of one claim that is stated or hedged ("" for one that is not stated).
+
+    A hedged claim reads "likely …"; one whose input a ``collinear`` or ``confounded_with_order`` warning
+    names reads "appears to …": its interval may be tight, but the effect may be another's.
+    """
     status, shape = str(claim["status"]), str(claim["shape"])
     if status == "not_stated":
         return ""
@@ -175,7 +181,7 @@ def _effect_sentence(study: Study, claim: dict[str, Any], place: dict[str, Any],
         where = float(place["optimum"])
         ci = _interval(float(place["optimum_ci_low"]), float(place["optimum_ci_high"]), unit_x)
         text = (
-            f"{_label(study, target, start=True)} is {'likely ' if hedge else ''}{word} near "
+            f"{_label(study, target, start=True)} {_seems(hedge, confounded, 'is')}{word} near "
             f"{_with_unit(where, unit_x)} of {x} ({ci}) within the tested range {tested}"
         )
         return text + (f", but {reason}." if hedge and reason else ".")
@@ -187,12 +193,21 @@ def _effect_sentence(study: Study, claim: dict[str, Any], place: dict[str, Any],
         ci = _interval(direction * float(claim["effect_ci_low"]), direction * float(claim["effect_ci_high"]), unit_y)
         text = (
             f"{verb} {x} from {_with_unit(start, unit_x)} to {_with_unit(end, unit_x)} "
-            f"{'likely raises' if hedge else 'raises'} predicted {y} by about {_with_unit(size, unit_y, 2)} ({ci})"
+            f"{_seems(hedge, confounded, 'raises')} predicted {y} by about {_with_unit(size, unit_y, 2)} ({ci})"
         )
         return text + (f", but {reason}." if hedge and reason else ".")
     if shape == "mixed":
         return f"The effect of {x} on {y} has no clear shape within the tested range {tested}."
     return f"No clear effect of {x} on {y} within the tested range {tested}."
+
+
+def _seems(hedge: bool, confounded: bool, verb: str) -> str:
+    """The verb of an effect sentence: "raises", "likely raises" or "appears to raise" (``is`` likewise)."""
+    if not hedge:
+        return "is " if verb == "is" else verb
+    if confounded:
+        return "appears to be " if verb == "is" else "appears to raise"
+    return "is likely " if verb == "is" else f"likely {verb}"
 
 
 def _hedge_reason(study: Study, claim: dict[str, Any], warned: set[str], lack_of_fit: bool) -> str:
@@ -332,7 +347,11 @@ def narratives(
             (results["target"] == target) & (results["scenario"] == fit.scenario) & (results["family"] == fit.family)
         ].iloc[0]
         cv_r2 = float(metrics["cv_r2_pooled"])
-        lof = "lof_p" in results.columns and _number(metrics.get("lof_p")) < LOF_ALPHA
+        lof = (
+            "lof_p" in results.columns
+            and _number(metrics.get("lof_p")) < LOF_ALPHA
+            and lack_of_fit_decides(results, target, fit.scenario)
+        )
         shares = importance[
             (importance["method"] == "shap")
             & (importance["target"] == target)
@@ -395,7 +414,9 @@ def narratives(
             name = str(claim["factor"])
             place = {str(k): v for k, v in places.loc[name].items()} if name in places.index else {}
             sentence = (
-                _effect_sentence(study, claim, place, _hedge_reason(study, claim, warned, lof))
+                _effect_sentence(
+                    study, claim, place, _hedge_reason(study, claim, warned, lof), str(claim["factor"]) in warned
+                )
                 if place and cv_r2 >= MIN_CV_R2
                 else ""
             )
