@@ -9,6 +9,7 @@ two cards a model gets have the same sections, the same metric names and the sam
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -38,11 +39,14 @@ __all__ = [
 LIBRARIES = ("glassline", "numpy", "pandas", "scikit-learn", "xgboost", "shap", "impedance")
 
 
+@functools.cache
 def library_version(name: str) -> str:
     """The installed version of the library *name*, or "not installed".
 
     Read from the distribution of that name, else from the distribution that provides the import package
     *name* (xgboost is installed as the ``xgboost-cpu`` wheel), else from the module's ``__version__``.
+    Cached per process: the lookup of the providing distribution reads every installed package's metadata
+    (about 0.1 s), and a report asks for the same few libraries once per model card.
     """
     try:
         return version(name)
