@@ -40,7 +40,8 @@ article.response{border:1px solid #d5dae0;border-radius:.4rem;padding:0 1rem .5r
 article.response h3{margin:.7rem 0 .3rem 0}.target{margin:.2rem 0;color:#12344d}
 .word{display:inline-block;padding:0 .45rem;border-radius:.7rem;font-size:.8rem;font-weight:600;white-space:nowrap}
 .word.clear{background:#d8f0de;color:#14532d}.word.about-equal{background:#e3e8f7;color:#1e3a8a}
-.word.unclear{background:#fdf0c7;color:#713f12}.word.no-clear-effect{background:#eceff2;color:#445}
+.word.likely{background:#e6f2ea;color:#1f5135}.word.unclear{background:#fdf0c7;color:#713f12}
+.word.not-assessed{background:#eceff2;color:#445}
 dl.words dt{margin-top:.4rem}dl.words dd{margin-left:1.5rem}
 .picker{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;margin:.5rem 0}.picker select{max-width:100%}
 #tech-out{border:1px solid #d5dae0;border-radius:.4rem;padding:.2rem 1rem;margin:.5rem 0}
