@@ -22,7 +22,7 @@ from glassline.spec import Study
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[+-]?\d+)?(?![\w])")
 _MOVES = re.compile(r"\b(raising|lowering|raises|lowers|raise|lower)\b")
 _DIRECTION_WORDS = re.compile(r"\b(raises?|lowers?|raising|lowering|drives?|highest|lowest)\b")
-_CONFIDENCE = re.compile(r"\((clear|likely|unclear)\)")
+_CONFIDENCE = re.compile(r"\((clear|likely|about equal|unclear)\)")
 
 
 def _label(study: Study, name: str) -> str:

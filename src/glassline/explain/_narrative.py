@@ -45,7 +45,7 @@ from glassline.spec import Study
 __all__ = ["HEDGE_MARKERS", "effect_of", "fmt", "narratives", "narratives_markdown", "write_narratives"]
 
 #: Words that mark a sentence as a hedge; every sentence built from a hedged claim holds one of them.
-HEDGE_MARKERS = ("likely", "appears to", "no clear", "about equally", "read with care", "unclear")
+HEDGE_MARKERS = ("likely", "appears to", "no clear", "about equal", "read with care", "unclear")
 
 
 def fmt(value: float, digits: int = 2) -> str:
