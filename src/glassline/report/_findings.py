@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,11 @@ from typing import Any
 import pandas as pd
 
 from glassline.exceptions import SpecError
+from glassline.explain import CLAIM_COLUMNS, WARNING_COLUMNS, Requirement, confidence, parse_requirement
 from glassline.explain import CONFIDENCE_WORDS as CLAIM_WORDS
-from glassline.explain import Requirement, confidence, parse_requirement
 from glassline.spec import Study
 
 __all__ = [
-    "CLAIM_COLUMNS",
     "CONFIDENCE_WORDS",
     "RERUN_EXPLAIN",
     "Lever",
@@ -38,24 +38,6 @@ __all__ = [
     "sig",
     "with_unit",
 ]
-
-#: the columns of ``explanations/claims.csv`` (one row per target × input of the lead model)
-CLAIM_COLUMNS: tuple[str, ...] = (
-    "target",
-    "scenario",
-    "family",
-    "factor",
-    "rank",
-    "rank_probability",
-    "direction",
-    "direction_probability",
-    "shape",
-    "effect",
-    "effect_ci_low",
-    "effect_ci_high",
-    "unit",
-    "status",
-)
 
 #: the confidence word of a claim → what it means; the manager view prints this legend
 CONFIDENCE_WORDS: dict[str, str] = {
@@ -93,7 +75,7 @@ def with_unit(value: float, unit: str) -> str:
     return f"{sig(value)} {unit}" if unit not in DIMENSIONLESS else sig(value)
 
 
-def _table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame | None:
+def _table(path: Path, columns: Sequence[str]) -> pd.DataFrame | None:
     """The CSV at *path* with *columns* present (missing ones added empty); None when there is no file."""
     if not path.is_file():
         return None
@@ -114,9 +96,8 @@ def read_claims(explanations: Path) -> pd.DataFrame | None:
 
 def read_warnings(explanations: Path) -> pd.DataFrame:
     """``warnings.csv`` of an explanations folder (empty when the folder has none)."""
-    columns = ("target", "scenario", "factor", "kind", "message")
-    frame = _table(explanations / "warnings.csv", columns)
-    return frame if frame is not None else pd.DataFrame(columns=list(columns))
+    frame = _table(explanations / "warnings.csv", WARNING_COLUMNS)
+    return frame if frame is not None else pd.DataFrame(columns=list(WARNING_COLUMNS))
 
 
 def _number(value: object) -> float:
