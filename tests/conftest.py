@@ -16,12 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from glassline import Study, study_from_dict
 
 # Output the tests read must not depend on the terminal the suite runs in: rich (and typer's help) take
 # their width from COLUMNS, so every test, and every CLI a test starts, sees the same wide terminal.
 os.environ["COLUMNS"] = "200"
+
+# Tests check correctness, not time: hypothesis's per-example deadline (200 ms) fails a correct property
+# when the machine is busy (two xdist workers and a server on two cores), so no property has one.
+settings.register_profile("glassline", deadline=None)
+settings.load_profile("glassline")
+
 
 ELECTRODE_STUDY = Path(str(files("glassline.domains.electrode").joinpath("study.toml")))
 

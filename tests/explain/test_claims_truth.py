@@ -118,7 +118,7 @@ def truth_effects(
 @pytest.fixture(scope="module")
 def line(electrode_line: tuple[Path, Explanations]) -> tuple[Path, Explanations, pd.DataFrame, TruthModel]:
     out, outcome = electrode_line
-    claims = pd.read_csv(out / "results" / "explanations" / "claims.csv", keep_default_na=False)
+    claims = pd.read_csv(out / "explanations" / "claims.csv", keep_default_na=False)
     truth = json.loads((out / "raw" / "truth.json").read_text(encoding="utf-8"))
     return out, outcome, claims, truth_model(truth)
 
@@ -192,7 +192,7 @@ def test_every_sentence_of_the_line_matches_its_claims(
     line: tuple[Path, Explanations, pd.DataFrame, TruthModel],
 ) -> None:
     out, outcome, claims, _ = line
-    folder = out / "results" / "explanations"
+    folder = out / "explanations"
     story = json.loads((folder / "narratives.json").read_text(encoding="utf-8"))
     uncertainty = pd.read_csv(folder / "uncertainty.csv")
     results = pd.read_csv(out / "results" / "results.csv")

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glassline.demo import run_demo
 from glassline.domains.electrode._sim_truth import true_properties
 from glassline.explain import Explanations
 from glassline.explain._window import parse_requirement
@@ -36,10 +35,9 @@ OPTIMUM_TOLERANCE_C = 15.0 / 4
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Explanations]:
-    out = tmp_path_factory.mktemp("curvature")
-    run_demo(out, targets=list(TRUTH_COLUMN), n_jobs=2)
-    return out, Explanations.load(out / "explanations")
+def demo(electrode_line: tuple[Path, Explanations]) -> tuple[Path, Explanations]:
+    """The session's demo run (tests/explain/conftest.py): every family, the study's requirements."""
+    return electrode_line
 
 
 def _box(study: Study, points: int) -> pd.DataFrame:

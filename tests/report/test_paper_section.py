@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 
 from glassline.demo import run_demo
+from shared_run import shared_run
 
 pytestmark = pytest.mark.slow
 
 
+def _report_demo(out: Path) -> None:
+    """The demo on two families and two responses (the same run for test_report.py and test_paper_section.py)."""
+    run_demo(out, seed=11, families=["mlr", "poly2"], targets=["adhesion_strength", "tortuosity"], n_jobs=2)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("paper")
-    run_demo(out, seed=11, families=["mlr", "poly2"], targets=["adhesion_strength", "tortuosity"], n_jobs=1)
-    return out
+    return shared_run(tmp_path_factory, "report-demo", _report_demo)
 
 
 @pytest.fixture(scope="module")

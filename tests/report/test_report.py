@@ -16,6 +16,7 @@ from glassline.demo import run_demo
 from glassline.exceptions import DataError, SpecError
 from glassline.models import compare
 from glassline.report import build_report, evidence_map
+from shared_run import shared_run
 
 pytestmark = pytest.mark.slow
 
@@ -35,16 +36,19 @@ SECTIONS = [
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def _report_demo(out: Path) -> None:
+    """The demo on two families and two responses (the same run for test_report.py and test_paper_section.py)."""
+    run_demo(out, seed=11, families=["mlr", "poly2"], targets=["adhesion_strength", "tortuosity"], n_jobs=2)
+
+
 @pytest.fixture(scope="module")
 def study_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("study")
-    run_demo(out, seed=11, families=["mlr", "poly2"], targets=["adhesion_strength", "tortuosity"], n_jobs=1)
-    return out
+    return shared_run(tmp_path_factory, "report-demo", _report_demo)
 
 
 @pytest.fixture(scope="module")
 def report(study_folder: Path) -> Path:
-    return build_report(study_folder)
+    return study_folder / "report.html"  # the demo's report (build_report of the folder); tests only read it
 
 
 def test_report_has_every_section_and_no_external_resource(report: Path, study_folder: Path) -> None:

@@ -112,7 +112,7 @@ def server_processes(
                 subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             )
         for port, process in zip(ports, processes, strict=True):
-            wait_until_ready(f"http://127.0.0.1:{port}", process=process)
+            wait_until_ready(f"http://127.0.0.1:{port}", process=process, timeout=180)
         yield tuple(processes)
     finally:
         for process in processes:
