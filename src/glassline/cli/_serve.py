@@ -117,7 +117,7 @@ def serve(
         str | None,
         typer.Option(
             "--anonymous",
-            help="Allow requests without a token, with this role (operator/engineer/admin). [default: none]",
+            help="Allow requests without a token, with this role (operator, technician, engineer, manager, quality, admin). [default: none]",
         ),
     ] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most rows per predict request.", min=1)] = 1000,
@@ -167,7 +167,7 @@ app.add_typer(audit_app, name="audit")
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option("--role", "-r", help="operator, engineer or admin.", show_default=False)],
+    role: Annotated[str, typer.Option("--role", "-r", help="operator, technician, engineer, manager, quality or admin.", show_default=False)],
     label: Annotated[str, typer.Option("--label", help="Who or what the token is for.")] = "",
     expires: Annotated[
         str | None,
