@@ -95,7 +95,8 @@ def make_counterfactual(models: dict[str, ServedModel], calls: list[tuple[str, d
         best: tuple[float, str, float, float] | None = None
         for name_ in request["settable"]:
             k = list(model.inputs).index(name_)
-            lo, hi = model.domain.range_of(name_)
+            bounds = model.domain.range_of(name_)
+            lo, hi = bounds.low, bounds.high
             grid = np.linspace(lo, hi, 101)
             table = np.tile(base, (len(grid), 1))
             table[:, k] = grid

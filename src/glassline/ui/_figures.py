@@ -245,7 +245,7 @@ def whatif_figure(model: ServedModel, row: PredictionRow, factor: str, points: i
     values; the band is the model's prediction interval (± its half width), when it has one."""
     labels, units = names(model)
     bounds = model.domain.range_of(factor)
-    low, high = float(bounds[0]), float(bounds[1])
+    low, high = float(bounds.low), float(bounds.high)
     grid = np.linspace(low, high, points)
     base = np.array([row.values[row.inputs.index(n)] for n in model.inputs], dtype=float)
     table = np.tile(base, (points, 1))
