@@ -55,8 +55,12 @@ def monitor_report(name: str) -> dict[str, Any] | None:
     if name.endswith("mlr"):
         return None  # this model has no window yet
     if name.endswith("svr"):
-        return {"model": name, "window": {"first_seq": 5, "last_seq": 40, "n": 30}, "alarms": [], "tests": [
-            {"quantity": "x1", "p_value": 0.41}, {"quantity": "prediction", "p_value": 0.52}]}
+        return {
+            "model": name,
+            "window": {"first_seq": 5, "last_seq": 40, "n": 30},
+            "alarms": [],
+            "tests": [{"quantity": "x1", "p_value": 0.41}, {"quantity": "prediction", "p_value": 0.52}],
+        }
     return {
         "model": name,
         "window": {"first_seq": 5, "last_seq": 60, "n": 30},
@@ -73,7 +77,10 @@ def monitor_report(name: str) -> dict[str, Any] | None:
                 "root_cause": "x2 reads 0.21 °C higher than in the reference window; this explains 80 % of the "
                 "0.4 kPa drop in predicted signal.",
                 "contributions": {"x2": 0.8, "x1": 0.15, "x3": 0.05},
-                "runbook": ["Check the x2 thermocouple against the reference probe.", "Look for a recent recipe change."],
+                "runbook": [
+                    "Check the x2 thermocouple against the reference probe.",
+                    "Look for a recent recipe change.",
+                ],
             }
         ],
         "tests": [{"quantity": "x1", "p_value": 0.3}, {"quantity": "x2", "p_value": 0.0008}],
@@ -108,10 +115,17 @@ def make_counterfactual(models: dict[str, ServedModel], calls: list[tuple[str, d
                     best = (distance, name_, float(value), float(p))
         request_id = f"cf-{len(calls)}"
         if best is None:
-            return {"feasible": False, "row": row, "changes": {}, "prediction": None, "interval": [None, None],
-                    "distance": None, "n_changed": 0,
-                    "certificate": "no single settable input within its validity range meets the requirement",
-                    "request_id": request_id}
+            return {
+                "feasible": False,
+                "row": row,
+                "changes": {},
+                "prediction": None,
+                "interval": [None, None],
+                "distance": None,
+                "n_changed": 0,
+                "certificate": "no single settable input within its validity range meets the requirement",
+                "request_id": request_id,
+            }
         distance, changed, value, predicted = best
         units = {c.name: c.unit for c in model.bundle.study.columns()}
         return {
@@ -139,7 +153,8 @@ def fill_log(url: str, tokens: dict[str, str], models: list[str], rng: np.random
             x = rng.uniform(0.0, 1.0, size=3)
             if i in (3, 9):
                 x[1] = 1.3  # outside x2's range: the row is flagged
-            answer = operator.post(f"/v1/models/{name}/predict", json={"rows": [dict(zip(("x1", "x2", "x3"), x))]})
+            row = dict(zip(("x1", "x2", "x3"), x.tolist(), strict=True))
+            answer = operator.post(f"/v1/models/{name}/predict", json={"rows": [row]})
             assert answer.status_code == 200, answer.text
             ids.append(answer.json()["request_id"])
         for request_id in ids[:6]:
@@ -151,7 +166,9 @@ def fill_log(url: str, tokens: dict[str, str], models: list[str], rng: np.random
 
 
 @pytest.fixture(scope="session")
-def served(ui_models: list[LoadedModel], results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(
+    ui_models: list[LoadedModel], results_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     """The three models and the dashboards over HTTP on 127.0.0.1 (uvicorn in a thread, as `glassline serve`
     runs them), with a token per role and a filled audit log."""
     folder = tmp_path_factory.mktemp("ui")

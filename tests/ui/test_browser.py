@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from conftest import Served
 
+from conftest import Served
 from glassline.audit import Role
 from glassline.ui import PAGES
 
@@ -73,8 +73,7 @@ class Watched:
     def open(self, url: str, *, forbidden: bool = False) -> Any:
         """Go to *url*; with *forbidden*, the browser's own console line about the 403 answer is expected."""
         before = len(self.errors)
-        response = self.page.goto(url)
-        self.page.wait_for_load_state("networkidle")
+        response = self.page.goto(url, wait_until="load")
         if forbidden:
             expected = "Failed to load resource: the server responded with a status of 403 (Forbidden)"
             self.errors[before:] = [e for e in self.errors[before:] if e != expected]
@@ -122,7 +121,9 @@ def test_every_page_in_a_browser(browser: Any, served: Served, shots: Path, role
 
 
 @pytest.mark.slow
-def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(browser: Any, served: Served) -> None:
+def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(
+    browser: Any, served: Served, shots: Path
+) -> None:
     watched = Watched(browser, served, "operator")
     try:
         watched.open(f"{served.url}/ui/operator")
@@ -131,7 +132,8 @@ def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(browser
         rows.first.click()
         waterfall = watched.page.locator("[data-testid=waterfall]")
         waterfall.first.wait_for()
-        assert waterfall.first.locator(".chart svg").count() > 0, "plotly drew the waterfall"
+        waterfall.first.locator(".chart .main-svg").first.wait_for()  # plotly drew it
+        watched.page.screenshot(path=str(shots / "operator-waterfall.png"))
         assert _serious(watched.page) == []
         form = watched.page.locator("[data-testid=whatif-form]").first
         form.locator("button[type=submit]").click()
@@ -149,7 +151,8 @@ def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(browser
         response = watched.open(f"{served.url}/ui/engineer", forbidden=True)
         assert response.status == 403
         assert watched.page.locator("[data-testid=oversight-form]").count() == 0
-        assert watched.errors == [] and watched.foreign == []
+        assert watched.errors == []
+        assert watched.foreign == []
     finally:
         watched.close()
 
@@ -165,10 +168,11 @@ def test_engineer_what_if_and_alarm_drill_down(browser: Any, served: Served) -> 
         watched.page.locator("#whatif-curve .main-svg").first.wait_for()
         watched.open(f"{served.url}/ui/technician")
         watched.page.locator("[data-testid=alarm] a", has_text="Show this window").first.click()
-        watched.page.wait_for_load_state("networkidle")
+        watched.page.wait_for_url("**/ui/window**")
         assert "/ui/window" in watched.page.url
         watched.page.locator("[data-testid=prediction-row]").first.click()
         watched.page.locator("[data-testid=waterfall]").wait_for()
-        assert watched.errors == [] and watched.foreign == []
+        assert watched.errors == []
+        assert watched.foreign == []
     finally:
         watched.close()

@@ -143,7 +143,9 @@ class _Ui:
         """The session when its role may *need* (a page or action), else the sign-in redirect or a 403 page."""
         session = self.session(request)
         if session is None:
-            target = "/ui/login?" + urlencode({"next": request.url.path, "expired": "1" * bool(request.cookies.get(COOKIE))})
+            target = "/ui/login?" + urlencode(
+                {"next": request.url.path, "expired": "1" * bool(request.cookies.get(COOKIE))}
+            )
             if request.headers.get("HX-Request"):
                 return Response(status_code=401, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
@@ -250,7 +252,7 @@ def create_ui(app: FastAPI, providers: Providers | None = None, *, config: UiCon
     return app
 
 
-def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
+def _router(ui: _Ui) -> APIRouter:
     router = APIRouter(prefix="/ui", include_in_schema=False)
     service = ui.service
     log = service.audit
@@ -279,7 +281,9 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         target = str(form.get("next") or "")
 
         def again(error: str, status: int) -> Response:
-            response = ui.render("login.html", None, status=status, login_csrf=nonce, notice="", error=error, next=target)
+            response = ui.render(
+                "login.html", None, status=status, login_csrf=nonce, notice="", error=error, next=target
+            )
             response.set_cookie(
                 LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=ui.config.secure_cookie, path="/ui"
             )
@@ -296,7 +300,7 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         if role is None:
             service.bad_tokens.failed(client)
             return again(text("login.bad_token"), 401)
-        cookie, session = ui.sessions.create(token, role)
+        cookie, _session = ui.sessions.create(token, role)
         landing = target if target.startswith("/ui/") and target.strip("/").split("/")[-1] in PAGES else ""
         if landing and not may(role, landing.strip("/").split("/")[-1]):
             landing = ""
@@ -354,7 +358,11 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         found = data.one_row(log, ui.models, seq, row)
         if found is None:
             return ui.render(
-                "error.html", session, status=404, partial=True, title=text("notfound.title"),
+                "error.html",
+                session,
+                status=404,
+                partial=True,
+                title=text("notfound.title"),
                 message=text("record.missing", seq=seq, last=data.last_seq(log)),
             )
         return _prediction_panel(ui, session, found)
@@ -416,12 +424,21 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         served = ui.models.get(model)
         if served is None or first > last:
             return ui.render(
-                "error.html", session, status=404, title=text("notfound.title"),
+                "error.html",
+                session,
+                status=404,
+                title=text("notfound.title"),
                 message=f"no served model {model!r} or an empty window {first}–{last}",
             )
         rows = list(reversed(data.rows_between(log, served, first, last)))
         return ui.render(
-            "window.html", session, page="technician", model=served, rows=rows, first=first, last=last,
+            "window.html",
+            session,
+            page="technician",
+            model=served,
+            rows=rows,
+            first=first,
+            last=last,
             spec_words=data.model_spec(served).describe(served.unit),
         )
 
@@ -442,7 +459,11 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         found = data.one_row(log, ui.models, seq, row)
         if served is None or found is None or found.model != served.name or factor not in served.inputs:
             return ui.render(
-                "error.html", session, status=404, partial=True, title=text("notfound.title"),
+                "error.html",
+                session,
+                status=404,
+                partial=True,
+                title=text("notfound.title"),
                 message=f"no prediction row {seq}/{row} of model {model!r} with an input {factor!r}",
             )
         figure = whatif_figure(served, found, factor)
@@ -500,7 +521,10 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         record = data.record_for_request(log, request_id)
         if record is None:
             return ui.render(
-                "error.html", session, status=404, title=text("notfound.title"),
+                "error.html",
+                session,
+                status=404,
+                title=text("notfound.title"),
                 message=text("record.request_missing", request_id=request_id),
             )
         return RedirectResponse(f"/ui/audit/{record.seq}", status_code=303)
@@ -513,12 +537,20 @@ def _router(ui: _Ui) -> APIRouter:  # noqa: C901 - one closure per route
         found = data.get_record(log, seq)
         if found is None:
             return ui.render(
-                "error.html", session, status=404, title=text("notfound.title"),
+                "error.html",
+                session,
+                status=404,
+                title=text("notfound.title"),
                 message=text("record.missing", seq=seq, last=data.last_seq(log)),
             )
         ok, words = data.record_check(log, found)
         return ui.render(
-            "record.html", session, record=found, ok=ok, words=words, payload=data.pretty(found.payload),
+            "record.html",
+            session,
+            record=found,
+            ok=ok,
+            words=words,
+            payload=data.pretty(found.payload),
             last=data.last_seq(log),
         )
 
@@ -551,7 +583,11 @@ def _override(ui: _Ui, session: Session, form: dict[str, Any]) -> Response:
     found = data.one_row(ui.service.audit, ui.models, seq or 0, row or 0)
     if found is None:
         return ui.render(
-            "error.html", session, status=404, partial=True, title=text("notfound.title"),
+            "error.html",
+            session,
+            status=404,
+            partial=True,
+            title=text("notfound.title"),
             message=text("record.missing", seq=seq, last=data.last_seq(ui.service.audit)),
         )
     try:
@@ -590,7 +626,10 @@ def _counterfactual(ui: _Ui, session: Session, form: dict[str, Any]) -> Response
     found = data.one_row(ui.service.audit, ui.models, _int(form.get("seq"), 0) or 0, _int(form.get("row"), 0) or 0)
     if found is None:
         return ui.render(
-            "partials/counterfactual.html", session, status=404, result=None,
+            "partials/counterfactual.html",
+            session,
+            status=404,
+            result=None,
             error=text("record.missing", seq=form.get("seq"), last=data.last_seq(ui.service.audit)),
         )
     model = ui.models[found.model]
@@ -615,7 +654,10 @@ def _counterfactual(ui: _Ui, session: Session, form: dict[str, Any]) -> Response
         answer = provider(model.name, request)
     except Exception as exc:  # the provider's failure, named on the page
         return ui.render(
-            "partials/counterfactual.html", session, status=502, result=None,
+            "partials/counterfactual.html",
+            session,
+            status=502,
+            result=None,
             error=text("whatif.failed", error=str(exc) or type(exc).__name__),
         )
     columns = {c.name: c for c in model.bundle.study.columns()}
@@ -687,8 +729,13 @@ def _comparison(ui: _Ui) -> tuple[list[dict[str, Any]], list[str], str]:
     for model in ui.models.values():
         metrics = {k: _cell(v) for k, v in model.bundle.metrics.items() if isinstance(v, int | float)}
         rows.append(
-            {"model": model.name, "version": model.version, "family": model.bundle.family,
-             "scenario": model.bundle.scenario, **metrics}
+            {
+                "model": model.name,
+                "version": model.version,
+                "family": model.bundle.family,
+                "scenario": model.bundle.scenario,
+                **metrics,
+            }
         )
         columns += [k for k in metrics if k not in columns]
     return rows, columns[:12], text("comparison.from_bundle")
@@ -700,9 +747,7 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _engineer(
-    ui: _Ui, session: Session, model: str, done: str, error: str = "", status: int = 200
-) -> HTMLResponse:
+def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "", status: int = 200) -> HTMLResponse:
     log = ui.service.audit
     chosen = ui.models.get(model) or next(iter(ui.models.values()))
     rows = list(reversed(data.latest_rows(log, chosen, ui.config.chart_rows * 2)))
@@ -757,9 +802,9 @@ def _performance(ui: _Ui, model: ServedModel) -> dict[str, Any] | None:
             pairs.append((measured, predicted, data._number(interval[0]), data._number(interval[1])))
     if not pairs:
         return None
-    measured, predicted, low, high = (np.array(c, dtype=float) for c in zip(*pairs, strict=True))
-    error = measured - predicted
-    covered = int(np.sum((measured >= low) & (measured <= high)))
+    table = np.array(pairs, dtype=float)
+    error = table[:, 0] - table[:, 1]
+    covered = int(np.sum((table[:, 0] >= table[:, 2]) & (table[:, 0] <= table[:, 3])))
     return {
         "words": text(
             "performance.figures",
@@ -810,7 +855,11 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
                 "last": rows[0].seq if rows else None,
                 "share": (
                     text(
-                        "manager.share", share=f"{in_spec / n:.0%}", n=n, low=f"{lo:.0%}", high=f"{hi:.0%}",
+                        "manager.share",
+                        share=f"{in_spec / n:.0%}",
+                        n=n,
+                        low=f"{lo:.0%}",
+                        high=f"{hi:.0%}",
                         sure=f"{sure / n:.0%}",
                     )
                     if n and spec.defined
@@ -874,8 +923,22 @@ def _quality(ui: _Ui, session: Session, kind: str, model: str, before: int | Non
                 handovers[name] = ui.providers.handover(name)
             except Exception as exc:  # shown on the page
                 handovers[name] = text("monitor.failed", error=str(exc) or type(exc).__name__)
-    kinds = sorted({"prediction", "prediction_refused", "override", "feedback", "stop", "start", "model_loaded",
-                    "model_published", "token_created", "token_revoked", "monitor_alarm", "counterfactual"})
+    kinds = sorted(
+        {
+            "prediction",
+            "prediction_refused",
+            "override",
+            "feedback",
+            "stop",
+            "start",
+            "model_loaded",
+            "model_published",
+            "token_created",
+            "token_revoked",
+            "monitor_alarm",
+            "counterfactual",
+        }
+    )
     filters = {k: v for k, v in (("kind", kind), ("model", model)) if v}
     return ui.render(
         "quality.html",

@@ -53,8 +53,10 @@ def waterfall_figure(model: ServedModel, row: PredictionRow, top: int = 8) -> di
     shown = order[:top]
     rest = order[top:]
     steps = [
-        (f"{labels.get(row.inputs[k], row.inputs[k])} = {fmt(row.values[k], units.get(row.inputs[k], ''))}",
-         row.attributions[k])
+        (
+            f"{labels.get(row.inputs[k], row.inputs[k])} = {fmt(row.values[k], units.get(row.inputs[k], ''))}",
+            row.attributions[k],
+        )
         for k in shown
     ]
     if rest:
@@ -86,8 +88,9 @@ def waterfall_figure(model: ServedModel, row: PredictionRow, top: int = 8) -> di
     if finite:
         pad = 0.15 * ((max(finite) - min(finite)) or abs(max(finite)) or 1.0)
         layout["xaxis"] = {"range": [min(finite) - pad, max(finite) + pad], "title": {"text": model.unit}}
-    trace["base"] = [min(finite) - pad if finite else 0, *bases, min(finite) - pad if finite else 0]
-    trace["x"] = [row.base_value - trace["base"][0], *sizes, row.prediction - trace["base"][-1]]
+    left = min(finite) - pad if finite else 0.0
+    trace["base"] = [left, *bases, left]
+    trace["x"] = [row.base_value - left, *sizes, row.prediction - left]
     words = "; ".join(f"{n}: {'+' if e >= 0 else '−'}{fmt(abs(e), model.unit)}" for n, e in steps)
     return {
         "id": f"waterfall-{row.key}",
@@ -123,8 +126,14 @@ def _chart(
     if math.isfinite(mean) and math.isfinite(sd):
         for level, dash in ((mean, "solid"), (mean - 3 * sd, "dash"), (mean + 3 * sd, "dash")):
             traces.append(
-                {"type": "scatter", "mode": "lines", "x": [0.5, len(rows) + 0.5], "y": [level, level],
-                 "line": {"color": _GREY, "width": 1, "dash": dash}, "hoverinfo": "skip"}
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [0.5, len(rows) + 0.5],
+                    "y": [level, level],
+                    "line": {"color": _GREY, "width": 1, "dash": dash},
+                    "hoverinfo": "skip",
+                }
             )
         outside = sum(1 for v in values if math.isfinite(v) and abs(v - mean) > 3 * sd)
     label = (
@@ -149,8 +158,14 @@ def control_charts(model: ServedModel, rows: list[PredictionRow], reference: dic
     labels, units = names(model)
     inputs = list(model.inputs)
     charts = [
-        _chart("prediction", text("charts.prediction"), rows, [r.prediction for r in rows], reference["prediction"],
-               model.unit)
+        _chart(
+            "prediction",
+            text("charts.prediction"),
+            rows,
+            [r.prediction for r in rows],
+            reference["prediction"],
+            model.unit,
+        )
     ]
     for k, name in enumerate(inputs):
         column = rows[0].inputs.index(name) if name in rows[0].inputs else None
@@ -158,12 +173,24 @@ def control_charts(model: ServedModel, rows: list[PredictionRow], reference: dic
             continue
         label = labels.get(name, name)
         charts.append(
-            _chart(f"input-{name}", label, rows, [r.values[column] for r in rows], reference["inputs"][:, k],
-                   units.get(name, ""))
+            _chart(
+                f"input-{name}",
+                label,
+                rows,
+                [r.values[column] for r in rows],
+                reference["inputs"][:, k],
+                units.get(name, ""),
+            )
         )
         charts.append(
-            _chart(f"shap-{name}", text("charts.attribution", input=label), rows,
-                   [r.attributions[column] for r in rows], reference["shap"][:, k], model.unit)
+            _chart(
+                f"shap-{name}",
+                text("charts.attribution", input=label),
+                rows,
+                [r.attributions[column] for r in rows],
+                reference["shap"][:, k],
+                model.unit,
+            )
         )
     return charts
 
@@ -191,12 +218,20 @@ def importance_figure(model: ServedModel, rows: list[PredictionRow]) -> dict[str
         "hovertemplate": "%{y}: %{x}<extra></extra>",
     }
     table = [
-        {"input": labels.get(inputs[k], inputs[k]), "mean": fmt(float(mean[k]), model.unit),
-         "low": fmt(float(low[k]), model.unit), "high": fmt(float(high[k]), model.unit)}
+        {
+            "input": labels.get(inputs[k], inputs[k]),
+            "mean": fmt(float(mean[k]), model.unit),
+            "low": fmt(float(low[k]), model.unit),
+            "high": fmt(float(high[k]), model.unit),
+        }
         for k in reversed(order)
     ]
-    layout = _layout("", f"mean |attribution| [{model.unit}]" if model.unit else "mean |attribution|", "",
-                     height=max(200, 30 * len(y) + 70))
+    layout = _layout(
+        "",
+        f"mean |attribution| [{model.unit}]" if model.unit else "mean |attribution|",
+        "",
+        height=max(200, 30 * len(y) + 70),
+    )
     return {
         "id": "importance",
         "title": "",
@@ -233,8 +268,9 @@ def dependence_figures(model: ServedModel, rows: list[PredictionRow]) -> list[di
                 "title": label,
                 "label": f"Attribution of {label} against its value, {len(rows)} rows",
                 "data": [trace],
-                "layout": _layout(label, f"{label} [{unit}]" if unit else label, f"attribution [{model.unit}]",
-                                  height=240),
+                "layout": _layout(
+                    label, f"{label} [{unit}]" if unit else label, f"attribution [{model.unit}]", height=240
+                ),
             }
         )
     return figures
@@ -255,18 +291,38 @@ def whatif_figure(model: ServedModel, row: PredictionRow, factor: str, points: i
     traces: list[dict[str, Any]] = []
     if half is not None:
         traces.append(
-            {"type": "scatter", "mode": "lines", "x": [*grid.tolist(), *grid[::-1].tolist()],
-             "y": [*(predicted + half).tolist(), *(predicted - half)[::-1].tolist()], "fill": "toself",
-             "fillcolor": "rgba(31,95,168,0.15)", "line": {"width": 0}, "hoverinfo": "skip"}
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [*grid.tolist(), *grid[::-1].tolist()],
+                "y": [*(predicted + half).tolist(), *(predicted - half)[::-1].tolist()],
+                "fill": "toself",
+                "fillcolor": "rgba(31,95,168,0.15)",
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+            }
         )
     traces.append(
-        {"type": "scatter", "mode": "lines", "x": grid.tolist(), "y": _finite(predicted.tolist()),
-         "line": {"color": _BLUE, "width": 2}, "hovertemplate": "%{x}: %{y}<extra></extra>"}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": grid.tolist(),
+            "y": _finite(predicted.tolist()),
+            "line": {"color": _BLUE, "width": 2},
+            "hovertemplate": "%{x}: %{y}<extra></extra>",
+        }
     )
     at = row.values[row.inputs.index(factor)]
     traces.append(
-        {"type": "scatter", "mode": "markers", "x": [at], "y": [row.prediction], "customdata": [_url(row)],
-         "marker": {"size": 10, "color": _GREEN}, "hovertemplate": "this row<extra></extra>"}
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "x": [at],
+            "y": [row.prediction],
+            "customdata": [_url(row)],
+            "marker": {"size": 10, "color": _GREEN},
+            "hovertemplate": "this row<extra></extra>",
+        }
     )
     label = labels.get(factor, factor)
     unit = units.get(factor, "")
