@@ -37,11 +37,11 @@ class Role(StrEnum):
     """
 
     operator = "operator"  # predict, override
-    engineer = "engineer"  # + feedback, stop/start
-    admin = "admin"  # + tokens
     technician = "technician"  # an operator's rights + the monitoring view
+    engineer = "engineer"  # + feedback, stop/start
     manager = "manager"  # the manager's view only
     quality = "quality"  # model cards, evidence map, audit log browse, export and verify
+    admin = "admin"  # + tokens
 
     @property
     def rank(self) -> int:

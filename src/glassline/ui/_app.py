@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import time
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -95,7 +96,9 @@ class _Ui:
         )
         self.env.globals.update(t=text, fmt=data.fmt, urlencode=urlencode, kind_words=_kind_words)
         self.chain = data.ChainCache()
+        self.recent = data.RecentRows()
         self._reference: dict[str, Any] = {}
+        self._evidence: tuple[float, list[dict[str, Any]]] | None = None
 
     # ------------------------------------------------------------------ sessions
     def session(self, request: Request) -> Session | None:
@@ -187,6 +190,20 @@ class _Ui:
                 "shap": explained.values,
             }
         return dict(self._reference[model.name])
+
+    def evidence(self) -> list[dict[str, Any]] | None:
+        """The AI-Act evidence map of the results folder's study (read again at most once a minute)."""
+        folder = self.config.results
+        if folder is None:
+            return None
+        now = time.monotonic()
+        if self._evidence is None or now - self._evidence[0] > 60:
+            from glassline.report import evidence_map
+
+            root = folder.parent if (folder / "results.csv").exists() else folder
+            table = evidence_map(root)
+            self._evidence = (now, [{str(k): v for k, v in r.items()} for r in table.to_dict("records")])
+        return self._evidence[1]
 
     def monitor(self, name: str) -> tuple[dict[str, Any] | None, str]:
         """The newest monitoring report of *name* and a sentence when there is none (off, none yet, failed)."""
@@ -788,10 +805,11 @@ def _performance(ui: _Ui, model: ServedModel) -> dict[str, Any] | None:
     """Residuals and interval coverage over the newest 200 measured values (feedback) of *model*."""
     log = ui.service.audit
     feedback = log.tail(200, kind="feedback", model=model.name)
+    predictions = data.predictions_of(log, [str(r.payload.get("request_id")) for r in feedback])
     pairs = []
     for record in feedback:
         p = record.payload
-        prediction = log.find(str(p.get("request_id")))
+        prediction = predictions.get(str(p.get("request_id")))
         if prediction is None:
             continue
         row = int(p.get("row", 0))
@@ -838,7 +856,7 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
     blocks = []
     for model in ui.models.values():
         spec = data.model_spec(model)
-        rows = list(reversed(data.rows_since(log, model, since)))
+        rows = list(reversed(ui.recent.since(log, model, since)))
         n = len(rows)
         in_spec = sum(r.light in ("in", "risk") for r in rows)
         sure = sum(r.light == "in" for r in rows)
@@ -910,12 +928,7 @@ def _levers(model: ServedModel, rows: list[data.PredictionRow], target: str) -> 
 def _quality(ui: _Ui, session: Session, kind: str, model: str, before: int | None) -> HTMLResponse:
     log = ui.service.audit
     records, older = data.audit_page(log, kind=kind or None, model=model or None, before=before)
-    evidence = None
-    if ui.config.results is not None:
-        from glassline.report import evidence_map
-
-        root = ui.config.results.parent if (ui.config.results / "results.csv").exists() else ui.config.results
-        evidence = evidence_map(root).to_dict("records")
+    evidence = ui.evidence()
     handovers: dict[str, str | None] = {}
     if ui.providers.handover is not None:
         for name in ui.models:

@@ -11,6 +11,8 @@ import csv
 import io
 import json
 import math
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,7 @@ from sqlalchemy import func, select
 
 from glassline.audit import AuditLog, AuditRecord, canonical_json, verify_chain
 from glassline.audit._database import audit_table
-from glassline.audit._log import _record_hash, _to_record
+from glassline.audit._log import GENESIS, _payload, _Query, _record_hash, _to_record
 from glassline.exceptions import SpecError
 from glassline.explain import Requirement, parse_requirement
 from glassline.serve import ServedModel
@@ -277,13 +279,44 @@ def rows_between(log: AuditLog, model: ServedModel, first: int, last: int, limit
     return rows[:limit]
 
 
-def rows_since(log: AuditLog, model: ServedModel, since: datetime) -> list[PredictionRow]:
-    """The model's predicted rows since *since*, oldest first."""
-    spec = model_spec(model)
-    rows: list[PredictionRow] = []
-    for record in log.records("prediction", model=model.name, since=since):
-        rows += _rows_of(record, model, spec)
-    return rows
+class RecentRows:
+    """Each model's predicted rows of a sliding period (the manager's week), kept in memory and brought up to
+    date by reading only the records after the newest one read before."""
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[int, list[PredictionRow]]] = {}
+        self._lock = threading.Lock()
+
+    def since(self, log: AuditLog, model: ServedModel, since: datetime) -> list[PredictionRow]:
+        """The model's predicted rows since *since*, oldest first."""
+        with self._lock:
+            last, rows = self._rows.get(model.name, (0, []))
+            spec = model_spec(model)
+            fresh: list[PredictionRow] = []
+            if last == 0:
+                records = log.records("prediction", model=model.name, since=since)
+            else:
+                records = log.records("prediction", model=model.name, seq_from=last + 1)
+            for record in records:
+                fresh += _rows_of(record, model, spec)
+                last = record.seq
+            cut = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+            kept = [r for r in rows + fresh if r.time >= cut]
+            self._rows[model.name] = (last, kept)
+            return list(kept)
+
+
+def predictions_of(log: AuditLog, request_ids: list[str]) -> dict[str, AuditRecord]:
+    """The prediction records of *request_ids* (one read per 500 ids), by request id."""
+    found: dict[str, AuditRecord] = {}
+    for start in range(0, len(request_ids), 500):
+        chunk = request_ids[start : start + 500]
+        statement = select(audit_table).where(audit_table.c.kind == "prediction", audit_table.c.request_id.in_(chunk))
+        with log.engine.connect() as conn:
+            for row in conn.execute(statement).all():
+                record = _to_record(row._mapping)
+                found[str(record.request_id)] = record
+    return found
 
 
 def one_row(log: AuditLog, models: dict[str, ServedModel], seq: int, row: int) -> PredictionRow | None:
@@ -319,24 +352,56 @@ class ChainStatus:
 
 
 class ChainCache:
-    """The whole chain's verification, redone only when the log has grown since (or after *ttl* seconds, so
-    that an edit of an old record is found within that time)."""
+    """The whole chain's verification, kept up to date cheaply: records appended since the last check are
+    verified against the last verified record's hash (so a page costs a read of the new records only), and
+    the whole chain is verified again every *ttl* seconds (an edit of an old record is found within that time)."""
 
-    def __init__(self, ttl: float = 60.0) -> None:
+    def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
-        self._known: tuple[int, float, ChainStatus] | None = None
+        self._status: ChainStatus | None = None
+        self._head: tuple[int, str] = (0, GENESIS)
+        self._full_at = -math.inf
+        self._lock = threading.Lock()
 
     def status(self, log: AuditLog) -> ChainStatus:
-        import time
+        with self._lock:
+            now = time.monotonic()
+            if self._status is None or not self._status.ok or now - self._full_at >= self.ttl:
+                report = verify_chain(log)
+                self._status = ChainStatus(report.ok, report.records, report.first_broken, report.reason)
+                self._full_at = now
+                newest = last_seq(log)
+                head = get_record(log, newest) if report.ok and newest else None
+                self._head = (head.seq, head.hash) if head is not None else (0, GENESIS)
+                return self._status
+            seq, prev = self._head
+            for row in log._rows(_Query(seq_from=seq + 1), 1000):
+                at = int(row["seq"])
+                broken = _broken(row, seq + 1, prev)
+                if broken:
+                    self._status = ChainStatus(False, at, at, broken)
+                    return self._status
+                seq, prev = at, str(row["hash"])
+            self._head = (seq, prev)
+            self._status = ChainStatus(True, seq, None, "")
+            return self._status
 
-        newest = last_seq(log)
-        now = time.monotonic()
-        if self._known is not None and self._known[0] == newest and now - self._known[1] < self.ttl:
-            return self._known[2]
-        report = verify_chain(log)
-        status = ChainStatus(report.ok, report.records, report.first_broken, report.reason)
-        self._known = (newest, now, status)
-        return status
+
+def _broken(row: Any, expected: int, prev: str) -> str:
+    """Why *row* does not continue the chain at record *expected* after hash *prev* ("" when it does)."""
+    seq = int(row["seq"])
+    if seq != expected:
+        return f"sequence gap: expected record {expected}, found {seq}"
+    if str(row["prev_hash"]) != prev:
+        return "its previous-hash does not match the record before it"
+    try:
+        payload_json = canonical_json(_payload(row["payload"]))
+    except ValueError as exc:
+        return str(exc)
+    digest = _record_hash(
+        prev, seq, str(row["created_at"]), str(row["kind"]), str(row["actor"]), row["request_id"], payload_json
+    )
+    return "" if digest == str(row["hash"]) else "its content does not match its hash (edited)"
 
 
 def chain_status(log: AuditLog) -> ChainStatus:
