@@ -133,7 +133,7 @@ def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(
         waterfall = watched.page.locator("[data-testid=waterfall]")
         waterfall.first.wait_for()
         waterfall.first.locator(".chart .main-svg").first.wait_for()  # plotly drew it
-        watched.page.screenshot(path=str(shots / "operator-waterfall.png"))
+        watched.page.locator(".detail").first.screenshot(path=str(shots / "operator-waterfall.png"))
         assert _serious(watched.page) == []
         form = watched.page.locator("[data-testid=whatif-form]").first
         form.locator("button[type=submit]").click()

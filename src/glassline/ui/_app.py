@@ -99,6 +99,7 @@ class _Ui:
         self.recent = data.RecentRows()
         self._reference: dict[str, Any] = {}
         self._evidence: tuple[float, list[dict[str, Any]]] | None = None
+        self._comparison: tuple[float, tuple[list[dict[str, Any]], list[str], str]] | None = None
 
     # ------------------------------------------------------------------ sessions
     def session(self, request: Request) -> Session | None:
@@ -204,6 +205,13 @@ class _Ui:
             table = evidence_map(root)
             self._evidence = (now, [{str(k): v for k, v in r.items()} for r in table.to_dict("records")])
         return self._evidence[1]
+
+    def comparison(self) -> tuple[list[dict[str, Any]], list[str], str]:
+        """The model comparison table (read again at most once a minute)."""
+        now = time.monotonic()
+        if self._comparison is None or now - self._comparison[0] > 60:
+            self._comparison = (now, _comparison(self))
+        return self._comparison[1]
 
     def monitor(self, name: str) -> tuple[dict[str, Any] | None, str]:
         """The newest monitoring report of *name* and a sentence when there is none (off, none yet, failed)."""
@@ -767,8 +775,8 @@ def _cell(value: Any) -> str:
 def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "", status: int = 200) -> HTMLResponse:
     log = ui.service.audit
     chosen = ui.models.get(model) or next(iter(ui.models.values()))
-    rows = list(reversed(data.latest_rows(log, chosen, ui.config.chart_rows * 2)))
-    comparison, columns, source = _comparison(ui)
+    rows = list(reversed(data.latest_rows(log, chosen, ui.config.chart_rows)))
+    comparison, columns, source = ui.comparison()
     importance = importance_figure(chosen, rows) if len(rows) >= 10 else None
     report, note = ui.monitor(chosen.name)
     done_words = ""
@@ -904,6 +912,7 @@ def _levers(model: ServedModel, rows: list[data.PredictionRow], target: str) -> 
     show (a clear sign of the value–attribution correlation), else 'depends on the other settings'."""
     if len(rows) < 10:
         return []
+    rows = rows[:5000]  # the newest 5,000 rows of the week bound the cost of the bootstrap
     shap = np.array([r.attributions for r in rows], dtype=float)
     values = np.array([r.values for r in rows], dtype=float)
     mean, low, high = data.bootstrap_importance(shap)

@@ -564,10 +564,13 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def bootstrap_importance(shap: np.ndarray, reps: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean |attribution| per input (columns of *shap*) and its 90 % bootstrap interval over rows."""
+    """Mean |attribution| per input (columns of *shap*) and its 90 % bootstrap interval over rows (each
+    resample as multinomial row weights, all resamples in one matrix product)."""
     rng = np.random.default_rng(seed)
     absolute = np.abs(shap)
-    mean = absolute.mean(axis=0)
     n = len(absolute)
-    draws = np.stack([absolute[rng.integers(0, n, n)].mean(axis=0) for _ in range(reps)])
+    mean = absolute.mean(axis=0)
+    picks = rng.integers(0, n, size=(reps, n)) + (np.arange(reps) * n)[:, None]
+    weights = np.bincount(picks.ravel(), minlength=reps * n).reshape(reps, n).astype(float)
+    draws = weights @ absolute / n
     return mean, np.quantile(draws, 0.05, axis=0), np.quantile(draws, 0.95, axis=0)
