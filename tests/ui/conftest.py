@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
+from ui_helpers import Served
 
 from glassline import Study
 from glassline.audit import Role, TokenStore, connect
@@ -25,18 +25,6 @@ from glassline.ui import Providers, UiConfig, create_ui
 #: The requirement the tests' study file sets on the response (the synthetic y spans about −2 to 4.5).
 REQUIREMENT = "y >= 1.0"
 FAMILIES = ("xgb", "svr", "mlr")
-
-
-@dataclass
-class Served:
-    url: str
-    db_url: str
-    tokens: dict[str, str]
-    models: dict[str, ServedModel]
-    calls: list[tuple[str, dict[str, Any]]]
-
-    def client(self, role: str = "admin") -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.tokens[role]}"}, timeout=30)
 
 
 @pytest.fixture(scope="session")

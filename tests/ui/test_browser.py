@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from ui_helpers import Served
 
-from conftest import Served
 from glassline.audit import Role
 from glassline.ui import PAGES
 

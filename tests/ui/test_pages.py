@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from ui_helpers import Served
 
-from conftest import Served
 from glassline.audit import Role
 from glassline.ui import PAGES, may
 
