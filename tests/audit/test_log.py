@@ -108,7 +108,10 @@ def test_cli_token_create_prints_the_token_last(tmp_path: Path, capsys: pytest.C
     engine.dispose()
     with pytest.raises(SystemExit):
         main(["token", "create", "--role", "boss", "--home", str(tmp_path)])
-    assert "expected one of ['operator', 'engineer', 'admin']" in capsys.readouterr().err
+    assert (
+        "expected one of ['operator', 'technician', 'engineer', 'manager', 'quality', 'admin']"
+        in capsys.readouterr().err
+    )
 
 
 def test_unreachable_database_is_one_clear_error() -> None:

@@ -26,18 +26,54 @@ ROLE_CACHE_SECONDS = 0.5
 
 
 class Role(StrEnum):
-    """Roles in increasing power: each includes the rights of the ones before it."""
+    """Who a token is for, and what it may do.
+
+    The API's three original roles are ranked: operator < engineer < admin, each including the rights of the
+    ones before it. The dashboard (:mod:`glassline.ui`) adds three more, placed beside that rank rather than
+    in it: a *technician* has an operator's rights (predict, override) and the monitoring view; a *manager*
+    and *quality* (the quality or compliance officer) read their own dashboards and the audit records and may
+    not predict, override or stop. An engineer includes the technician's, manager's and quality's views;
+    an admin includes every role. :meth:`allows` answers "may a token of this role do what *needed* may?".
+    """
 
     operator = "operator"  # predict, override
+    technician = "technician"  # an operator's rights + the monitoring view
     engineer = "engineer"  # + feedback, stop/start
+    manager = "manager"  # the manager's view only
+    quality = "quality"  # model cards, evidence map, audit log browse, export and verify
     admin = "admin"  # + tokens
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        """The position in operator < engineer < admin; a technician ranks as an operator, a manager and quality
+        below an operator (they may not predict)."""
+        return _RANK[self]
+
+    @property
+    def includes(self) -> frozenset[Role]:
+        """The roles whose rights this one has (itself included)."""
+        return _INCLUDES[self]
 
     def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
+        return needed in _INCLUDES[self]
+
+
+_RANK = {
+    Role.manager: -1,
+    Role.quality: -1,
+    Role.operator: 0,
+    Role.technician: 0,
+    Role.engineer: 1,
+    Role.admin: 2,
+}
+_INCLUDES: dict[Role, frozenset[Role]] = {
+    Role.operator: frozenset({Role.operator}),
+    Role.technician: frozenset({Role.operator, Role.technician}),
+    Role.manager: frozenset({Role.manager}),
+    Role.quality: frozenset({Role.quality}),
+    Role.engineer: frozenset({Role.operator, Role.technician, Role.engineer, Role.manager, Role.quality}),
+    Role.admin: frozenset(Role),
+}
 
 
 #: The longest lifetime a token can be given (a longer one is almost certainly a typo; omit it for no expiry).

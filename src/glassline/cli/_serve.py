@@ -117,7 +117,8 @@ def serve(
         str | None,
         typer.Option(
             "--anonymous",
-            help="Allow requests without a token, with this role (operator/engineer/admin). [default: none]",
+            help="Allow requests without a token, with this role (operator, technician, engineer, manager, quality, "
+            "admin). [default: none]",
         ),
     ] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Most rows per predict request.", min=1)] = 1000,
@@ -126,8 +127,23 @@ def serve(
     ] = None,
     db: DbOption = None,
     home: HomeOption = None,
+    ui: Annotated[
+        bool, typer.Option("--ui/--no-ui", help="Serve the role dashboards at /ui/ (sign in with a token).")
+    ] = True,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="The results folder the models were fitted in: the dashboards show its model comparison and "
+            "AI-Act evidence map.",
+        ),
+    ] = None,
+    alarm_budget: Annotated[
+        int, typer.Option("--alarm-budget", min=0, help="Monitoring alarms per model and week the manager page allows.")
+    ] = 3,
 ) -> None:
-    """Serve registered models over HTTP: predictions with attributions, intervals, fallback, audit log."""
+    """Serve registered models over HTTP: predictions with attributions, intervals, fallback, audit log; role
+    dashboards at /ui/."""
     from glassline.audit import Role
     from glassline.exceptions import SpecError
     from glassline.serve import Fallback, run_server
@@ -142,8 +158,19 @@ def serve(
             role = Role(anonymous)
         except ValueError:
             raise SpecError(f"--anonymous: expected one of {[r.value for r in Role]}, got {anonymous!r}") from None
+    if results is not None and not results.is_dir():
+        raise SpecError(f"--results: expected a results folder written by 'glassline fit', got {str(results)!r}")
+    configure = None
+    if ui:
+        from glassline.ui import Providers, UiConfig, create_ui
+
+        def configure(app: Any) -> None:
+            create_ui(app, Providers(), config=UiConfig(results=results, alarm_budget=alarm_budget))
+
+    dashboards = f"; dashboards: http://{host}:{port}/ui/" if ui else ""
     console.print(
-        f"loading {', '.join(model)}; then serving on http://{host}:{port} (docs: /docs; fallback: {policy.value})",
+        f"loading {', '.join(model)}; then serving on http://{host}:{port} (docs: /docs; fallback: {policy.value}"
+        f"{dashboards})",
         highlight=False,
     )
     run_server(
@@ -156,6 +183,7 @@ def serve(
         fallback=policy,
         anonymous_role=role,
         max_batch=max_batch,
+        configure=configure,
     )
 
 
@@ -167,7 +195,12 @@ app.add_typer(audit_app, name="audit")
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option("--role", "-r", help="operator, engineer or admin.", show_default=False)],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", "-r", help="operator, technician, engineer, manager, quality or admin.", show_default=False
+        ),
+    ],
     label: Annotated[str, typer.Option("--label", help="Who or what the token is for.")] = "",
     expires: Annotated[
         str | None,

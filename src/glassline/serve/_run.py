@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,8 +52,10 @@ def run_server(
     anonymous_role: Role | None = None,
     max_batch: int = 1000,
     log_level: str = "warning",
+    configure: Callable[[FastAPI], object] | None = None,
 ) -> None:
-    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted."""
+    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted.
+    *configure* is called with the app before it serves (the CLI mounts the dashboards, :mod:`glassline.ui`)."""
     import uvicorn
 
     refs = [model] if isinstance(model, str) else list(model)
@@ -62,6 +64,8 @@ def run_server(
         db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
     )
     app = create_app(loaded, config)
+    if configure is not None:
+        configure(app)
     uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level)).run()
 
 

@@ -112,7 +112,7 @@ class StopRequest(_Strict):
 
 
 class TokenRequest(_Strict):
-    role: str = Field(description="operator, engineer or admin")
+    role: str = Field(description="operator, technician, engineer, manager, quality or admin")
     label: str = Field("", max_length=200)
     expires: str | None = Field(
         None, max_length=20, description="lifetime such as 30d, 12h or 90m; none: valid until revoked"

@@ -1,0 +1,240 @@
+"""The dashboards over HTTP without a browser: sign-in, sessions, CSRF, roles, every page, the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from ui_helpers import Served
+
+from glassline.audit import Role
+from glassline.ui import PAGES, may
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def sign_in(served: Served, role: str) -> httpx.Client:  # the caller closes it
+    """A client with a session cookie of *role* (through the sign-in form, as a browser does)."""
+    client = httpx.Client(base_url=served.url, timeout=30, follow_redirects=False)
+    page = client.get("/ui/login")
+    token = CSRF.search(page.text)
+    assert token is not None
+    answer = client.post("/ui/login", data={"token": served.tokens[role], "csrf": token.group(1)})
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+@contextmanager
+def signed(served: Served, role: str) -> Iterator[httpx.Client]:
+    client = sign_in(served, role)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    found = CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_every_page_for_every_role(served: Served, role: str) -> None:
+    with signed(served, role) as client:
+        _every_page(client, role)
+
+
+def _every_page(client: httpx.Client, role: str) -> None:
+    for page, needed in PAGES.items():
+        answer = client.get(f"/ui/{page}")
+        if Role(role).allows(needed):
+            assert answer.status_code == 200, (role, page, answer.text[:2000])
+            assert "Content-Security-Policy" in answer.headers
+        else:
+            assert answer.status_code == 403, (role, page)
+            assert f"needs the role {needed.value}" in answer.text
+            assert "Traceback" not in answer.text
+
+
+def test_sign_in_needs_a_known_token_and_the_form_check(served: Served) -> None:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        token = csrf_of(client, "/ui/login")
+        bad = client.post("/ui/login", data={"token": "gl_not-a-token", "csrf": token})
+        assert bad.status_code == 401
+        assert "unknown, revoked or expired" in bad.text
+        token = csrf_of(client, "/ui/login")
+        forged = client.post("/ui/login", data={"token": served.tokens["operator"], "csrf": "forged"})
+        assert forged.status_code == 403
+    with httpx.Client(base_url=served.url, timeout=30) as anonymous:
+        answer = anonymous.get("/ui/operator")
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/ui/login")
+
+
+def test_session_cookie_is_httponly_strict_and_signed(served: Served) -> None:
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        token = csrf_of(client, "/ui/login")
+        answer = client.post("/ui/login", data={"token": served.tokens["engineer"], "csrf": token})
+        cookie = answer.headers["set-cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert "Max-Age=" in cookie
+        assert served.tokens["engineer"] not in cookie
+        value = client.cookies["glassline_session"]
+        client.cookies.set("glassline_session", value[:-4] + "0000", path="/ui")
+        assert client.get("/ui/engineer").status_code == 303  # a forged signature is no session
+
+
+def test_forms_need_the_session_csrf_token(served: Served) -> None:
+    with signed(served, "engineer") as client:
+        refused = client.post("/ui/stop", data={"reason": "test", "csrf": "wrong"})
+        assert refused.status_code == 403
+        assert "check token" in refused.text
+        assert "stopped" not in client.get("/ui/engineer").text.split("The service is")[1][:20]
+
+
+def test_stop_and_start_with_a_reason_through_the_audited_path(served: Served) -> None:
+    with signed(served, "engineer") as client, served.client("operator") as api:
+        csrf = csrf_of(client, "/ui/engineer")
+        missing = client.post("/ui/stop", data={"reason": "", "csrf": csrf})
+        assert missing.status_code == 422
+        stopped = client.post("/ui/stop", data={"reason": "dryer maintenance", "csrf": csrf})
+        assert stopped.status_code == 303
+        name = next(iter(served.models))
+        assert (
+            api.post(f"/v1/models/{name}/predict", json={"rows": [{"x1": 0.5, "x2": 0.5, "x3": 0.5}]}).status_code
+            == 503
+        )
+        page = client.get("/ui/engineer").text
+        assert "dryer maintenance" in page
+        seq = int(stopped.headers["location"].split("stop%3A")[1])
+        record = client.get(f"/ui/audit/{seq}").text
+        assert "engineer:" in record
+        assert "dryer maintenance" in record
+        assert "Verified" in record
+        started = client.post("/ui/start", data={"reason": "maintenance done", "csrf": csrf})
+        assert started.status_code == 303
+        assert (
+            api.post(f"/v1/models/{name}/predict", json={"rows": [{"x1": 0.5, "x2": 0.5, "x3": 0.5}]}).status_code
+            == 200
+        )
+    with signed(served, "operator") as operator:
+        csrf = csrf_of(operator, "/ui/operator")
+        assert operator.post("/ui/stop", data={"reason": "x", "csrf": csrf}).status_code == 403
+
+
+def test_override_and_counterfactual_partials(served: Served) -> None:
+    with signed(served, "operator") as client:
+        page = client.get("/ui/operator").text
+        seq, row = re.search(r'data-testid="prediction-row" data-seq="(\d+)" data-row="(\d+)"', page).groups()
+        panel = client.get(f"/ui/partials/waterfall?seq={seq}&row={row}")
+        assert panel.status_code == 200
+        assert 'data-testid="waterfall"' in panel.text
+        csrf = csrf_of(client, "/ui/operator")
+        bad = client.post("/ui/override", data={"seq": seq, "row": row, "value": "abc", "reason": "x", "csrf": csrf})
+        assert bad.status_code == 422
+        assert "value: expected a number" in bad.text
+        done = client.post(
+            "/ui/override", data={"seq": seq, "row": row, "value": "2.0", "reason": "lab says so", "csrf": csrf}
+        )
+        assert done.status_code == 200
+        assert "Override recorded as audit record" in done.text
+        answer = client.post("/ui/partials/counterfactual", data={"seq": seq, "row": row, "min": "1.0", "csrf": csrf})
+        assert answer.status_code == 200, answer.text
+        assert 'data-testid="whatif-result"' in answer.text
+        _name, request = served.calls[-1]
+        assert set(request) == {"row", "require", "settable", "weights", "interval"}
+        assert request["require"] == {"min": 1.0}
+        none = client.post("/ui/partials/counterfactual", data={"seq": seq, "row": row, "csrf": csrf})
+        assert none.status_code == 422
+        assert "at least one bound" in none.text
+
+
+def test_whatif_curve_and_unknown_rows(served: Served) -> None:
+    with signed(served, "engineer") as client:
+        name = next(iter(served.models))
+        page = client.get(f"/ui/engineer?model={name}").text
+        seq = re.search(r'name="seq" value="(\d+)"', page).group(1)
+        curve = client.get(f"/ui/partials/whatif?model={name}&seq={seq}&row=0&factor=x1")
+        assert curve.status_code == 200
+        assert "whatif-curve" in curve.text
+        missing = client.get(f"/ui/partials/whatif?model={name}&seq={seq}&row=0&factor=nope")
+        assert missing.status_code == 404
+        assert client.get("/ui/audit/999999").status_code == 404
+
+
+def test_audit_log_pages_export_and_verify(served: Served) -> None:
+    with signed(served, "quality") as client:
+        page = client.get("/ui/quality")
+        assert page.status_code == 200
+        assert "Audit chain OK" in page.text
+        older = re.search(r'href="/ui/quality\?before=(\d+)"', page.text)
+        assert older is not None, "more than one page of records"
+        second = client.get(f"/ui/quality?before={older.group(1)}").text
+        seqs = [int(s) for s in re.findall(r'<td><a href="/ui/audit/(\d+)">', second)]
+        assert seqs
+        assert max(seqs) < int(older.group(1))
+        exported = client.get("/ui/audit.csv?kind=prediction")
+        assert exported.status_code == 200
+        assert exported.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(exported.text)))
+        assert rows
+        assert {r["kind"] for r in rows} == {"prediction"}
+        assert client.get("/ui/partials/verify").text.count("Audit chain OK") == 1
+        record = client.get(f"/ui/audit/{rows[0]['seq']}").text
+        assert "Verified: its hash matches its content" in record
+    with signed(served, "operator") as operator:
+        assert operator.get("/ui/audit.csv").status_code == 403
+
+
+def test_a_revoked_token_ends_its_sessions(served: Served) -> None:
+    from glassline.audit import TokenStore, connect
+
+    engine = connect(served.db_url)
+    store = TokenStore(engine)
+    issued = store.issue(Role.manager, "revoke me")
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        token = csrf_of(client, "/ui/login")
+        client.post("/ui/login", data={"token": issued.token, "csrf": token})
+        assert client.get("/ui/manager").status_code == 200
+        store.revoke(issued.id)
+        import time
+
+        time.sleep(0.6)  # ROLE_CACHE_SECONDS
+        assert client.get("/ui/manager").status_code == 303
+    engine.dispose()
+
+
+def test_roles_keep_the_api_rules() -> None:
+    assert Role.operator.allows(Role.operator)
+    assert not Role.operator.allows(Role.engineer)
+    assert Role.engineer.allows(Role.operator)
+    assert not Role.engineer.allows(Role.admin)
+    assert Role.technician.allows(Role.operator)
+    assert not Role.technician.allows(Role.engineer)
+    assert not Role.manager.allows(Role.operator)
+    assert not Role.quality.allows(Role.operator)
+    assert all(Role.admin.allows(r) for r in Role)
+    assert may(Role.operator, "counterfactual")
+    assert not may(Role.operator, "stop")
+    assert may(Role.quality, "audit_log")
+    assert not may(Role.manager, "audit_log")
+
+
+def test_the_catalogue_has_every_key_in_every_language() -> None:
+    from string import Formatter
+
+    from glassline.ui import CATALOGUES
+
+    english = CATALOGUES["en"]
+    for language, catalogue in CATALOGUES.items():
+        assert set(catalogue) == set(english), language
+        for key, value in catalogue.items():
+            fields = {f for _, f, _, _ in Formatter().parse(value) if f}
+            assert fields == {f for _, f, _, _ in Formatter().parse(english[key]) if f}, (language, key)
