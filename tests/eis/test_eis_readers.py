@@ -216,6 +216,10 @@ def test_csv_round_trip(tmp_path: Path, points: list[tuple[float, float, float]]
     data = np.asarray(points)
     z = data[:, 1] + 1j * data[:, 2]
     path = write_csv(tmp_path / "round.csv", data[:, 0], z, header="f,re,im" if header else None)
-    spectrum = read_spectrum(path)
+    spectrum = read_spectrum(path, sign="file")  # the values as written; "auto" may flip arbitrary data
     np.testing.assert_array_equal(spectrum.frequency_hz, data[:, 0])
     np.testing.assert_array_equal(spectrum.z, z)
+    auto = read_spectrum(path)
+    flipped = np.median(z.imag[data[:, 0] <= np.median(data[:, 0])]) > 0
+    np.testing.assert_array_equal(auto.z, z.conjugate() if flipped else z)
+    assert auto.imag_stored == ("-Im Z" if flipped else "Im Z")
