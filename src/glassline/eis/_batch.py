@@ -193,7 +193,7 @@ def fit_folder(
     if errors:
         more = f" ({len(errors) - 1} more bad files)" if len(errors) > 1 else ""
         raise DataError(f"{errors[0]}{more}")
-    point_tables = [row.pop("points") for row in rows if "points" in row]
+    point_tables = [table for row in rows if isinstance(table := row.pop("points", None), pd.DataFrame)]
     frame = pd.DataFrame(rows)
     if points is not None:
         from glassline._output import writing

@@ -152,7 +152,9 @@ def simulate_real_looking(
         }
     elif kind == "loop":
         peak = 10 ** generator.uniform(0.0, 2.0)
-        at_peak = simulate_spectrum(np.array([peak]), **truth)[0]
+        at_peak = simulate_spectrum(
+            np.array([peak]), r_sep=truth["r_sep"], r_ion=truth["r_ion"], q=truth["q"], gamma=truth["gamma"]
+        )[0]
         extra = {"loop_ohm": generator.uniform(3.0, 6.0) * abs(at_peak.imag), "loop_peak_hz": peak}
     elif kind == "truncated":
         transition = 1.0 / (2 * np.pi * (truth["r_ion"] * truth["q"]) ** (1.0 / truth["gamma"]))
@@ -161,5 +163,20 @@ def simulate_real_looking(
         noise *= 10.0
     elif kind == "drift":
         extra = {"drift": generator.uniform(0.03, 0.1) / 9.0, "drift_corner_hz": 10 ** generator.uniform(0.0, 1.0)}
-    z = simulate_spectrum(f, **truth, **extra, noise=noise, inductance_h=inductance, rng=generator)
+    z = simulate_spectrum(
+        f,
+        r_sep=truth["r_sep"],
+        r_ion=truth["r_ion"],
+        q=truth["q"],
+        gamma=truth["gamma"],
+        contact_ohm=extra.get("contact_ohm", 0.0),
+        contact_peak_hz=extra.get("contact_peak_hz", 2e4),
+        loop_ohm=extra.get("loop_ohm", 0.0),
+        loop_peak_hz=extra.get("loop_peak_hz", 10.0),
+        drift=extra.get("drift", 0.0),
+        drift_corner_hz=extra.get("drift_corner_hz", 1.0),
+        noise=noise,
+        inductance_h=inductance,
+        rng=generator,
+    )
     return f, z, {**truth, "noise": noise}
