@@ -86,6 +86,7 @@ FLAG_LIMITS: dict[str, float] = {
     "non_kk": 0.05,
     "positive_im": 0.05,
     "reach": 2.0,
+    "phase": 54.0,
     "stderr": 0.10,
 }
 """Thresholds of the validity flags, all dimensionless (see :func:`fit_spectrum`). Measured on the
@@ -94,7 +95,10 @@ its good spectra the largest values were: Lin-KK noise 1.1 % (limit 2 %: potenti
 misfit ratio 1.15 (limit 2: a fit whose residual is twice the noise misses a feature of the data),
 Lin-KK failures 1 point of 66 (1.5 %, limit 5 %), Im Z > 0 inside the window 1 point (limit 5 %),
 reach R_ion·Q·ω_min^γ 0.78 (limit 2: the capacitive branch, where coth → 1/x, needs
-R_ion·Q·ω^γ ≲ 1), relative standard error of R_ion 2.1 % (limit 10 %)."""
+R_ion·Q·ω^γ ≲ 1), relative standard error of R_ion 2.1 % (limit 10 %). The phase limit (degrees) is the
+fit-free view of the reach: at the lowest fitted frequency, the angle of Z − Re Z(f_max) must be
+steeper than 54° = 0.6·90° (a blocking electrode's capacitive branch tends to γ·90°, 76–90° for
+γ 0.84–1; the 45° line of the transmission line's middle is not yet that branch)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,9 @@ class EISFit:
     everything but the noise)."""
     reach: float = math.nan
     """R_ion·Q·ω_min^γ at the lowest fitted frequency: ≲ 1 when the window reaches the capacitive branch."""
+    low_frequency_phase: float = math.nan
+    """−angle of (Z − Re Z at the highest fitted frequency) at the lowest fitted frequency [°]: toward
+    γ·90° on the capacitive branch, about 45° on the transmission line's middle."""
     r_ion_rel_stderr: float = math.nan
     """Standard error of the reported R_ion (from the fit's covariance) relative to R_ion."""
     frequency_hz: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
@@ -218,6 +225,7 @@ class EISFit:
             kk_max_res_imag=self.kk_max_imag,
             misfit_ratio=self.misfit,
             low_frequency_reach=self.reach,
+            low_frequency_phase_deg=self.low_frequency_phase,
             r_ion_rel_stderr=self.r_ion_rel_stderr,
         )
         return row
@@ -439,6 +447,7 @@ def fit_spectrum(
         kk_max_imag=kk.max_imag if kk is not None else math.nan,
         misfit=figures["misfit"],
         reach=figures["reach"],
+        low_frequency_phase=figures["phase"],
         r_ion_rel_stderr=figures["stderr"],
         frequency_hz=f_all,
         z=z_all,
@@ -457,7 +466,11 @@ def _validity_figures(
 ) -> dict[str, float]:
     """Lin-KK noise on the fitted points, misfit ratio, reach of the capacitive branch, R_ion's stderr."""
     nan = math.nan
-    figures = {"kk_noise": nan, "misfit": nan, "reach": nan, "stderr": nan}
+    figures = {"kk_noise": nan, "misfit": nan, "reach": nan, "stderr": nan, "phase": nan}
+    if n >= 2:
+        f, z = f_all[window.keep], z_all[window.keep]
+        low = z[int(np.argmin(f))] - z[int(np.argmax(f))].real
+        figures["phase"] = -math.degrees(math.atan2(low.imag, low.real))
     if best.ok and n:
         omega_min = 2.0 * math.pi * float(f_all[window.keep].min())
         figures["reach"] = best.r_ion * best.q * omega_min**best.gamma
@@ -515,11 +528,17 @@ def _validity_reasons(
                 f"Im Z > 0 at {int(positive.sum())} of {f.size} fitted points ({_hz(float(f[positive].min()))}–"
                 f"{_hz(float(f[positive].max()))}; limit {100 * limits['positive_im']:g} %): an inductive loop"
             )
-    reach = figures["reach"]
-    if math.isfinite(reach) and reach > limits["reach"]:
+    reach, phase = figures["reach"], figures["phase"]
+    short = [
+        f"R_ion·Q·ω_min^γ = {reach:.2g} > {limits['reach']:g}"
+        if math.isfinite(reach) and reach > limits["reach"]
+        else "",
+        f"phase there {phase:.0f}° < {limits['phase']:g}°" if math.isfinite(phase) and phase < limits["phase"] else "",
+    ]
+    if any(short):
         reasons.append(
             f"truncated: the window stops at {_hz(float(f.min()))}, before the capacitive branch "
-            f"(R_ion·Q·ω_min^γ = {reach:.2g} > {limits['reach']:g}); R_ion is extrapolated"
+            f"({'; '.join(s for s in short if s)}); R_ion is extrapolated"
         )
     stderr = figures["stderr"]
     if math.isfinite(stderr) and stderr > limits["stderr"]:
