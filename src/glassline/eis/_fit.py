@@ -375,7 +375,15 @@ def fit_spectrum(
         failed = np.zeros(f_all.size, dtype=bool)
         if kk is not None:
             failed[inside] = kk.failed
-        window = frequency_window(f_all, z_all, fmin=fmin, fmax=fmax, kk_failed=failed, drop_inductive=not flipped)
+        window = frequency_window(
+            f_all,
+            z_all,
+            fmin=fmin,
+            fmax=fmax,
+            kk_failed=failed,
+            drop_inductive=not flipped,
+            noise=kk.noise if kk is not None else 0.0,
+        )
     else:  # the requested range only
         requested = frequency_window(f_all, z_all, fmin=fmin, fmax=fmax)
         none = np.zeros(f_all.size, dtype=bool)
@@ -415,7 +423,7 @@ def fit_spectrum(
         if gap > tolerance:
             reasons.append(
                 f"weighted and unweighted R_ion differ by {100 * gap:.1f} % "
-                f"({weighted.r_ion:.4g} vs {unweighted.r_ion:.4g} Ω; tolerance {100 * tolerance:g} %)"
+                f"({weighted.r_ion:.4g} vs {unweighted.r_ion:.4g} Ω, tolerance {100 * tolerance:g} %)"
             )
     if best.ok and best.residual > max_residual:
         reasons.append(f"relative residual {100 * best.residual:.2f} % > {100 * max_residual:g} %")
@@ -512,7 +520,7 @@ def _validity_reasons(
     if checked and failing / checked > limits["non_kk"]:
         low, high = float(f_all[window.non_kk].min()), float(f_all[window.non_kk].max())
         reasons.append(
-            f"{failing} of {checked} points fail Lin-KK ({_hz(low)}–{_hz(high)}; > {100 * limits['non_kk']:g} %): "
+            f"{failing} of {checked} points fail Lin-KK ({_hz(low)}–{_hz(high)}, limit {100 * limits['non_kk']:g} %): "
             "drift or a cell changing during the sweep; they were not fitted"
         )
     misfit = figures["misfit"]
@@ -526,7 +534,7 @@ def _validity_reasons(
         if positive.mean() > limits["positive_im"]:
             reasons.append(
                 f"Im Z > 0 at {int(positive.sum())} of {f.size} fitted points ({_hz(float(f[positive].min()))}–"
-                f"{_hz(float(f[positive].max()))}; limit {100 * limits['positive_im']:g} %): an inductive loop"
+                f"{_hz(float(f[positive].max()))}, limit {100 * limits['positive_im']:g} %): an inductive loop"
             )
     reach, phase = figures["reach"], figures["phase"]
     short = [
@@ -538,7 +546,7 @@ def _validity_reasons(
     if any(short):
         reasons.append(
             f"truncated: the window stops at {_hz(float(f.min()))}, before the capacitive branch "
-            f"({'; '.join(s for s in short if s)}); R_ion is extrapolated"
+            f"({' and '.join(s for s in short if s)}); R_ion is extrapolated"
         )
     stderr = figures["stderr"]
     if math.isfinite(stderr) and stderr > limits["stderr"]:

@@ -166,16 +166,18 @@ def check_spectrum(
 def detect_imag_sign(frequency_hz: npt.ArrayLike, z: npt.ArrayLike) -> int:
     """+1 when Im Z looks capacitive (negative) at the low frequencies, −1 when it looks flipped, 0 undecided.
 
-    Uses the lower half of the frequencies: the sign of the median Im Z there. An inductive tail or an
-    inductive loop lies at higher frequencies or is outweighed there; a blocking electrode's capacitive
-    branch, and any electrode's double-layer capacitance, dominates the low-frequency half.
+    Uses the lowest quarter of the frequencies (at least one point): the sign of the median Im Z there.
+    An inductive tail lies at the top of the sweep, an inductive loop in the middle (even one centred a
+    decade above the lowest frequency leaves it capacitive: its reactance falls as f there while the
+    capacitive branch grows as 1/f); a blocking electrode's capacitive branch, and any electrode's
+    double-layer capacitance, dominates the lowest frequencies.
     """
     f = np.asarray(frequency_hz, dtype=float)
     imag = np.asarray(z, dtype=complex).imag
     if f.size == 0:
         return 0
-    low = imag[f <= np.median(f)]
-    middle = float(np.median(low))
+    lowest = np.argsort(f, kind="stable")[: max(1, f.size // 4)]
+    middle = float(np.median(imag[lowest]))
     return 1 if middle < 0 else -1 if middle > 0 else 0
 
 

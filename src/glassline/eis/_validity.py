@@ -167,13 +167,17 @@ def frequency_window(
     fmax: float | None = None,
     kk_failed: npt.NDArray[np.bool_] | None = None,
     drop_inductive: bool = True,
+    noise: float = 0.0,
 ) -> Window:
     """The automatic window: the requested range, without the inductive tail and the non-KK points.
 
     The inductive tail: walking down from the highest frequency, every point with Im Z > 0; then the
-    cable inductance L̂ = median(Im Z/ω) of those points, and the points below while ω·L̂ > 10 % of |Im Z|
-    (:data:`INDUCTIVE_SHARE`). Positive Im Z further down (an inductive loop) is not a tail and is kept:
-    the fit's flags report it. ``drop_inductive=False`` keeps the tail (a spectrum whose sign is in doubt).
+    cable inductance L̂ = median(Im Z/ω) of those points, and the points below while Im Z > 0 or
+    ω·L̂ > 10 % of |Im Z| (:data:`INDUCTIVE_SHARE`), through positive points that the inductance explains
+    (Im Z ≤ 2·ω·L̂ + 3·noise·|Z|, ``noise`` relative to |Z| as Lin-KK estimates it: near the crossing,
+    noise flips signs) but not into an inductive loop (Im Z > 0 far beyond ω·L̂): a loop further down is
+    not a tail and is kept, the fit's flags report it. ``drop_inductive=False`` keeps the tail (a
+    spectrum whose sign is in doubt).
     """
     f = np.asarray(frequency_hz, dtype=float)
     zc = np.asarray(z, dtype=complex)
@@ -191,11 +195,19 @@ def frequency_window(
     if tail:
         top = down[:tail]
         inductance = float(np.median(zc.imag[top] / (2.0 * np.pi * f[top])))
-        while tail < down.size and 2.0 * np.pi * f[down[tail]] * inductance > INDUCTIVE_SHARE * abs(
-            zc.imag[down[tail]]
-        ):
+        while tail < down.size:
+            i = down[tail]
+            if not _in_tail(2.0 * np.pi * f[i] * inductance, float(zc.imag[i]), 3.0 * noise * float(abs(zc[i]))):
+                break
             tail += 1
         inductive[down[:tail]] = True
     non_kk = np.zeros(f.size, dtype=bool) if kk_failed is None else np.asarray(kk_failed, dtype=bool) & ~outside
     keep = ~(outside | inductive | non_kk)
     return Window(keep=keep, outside=outside, inductive=inductive, non_kk=non_kk)
+
+
+def _in_tail(reactance_l: float, imag: float, slack: float) -> bool:
+    """Whether a point below the strictly inductive top still belongs to the cable's tail."""
+    if imag > 0:
+        return imag <= 2.0 * reactance_l + slack
+    return reactance_l > INDUCTIVE_SHARE * abs(imag)
