@@ -82,7 +82,7 @@ _GUESS_R_ION_POINTS = 24
 
 FLAG_LIMITS: dict[str, float] = {
     "noise": 0.015,
-    "misfit": 2.0,
+    "misfit": 3.0,
     "non_kk": 0.05,
     "positive_im": 0.05,
     "reach": 2.0,
@@ -92,7 +92,10 @@ FLAG_LIMITS: dict[str, float] = {
 """Thresholds of the validity flags, all dimensionless (see :func:`fit_spectrum`). Measured on the
 real-looking set (:func:`~glassline.eis.simulate_real_looking`, ``benchmarks/bench_eis_real.py``); on
 its good spectra the largest values were: Lin-KK noise 1.1 % (limit 2 %: potentiostats specify < 1 %),
-misfit ratio 1.15 (limit 2: a fit whose residual is twice the noise misses a feature of the data),
+misfit ratio 1.15 (limit 3: the fit's residual three times the noise means a systematic part
+√(3² − 1) ≈ 2.8 times the noise; at 2, uncalendered spectra fitted on the paper's 1 kHz–100 mHz window,
+where only the tail of a 10–30 kHz contact arc remains, were flagged 13 times in 60 with R_ion as
+accurate as the unflagged ones (median error 0.8 % vs 0.7 %); contact arcs inside the window gave 20–140),
 Lin-KK failures 1 point of 66 (1.5 %, limit 5 %), Im Z > 0 inside the window 1 point (limit 5 %),
 reach R_ion·Q·ω_min^γ 0.78 (limit 2: the capacitive branch, where coth → 1/x, needs
 R_ion·Q·ω^γ ≲ 1), relative standard error of R_ion 2.1 % (limit 10 %). The phase limit (degrees) is the
@@ -355,7 +358,7 @@ def fit_spectrum(
         weightings disagree, a bound, the residual, too few points, a failed fit, Im Z > 0 at most
         points) a validated spectrum is flagged when (thresholds :data:`FLAG_LIMITS`): the Lin-KK noise
         exceeds 2 % of |Z|; more than 5 % of the points fail Lin-KK (drift, a changing cell); the fit's
-        residual is more than twice the Lin-KK residual (the circuit misses a feature: a contact arc,
+        residual is more than three times the Lin-KK residual (the circuit misses a feature: a contact arc,
         an inductive loop); Im Z > 0 at more than 5 % of the fitted points (an inductive loop); the
         window stops before the capacitive branch (R_ion·Q·ω_min^γ > 2: R_ion is extrapolated); the
         standard error of R_ion exceeds 10 %.
