@@ -554,7 +554,7 @@ def _validity_reasons(
     stderr = figures["stderr"]
     if math.isfinite(stderr) and stderr > limits["stderr"]:
         reasons.append(
-            f"R_ion poorly determined: standard error {100 * stderr:.0f} % (limit {100 * limits['stderr']:g} %)"
+            f"R_ion poorly determined: standard error {100 * stderr:.3g} % (limit {100 * limits['stderr']:g} %)"
         )
     return reasons
 
