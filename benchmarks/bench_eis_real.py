@@ -110,7 +110,7 @@ def _reason_counts(flags: pd.Series) -> str:
                 key = reason.split(":")[0].split(" (")[0]
                 key = "Lin-KK failures" if "fail Lin-KK" in reason else key
                 key = "misfit (fit residual ≫ Lin-KK)" if "the fit's residual is" in reason else key
-                key = "Im Z > 0 in the window" if reason.startswith("Im Z > 0 at") and "loop" in reason else key
+                key = "Im Z > 0 in the window" if reason.startswith("Im Z > 0 beyond") else key
                 key = "weighted ≠ unweighted" if reason.startswith("weighted and unweighted") else key
                 key = "relative residual > 3 %" if reason.startswith("relative residual") else key
                 counts[key] = counts.get(key, 0) + 1
