@@ -527,7 +527,7 @@ def _validity_reasons(
         low, high = float(f_all[window.non_kk].min()), float(f_all[window.non_kk].max())
         reasons.append(
             f"{failing} of {checked} points fail Lin-KK ({_hz(low)}–{_hz(high)}, limit {100 * limits['non_kk']:g} %): "
-            "drift or a cell changing during the sweep; they were not fitted"
+            "drift or a cell changing during the sweep, so they were not fitted"
         )
     misfit = figures["misfit"]
     if math.isfinite(misfit) and misfit > limits["misfit"]:
@@ -555,7 +555,7 @@ def _validity_reasons(
     if any(short):
         reasons.append(
             f"truncated: the window stops at {_hz(float(f.min()))}, before the capacitive branch "
-            f"({' and '.join(s for s in short if s)}); R_ion is extrapolated"
+            f"({' and '.join(s for s in short if s)}), so R_ion is extrapolated"
         )
     stderr = figures["stderr"]
     if math.isfinite(stderr) and stderr > limits["stderr"]:

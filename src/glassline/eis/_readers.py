@@ -190,8 +190,8 @@ def _orient(spectrum: Spectrum, declared: str, basis: str, sign: ImagSign) -> Sp
     if basis in ("header", "instrument"):
         said = "the header" if basis == "header" else "the instrument's convention"
         note = (
-            f"{said} says the file stores {declared}, but Im Z would then be positive at the low frequencies; "
-            f"read as {stored}"
+            f"{said} says the file stores {declared}, but Im Z would then be positive at the low frequencies, "
+            f"so it was read as {stored}"
         )
     return Spectrum(spectrum.frequency_hz, spectrum.z.conjugate(), spectrum.source, stored, "data", note)
 
