@@ -39,7 +39,14 @@ def indexed(case_id: str, index: str, *expect: str, extra: dict[str, str | bytes
 CASES = [
     # --- the plain CSV reader
     spectrum("eis-csv-two-columns", "s.csv", "f,re\n1000,20\n", "row 1 (header): expected 3 columns", "found 2"),
-    spectrum("eis-csv-four-header-columns", "s.csv", "f,re,im,x\n1000,20,-2,1\n", "row 1 (header)", "found 4"),
+    spectrum(
+        "eis-csv-four-unnamed-header-columns",
+        "s.csv",
+        "a,b,c,d\n1000,20,-2,1\n",
+        "row 1 (header)",
+        "found 4",
+        "no frequency or Re Z or Im Z",
+    ),
     spectrum(
         "eis-csv-row-with-four-cells", "s.csv", "1000,20,-2\n100,25,-8,9\n", "row 2: expected 3 columns", "found 4"
     ),
@@ -75,6 +82,36 @@ CASES = [
     ),
     spectrum("eis-csv-nan-value", "s.csv", HEADER + "1000,20,nan\n", "row 2, column 3 ('im')", "found nan"),
     spectrum("eis-csv-header-only", "s.csv", HEADER, "expected at least one data row", "found none"),
+    # --- named headers (instrument-style CSV exports): the cell is named by the file's own column name
+    spectrum(
+        "eis-csv-named-header-without-imag",
+        "s.csv",
+        "freq/Hz,Re(Z)/Ohm,|Z|/Ohm,Phase(Z)/deg\n1000,20,20.1,-5\n",
+        "row 1 (header)",
+        "found 4 columns",
+        "no Im Z among them",
+    ),
+    spectrum(
+        "eis-csv-named-header-bad-cell",
+        "s.csv",
+        "time/s,freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n0,1000,20,2\n1,100,x,8\n",
+        "row 3, column 3 ('Re(Z)/Ohm')",
+        "expected a number [Ω], found 'x'",
+    ),
+    spectrum(
+        "eis-csv-named-header-short-row",
+        "s.csv",
+        "time/s,freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n0,1000,20,2\n1,100,25\n",
+        "row 3: expected 4 columns as in the header",
+        "found 3",
+    ),
+    spectrum(
+        "eis-csv-semicolon-decimal-comma-bad-cell",
+        "s.csv",
+        "Frequency (Hz);Z' (Ohm);-Z'' (Ohm)\n1000;20,5;2,1\n100;25,1;-\n",
+        "row 3, column 3 (\"-Z'' (Ohm)\")",
+        "expected a number [Ω], found '-'",
+    ),
     spectrum("eis-csv-zero-bytes", "s.csv", "", "expected at least one data row"),
     spectrum("eis-csv-not-utf8", "s.csv", b"\xff\xfe\x00garbage", "not a UTF-8 text file"),
     # --- the other readers (impedance.py's and galvani's) and the sniffer
@@ -95,6 +132,7 @@ CASES = [
     option("eis-window-fmax-nan", ("--fmax", "nan"), "--fmax: expected a frequency > 0 Hz, got nan"),
     option("eis-window-fmin-negative", ("--fmin", "-1"), "--fmin: expected a frequency > 0 Hz", "got -1"),
     option("eis-tolerance-negative", ("--tolerance", "-1"), "--tolerance: expected a fraction > 0", "got -1"),
+    option("eis-points-is-a-folder", ("--points", "{tmp}"), "--points", "{tmp}"),
     option(
         "eis-tolerance-zero",
         ("--fmin", "1e6", "--fmax", "1e7", "--tolerance", "0"),

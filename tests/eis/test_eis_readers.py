@@ -216,6 +216,104 @@ def test_csv_round_trip(tmp_path: Path, points: list[tuple[float, float, float]]
     data = np.asarray(points)
     z = data[:, 1] + 1j * data[:, 2]
     path = write_csv(tmp_path / "round.csv", data[:, 0], z, header="f,re,im" if header else None)
-    spectrum = read_spectrum(path)
+    spectrum = read_spectrum(path, sign="file")  # the values as written; "auto" may flip arbitrary data
     np.testing.assert_array_equal(spectrum.frequency_hz, data[:, 0])
     np.testing.assert_array_equal(spectrum.z, z)
+    auto = read_spectrum(path)
+    lowest = np.argsort(data[:, 0], kind="stable")[: max(1, len(data) // 4)]  # the lowest quarter decides
+    flipped = np.median(z.imag[lowest]) > 0
+    np.testing.assert_array_equal(auto.z, z.conjugate() if flipped else z)
+    assert auto.imag_stored == ("-Im Z" if flipped else "Im Z")
+
+
+# ---------------------------------------------------------------- instrument fixtures and header variants
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "points", "fmin", "fmax", "stored"),
+    [
+        ("impedance_example.csv", 66, 0.0031623, 1e4, "Im Z"),
+        ("impedance_example_biologic.mpt", 43, 0.01689554, 1000.3201, "-Im Z"),
+        ("impedance_example_zplot.z", 21, 3000.0, 300000.0, "Im Z"),
+        ("impedance_example_gamry.DTA", 25, 796.875, 200015.6, "Im Z"),
+    ],
+)
+def test_impedance_py_example_files(name: str, points: int, fmin: float, fmax: float, stored: str) -> None:
+    """impedance.py's own example exports (tests/eis/data/README.md) read as impedance.py reads them."""
+    from impedance.preprocessing import readCSV, readFile
+
+    spectrum = read_spectrum(DATA / name)
+    assert len(spectrum) == points
+    assert spectrum.frequency_hz.min() == pytest.approx(fmin)
+    assert spectrum.frequency_hz.max() == pytest.approx(fmax)
+    assert spectrum.imag_stored == stored
+    assert spectrum.imag_basis == ("data" if name.endswith(".csv") else "instrument")
+    assert not spectrum.imag_note
+    instrument = {".mpt": "biologic", ".z": "zplot", ".DTA": "gamry"}.get(Path(name).suffix)
+    f, z = readFile(str(DATA / name), instrument=instrument) if instrument else readCSV(str(DATA / name))
+    np.testing.assert_allclose(spectrum.z, z)
+    np.testing.assert_allclose(spectrum.frequency_hz, f)
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm,|Z|/Ohm,Phase(Z)/deg\n{rows5}", "-Im Z"),  # EC-Lab's names, more columns
+        ("time/s\tfreq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\t\n{rows_tab}", "-Im Z"),  # tab-separated, trailing tab
+        ("Frequency (Hz);Z' (Ohm);-Z'' (Ohm)\n{rows_semicolon}", "-Im Z"),  # decimal comma
+        ("Freq [Hz],Zreal [Ohm],Zimag [Ohm]\n{rows}", "Im Z"),
+        ("Z_re,Z_im,frequency_hz\n{rows_reordered}", "Im Z"),  # named columns in any order
+    ],
+)
+def test_csv_header_variants(tmp_path: Path, text: str, stored: str) -> None:
+    minus = stored == "-Im Z"
+    im = [(-b.imag if minus else b.imag) for b in Z]
+    fill = {
+        "rows": "".join(f"{a},{b.real},{c}\n" for a, b, c in zip(F, Z, im, strict=True)),
+        "rows5": "".join(f"{a},{b.real},{c},{abs(b)},0\n" for a, b, c in zip(F, Z, im, strict=True)),
+        "rows_tab": "".join(f"{i}\t{a}\t{b.real}\t{c}\t\n" for i, (a, b, c) in enumerate(zip(F, Z, im, strict=True))),
+        "rows_semicolon": "".join(f"{a};{b.real};{c}\n".replace(".", ",") for a, b, c in zip(F, Z, im, strict=True)),
+        "rows_reordered": "".join(f"{b.real},{c},{a}\n" for a, b, c in zip(F, Z, im, strict=True)),
+    }
+    path = tmp_path / "variant.csv"
+    path.write_text(text.format(**fill), encoding="utf-8")
+    spectrum = read_spectrum(path)
+    np.testing.assert_allclose(spectrum.frequency_hz, F)
+    np.testing.assert_allclose(spectrum.z, Z)
+    assert spectrum.imag_stored == stored
+    assert spectrum.imag_basis == "header"
+
+
+def test_sign_detected_from_the_data_without_a_header(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "minus.csv", F, Z.conjugate())  # −Im Z, no header to say so
+    spectrum = read_spectrum(path)
+    np.testing.assert_array_equal(spectrum.z, Z)
+    assert (spectrum.imag_stored, spectrum.imag_basis, spectrum.imag_note) == ("-Im Z", "data", "")
+    kept = read_spectrum(path, sign="file")
+    np.testing.assert_array_equal(kept.z, Z.conjugate())
+
+
+def test_sign_the_data_overrule_a_wrong_header(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "wrong.csv", F, Z, header="freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm")  # says −Im Z, holds Im Z
+    spectrum = read_spectrum(path)
+    np.testing.assert_array_equal(spectrum.z, Z)
+    assert spectrum.imag_stored == "Im Z"
+    assert spectrum.imag_basis == "data"
+    assert "the header says the file stores -Im Z" in spectrum.imag_note
+
+
+def test_sign_detection_ignores_an_inductive_tail() -> None:
+    from glassline.eis import detect_imag_sign
+
+    tail = Z.copy()
+    tail[:2] = tail[:2].real + 5j  # the two highest frequencies inductive
+    assert detect_imag_sign(F, tail) == 1
+    assert detect_imag_sign(F, Z.conjugate()) == -1
+    assert detect_imag_sign(F, Z.real.astype(complex)) == 0
+
+
+def test_unknown_sign_option(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", F, Z)
+    with pytest.raises(DataError, match=r"a\.csv: unknown sign 'both'; expected 'auto' or 'file'"):
+        read_spectrum(path, sign="both")  # type: ignore[arg-type]

@@ -56,20 +56,38 @@ def fit(
             help="Flag a spectrum when weighted and unweighted R_ion differ by more than this fraction.",
         ),
     ] = 0.05,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate/--no-validate",
+            help="Lin-KK check per spectrum and the automatic window (drop the inductive tail and non-KK points).",
+        ),
+    ] = True,
+    points: Annotated[
+        Path | None,
+        typer.Option(
+            "--points", help="A CSV with one row per point: Lin-KK residuals, failed, fitted or why not, fit."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Fit every spectrum (unweighted and modulus-weighted); write R_ion, R_sep, Q, γ, residual and flag.
 
     Windows: the folder's index.csv (file, fmin_hz, fmax_hz); --fmin/--fmax override them for every file.
+    Inside that range each spectrum is checked with Lin-KK and the inductive tail and the points failing
+    Lin-KK are dropped; the table states the window fitted (fmin_hz, fmax_hz, n_points, n_dropped_*),
+    the Lin-KK residuals and the sign convention of the file's imaginary column (imag_stored).
     Flagged spectra stay in the table with their reasons; a bad file stops with one error.
     """
     from glassline.eis import fit_folder
 
     _check_options(fmin, fmax, tolerance)
     output_path(out, what="--out")
+    if points is not None:
+        output_path(points, what="--points")
     if plots is not None:
         output_path(plots, folder=True, what="--plots")
-    exclude = [out] if input_path.is_dir() else []
+    exclude = [out, *([points] if points is not None else [])] if input_path.is_dir() else []
     with progress("fitting spectra", quiet=quiet) as update:
         table = fit_folder(
             input_path,
@@ -80,6 +98,8 @@ def fit(
             tolerance=tolerance,
             plots=plots,
             exclude=exclude,
+            validate=validate,
+            points=points,
         )
     with writing(out, what="--out"):
         table.to_csv(out, index=False)
@@ -99,6 +119,14 @@ def fit(
     median = float(residuals.median()) if len(residuals) else math.nan
     median_text = f"{100 * median:.2f} %" if math.isfinite(median) else "–"
     plots_text = f"; Nyquist plots in {plots}" if plots is not None else ""
+    plots_text += f"; points in {points}" if points is not None else ""
+    if validate and "n_dropped_inductive" in table.columns and len(table):
+        inductive = int((table["n_dropped_inductive"] > 0).sum())
+        non_kk = int((table["n_dropped_non_kk"] > 0).sum())
+        plots_text += (
+            f"; inductive tail dropped in {inductive}, points failing Lin-KK dropped in {non_kk} "
+            f"(window per spectrum in fmin_hz/fmax_hz)"
+        )
     noun = "spectrum" if len(table) == 1 else "spectra"
     console.print(
         f"[green]ok[/] fitted {len(table)} {noun}: {len(flagged)} flagged, median relative residual "

@@ -41,6 +41,12 @@ _UNITS = {
     "residual_weighted": "1 (relative)",
     "fmin_hz": "Hz",
     "fmax_hz": "Hz",
+    "kk_noise": "1 (relative to |Z|)",
+    "kk_max_res_real": "1 (relative to |Z|)",
+    "kk_max_res_imag": "1 (relative to |Z|)",
+    "misfit_ratio": "1 (fit residual / Lin-KK residual)",
+    "low_frequency_reach": "1 (R_ion·Q·ω_min^γ)",
+    "r_ion_rel_stderr": "1 (relative)",
 }
 
 
@@ -60,6 +66,8 @@ class _Options:
     min_points: int
     report: ReportChoice
     instrument: Instrument | None
+    validate: bool = True
+    points: bool = False
 
 
 def spectrum_files(folder: str | Path, *, exclude: Iterable[str | Path] = ()) -> list[Path]:
@@ -152,6 +160,8 @@ def fit_folder(
     instrument: Instrument | None = None,
     plots: str | Path | None = None,
     exclude: Iterable[str | Path] = (),
+    validate: bool = True,
+    points: str | Path | None = None,
 ) -> pd.DataFrame:
     """Fit every spectrum of a file, a folder or a list of files; one row per spectrum, in a fixed order.
 
@@ -177,13 +187,20 @@ def fit_folder(
         window = (fmin if fmin is not None else low, fmax if fmax is not None else high)
         plot = str(plot_dir / (name.replace("/", "__").rsplit(".", 1)[0] + ".png")) if plot_dir else None
         tasks.append(_Task(i, str(path), name, window, plot))
-    options = _Options(tolerance, max_residual, min_points, report, instrument)
+    options = _Options(tolerance, max_residual, min_points, report, instrument, validate, points is not None)
     rows = _run(tasks, options, processes, progress)
     errors = [row["error"] for row in rows if "error" in row]
     if errors:
         more = f" ({len(errors) - 1} more bad files)" if len(errors) > 1 else ""
         raise DataError(f"{errors[0]}{more}")
+    point_tables = [table for row in rows if isinstance(table := row.pop("points", None), pd.DataFrame)]
     frame = pd.DataFrame(rows)
+    if points is not None:
+        from glassline._output import writing
+
+        table = pd.concat(point_tables, ignore_index=True) if point_tables else pd.DataFrame(columns=["file"])
+        with writing(Path(points), what="points"):
+            table.to_csv(points, index=False)
     if frame.empty:
         frame = pd.DataFrame(columns=["file", "r_ion", "r_sep", "q", "gamma", "residual", "flag"])
     if metadata is not None:
@@ -305,10 +322,18 @@ def _fit_task(task: _Task, options: _Options) -> dict[str, object]:
             min_points=options.min_points,
             report=options.report,
             source=spectrum.source,
+            validate=options.validate,
         )
     except DataError as exc:
         return {"file": task.name, "error": str(exc)}
     row: dict[str, object] = {"file": task.name, **fit.as_row()}
+    row.update(imag_stored=spectrum.imag_stored, imag_basis=spectrum.imag_basis)
+    if spectrum.imag_note:
+        row["flag"] = "; ".join(r for r in (f"sign: {spectrum.imag_note}", str(row["flag"])) if r)
+    if options.points:
+        table = fit.points()
+        table.insert(0, "file", task.name)
+        row["points"] = table
     if task.plot is not None:
         from glassline.eis._plot import plot_nyquist
 

@@ -32,15 +32,18 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from impedance.models.circuits import CustomCircuit
 from scipy.optimize import OptimizeWarning
 
-from glassline.eis._readers import check_spectrum
+from glassline.eis._readers import check_spectrum, detect_imag_sign
 from glassline.eis._transmission_line import transmission_line_impedance
+from glassline.eis._validity import KKCheck, Window, frequency_window, lin_kk
 from glassline.exceptions import DataError
 
 __all__ = [
     "CIRCUIT",
+    "FLAG_LIMITS",
     "GAMMA_BOUNDS",
     "PARAMETER_UNITS",
     "CircuitFit",
@@ -76,6 +79,31 @@ _AT_BOUND_RTOL = 1e-6
 # spectra to 1 or 10 kHz), it put R_ion within 0.77-1.26x and γ within 0.93-1.07x of the truth in ~1 ms.
 _GUESS_GAMMAS = np.linspace(GAMMA_BOUNDS[0], GAMMA_BOUNDS[1], 11)
 _GUESS_R_ION_POINTS = 24
+
+FLAG_LIMITS: dict[str, float] = {
+    "noise": 0.015,
+    "misfit": 3.0,
+    "non_kk": 0.05,
+    "positive_im": 0.05,
+    "reach": 2.0,
+    "phase": 54.0,
+    "stderr": 0.10,
+}
+"""Thresholds of the validity flags, all dimensionless (see :func:`fit_spectrum`). Measured on the
+real-looking set (:func:`~glassline.eis.simulate_real_looking`, ``benchmarks/bench_eis_real.py``); on
+its good spectra the largest values were: Lin-KK noise 1.1 % (limit 2 %: potentiostats specify < 1 %),
+misfit ratio 1.15 (limit 3: the fit's residual three times the noise means a systematic part
+√(3² − 1) ≈ 2.8 times the noise; at 2, uncalendered spectra fitted on the paper's 1 kHz–100 mHz window,
+where only the tail of a 10–30 kHz contact arc remains, were flagged 13 times in 60 with R_ion as
+accurate as the unflagged ones (median error 0.8 % vs 0.7 %); contact arcs inside the window gave 20–140),
+Lin-KK failures 1 point of 66 (1.5 %, limit 5 %), Im Z > 0 inside the window beyond 3 noise standard
+deviations 1 point (limit 5 %; counted without the noise margin, noise near the inductive crossing put
+up to 6 of 66 points above zero),
+reach R_ion·Q·ω_min^γ 0.78 (limit 2: the capacitive branch, where coth → 1/x, needs
+R_ion·Q·ω^γ ≲ 1), relative standard error of R_ion 2.1 % (limit 10 %). The phase limit (degrees) is the
+fit-free view of the reach: at the lowest fitted frequency, the angle of Z − Re Z(f_max) must be
+steeper than 54° = 0.6·90° (a blocking electrode's capacitive branch tends to γ·90°, 76–90° for
+γ 0.84–1; the 45° line of the transmission line's middle is not yet that branch)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +156,40 @@ class EISFit:
     fmax_hz: float
     """Highest frequency fitted (NaN when no point lay in the window)."""
     initial_guess: tuple[float, float, float, float] = field(default=(math.nan,) * 4)
+    validated: bool = False
+    """Whether the Lin-KK check and the automatic window ran (``validate=True``)."""
+    n_total: int = 0
+    """Points in the spectrum given (before any window)."""
+    n_outside: int = 0
+    """Points outside the requested fmin/fmax."""
+    n_inductive: int = 0
+    """Points dropped as the inductive tail."""
+    n_non_kk: int = 0
+    """Points inside the requested range that fail Lin-KK (dropped)."""
+    kk_m: int = 0
+    """RC elements of the Lin-KK circuit (0: not checked)."""
+    kk_noise: float = math.nan
+    """Lin-KK residual per component on the fitted points, relative to |Z| (an estimate of the noise)."""
+    kk_max_real: float = math.nan
+    """Largest |Lin-KK residual| of Re Z inside the requested range, relative to |Z|."""
+    kk_max_imag: float = math.nan
+    """Largest |Lin-KK residual| of Im Z inside the requested range, relative to |Z|."""
+    misfit: float = math.nan
+    """The reported fit's residual per component divided by ``kk_noise`` (≈ 1 when the circuit explains
+    everything but the noise)."""
+    reach: float = math.nan
+    """R_ion·Q·ω_min^γ at the lowest fitted frequency: ≲ 1 when the window reaches the capacitive branch."""
+    low_frequency_phase: float = math.nan
+    """−angle of (Z − Re Z at the highest fitted frequency) at the lowest fitted frequency [°]: toward
+    γ·90° on the capacitive branch, about 45° on the transmission line's middle."""
+    r_ion_rel_stderr: float = math.nan
+    """Standard error of the reported R_ion (from the fit's covariance) relative to R_ion."""
+    frequency_hz: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
+    """All frequencies given [Hz] (the order given), for :meth:`points`."""
+    z: npt.NDArray[np.complex128] = field(default_factory=lambda: np.zeros(0, dtype=complex), repr=False)
+    kk: KKCheck | None = field(default=None, repr=False)
+    """The Lin-KK check on the points inside the requested range (None when not run)."""
+    window: Window | None = field(default=None, repr=False)
 
     @property
     def trusted(self) -> bool:
@@ -156,7 +218,51 @@ class EISFit:
             for parameter in (*PARAMETERS, "residual"):
                 row[f"{parameter}_{name}"] = getattr(fit, parameter)
         row.update(n_points=self.n_points, fmin_hz=self.fmin_hz, fmax_hz=self.fmax_hz)
+        row.update(
+            n_total=self.n_total,
+            n_dropped=self.n_total - self.n_points,
+            n_dropped_outside=self.n_outside,
+            n_dropped_inductive=self.n_inductive,
+            n_dropped_non_kk=self.n_non_kk,
+            kk_m=self.kk_m,
+            kk_noise=self.kk_noise,
+            kk_max_res_real=self.kk_max_real,
+            kk_max_res_imag=self.kk_max_imag,
+            misfit_ratio=self.misfit,
+            low_frequency_reach=self.reach,
+            low_frequency_phase_deg=self.low_frequency_phase,
+            r_ion_rel_stderr=self.r_ion_rel_stderr,
+        )
         return row
+
+    def points(self) -> pd.DataFrame:
+        """One row per point given: frequency, Z, Lin-KK residuals, whether it fails Lin-KK, whether it
+        was fitted (else why not: "outside", "inductive", "non-KK") and the reported fit's Z there."""
+        f, z = self.frequency_hz, self.z
+        n = f.size
+        nan = np.full(n, math.nan)
+        res_re, res_im, failed = nan.copy(), nan.copy(), np.zeros(n, dtype=bool)
+        window = self.window
+        if self.kk is not None and window is not None:
+            inside = ~window.outside
+            res_re[inside], res_im[inside] = self.kk.residual_real, self.kk.residual_imag
+            failed[inside] = self.kk.failed
+        keep = window.keep if window is not None else np.ones(n, dtype=bool)
+        model = self.predict(f) if n and math.isfinite(self.r_ion) else np.full(n, complex(math.nan, math.nan))
+        return pd.DataFrame(
+            {
+                "frequency_hz": f,
+                "re_z": z.real,
+                "im_z": z.imag,
+                "kk_res_real": res_re,
+                "kk_res_imag": res_im,
+                "kk_failed": failed,
+                "fitted": keep,
+                "dropped": [window.reason(i) if window is not None else "" for i in range(n)],
+                "fit_re_z": model.real,
+                "fit_im_z": model.imag,
+            }
+        )
 
 
 def predict_impedance(
@@ -218,32 +324,93 @@ def fit_spectrum(
     min_points: int = 10,
     report: ReportChoice = "auto",
     source: str = "<array>",
+    validate: bool = True,
 ) -> EISFit:
-    """Fit R_sep + blocking TLM to one spectrum, unweighted and modulus-weighted, and flag doubts.
+    """Check one spectrum, window it, fit R_sep + blocking TLM (unweighted and modulus-weighted), flag doubts.
 
-    Only points with ``fmin ≤ f ≤ fmax`` [Hz] are fitted (None: no limit; the paper fits uncalendered
-    electrodes on 1 kHz–100 mHz to keep a contact arc out). The spectrum is flagged when the two
-    R_ion differ by more than ``tolerance`` (relative to the reported one), when either fit ends on a
-    bound (other than γ = 1), when the reported relative residual exceeds ``max_residual``, when fewer
-    than ``min_points`` points lie in the window, when a fit fails, or when Im Z is positive at most
-    points (a file storing −Im Z). ``report`` picks the reported fit: "auto" (the smaller relative
-    residual; see the module notes), "weighted" or "unweighted". Invalid data raise
-    :class:`DataError`; a spectrum that merely fits badly is returned with its flag, never dropped.
+    Parameters
+    ----------
+    frequency_hz, z
+        Frequencies [Hz] and impedances [Ω], Im Z < 0 capacitive (impedance.py's convention).
+    fmin, fmax
+        The requested range [Hz] (None: open; the paper fits uncalendered electrodes on 1 kHz–100 mHz
+        to keep a contact arc out).
+    tolerance
+        Flag when the weighted and unweighted R_ion differ by more than this fraction of the reported one.
+    max_residual
+        Flag when the reported relative residual sqrt(mean(|Z − Ẑ|²/|Z|²)) exceeds this.
+    min_points
+        Flag when fewer points are fitted.
+    report
+        The reported fit: "auto" (the smaller relative residual; see the module notes), "weighted" or
+        "unweighted".
+    source
+        Names the spectrum in messages.
+    validate
+        Run the Lin-KK check (:func:`~glassline.eis.lin_kk`) on the points in the requested range and
+        fit only the automatic window (:func:`~glassline.eis.frequency_window`): without the inductive
+        tail and without the points that fail Lin-KK. False fits every point in the requested range
+        (the behaviour before the check existed).
+
+    Returns
+    -------
+    EISFit
+        The reported parameters, both fits, the window used, the Lin-KK figures and ``flag``: empty
+        when trusted, else every reason, separated by "; ". Besides the fit's own doubts (the two
+        weightings disagree, a bound, the residual, too few points, a failed fit, Im Z > 0 at most
+        points) a validated spectrum is flagged when (thresholds :data:`FLAG_LIMITS`): the Lin-KK noise
+        exceeds 2 % of |Z|; more than 5 % of the points fail Lin-KK (drift, a changing cell); the fit's
+        residual is more than three times the Lin-KK residual (the circuit misses a feature: a contact arc,
+        an inductive loop); Im Z > 0 beyond 3 noise standard deviations at more than 5 % of the fitted
+        points (an inductive loop); the
+        window stops before the capacitive branch (R_ion·Q·ω_min^γ > 2: R_ion is extrapolated); the
+        standard error of R_ion exceeds 10 %.
+
+    Invalid data raise :class:`DataError`; a spectrum that merely fits badly is returned with its flag,
+    never dropped.
     """
     check_fit_options(fmin, fmax, tolerance, max_residual, min_points, report)
-    spectrum = check_spectrum(frequency_hz, z, source=source).window(fmin, fmax)
-    f, zc = spectrum.frequency_hz, spectrum.z
-    n = len(spectrum)
+    given = check_spectrum(frequency_hz, z, source=source)
+    f_all, z_all = given.frequency_hz, given.z
+    kk: KKCheck | None = None
+    flipped = detect_imag_sign(f_all, z_all) < 0  # the low frequencies inductive: a −Im Z file read as Im Z
+    if validate:
+        requested = frequency_window(f_all, z_all, fmin=fmin, fmax=fmax)
+        inside = ~requested.outside
+        kk = lin_kk(f_all[inside], z_all[inside]) if inside.sum() >= 4 else None
+        failed = np.zeros(f_all.size, dtype=bool)
+        if kk is not None:
+            failed[inside] = kk.failed
+        window = frequency_window(
+            f_all,
+            z_all,
+            fmin=fmin,
+            fmax=fmax,
+            kk_failed=failed,
+            drop_inductive=not flipped,
+            noise=kk.noise if kk is not None else 0.0,
+        )
+    else:  # the requested range only
+        requested = frequency_window(f_all, z_all, fmin=fmin, fmax=fmax)
+        none = np.zeros(f_all.size, dtype=bool)
+        window = Window(keep=~requested.outside, outside=requested.outside, inductive=none, non_kk=none.copy())
+    f, zc = f_all[window.keep], z_all[window.keep]
+    n = int(f.size)
     reasons: list[str] = []
     if n < max(min_points, _FIT_MIN_POINTS):
         need = max(min_points, _FIT_MIN_POINTS)
-        reasons.append(f"too few points: {n} in the window {_window_text(fmin, fmax)} (need ≥ {need})")
+        dropped = ""
+        if validate and (window.inductive.any() or window.non_kk.any()):
+            dropped = (
+                f" after dropping {int(window.inductive.sum())} inductive and {int(window.non_kk.sum())} non-KK points"
+            )
+        reasons.append(f"too few points: {n} in the window {_window_text(fmin, fmax)}{dropped} (need ≥ {need})")
     if n < _FIT_MIN_POINTS:
         unweighted = _failed("unweighted", "not fitted")
         weighted = _failed("weighted", "not fitted")
         guess: tuple[float, float, float, float] = (math.nan,) * 4
     else:
-        if np.mean(zc.imag > 0) > 0.5:
+        if np.mean(zc.imag > 0) > 0.5 or flipped:
             reasons.append("Im Z > 0 at most points: does the file store −Im Z?")
         guess = initial_guess(f, zc)
         unweighted = _fit_once(f, zc, guess, "unweighted")
@@ -262,10 +429,13 @@ def fit_spectrum(
         if gap > tolerance:
             reasons.append(
                 f"weighted and unweighted R_ion differ by {100 * gap:.1f} % "
-                f"({weighted.r_ion:.4g} vs {unweighted.r_ion:.4g} Ω; tolerance {100 * tolerance:g} %)"
+                f"({weighted.r_ion:.4g} vs {unweighted.r_ion:.4g} Ω, tolerance {100 * tolerance:g} %)"
             )
     if best.ok and best.residual > max_residual:
         reasons.append(f"relative residual {100 * best.residual:.2f} % > {100 * max_residual:g} %")
+    figures = _validity_figures(kk, window, f_all, z_all, best, n)
+    if validate:
+        reasons.extend(_validity_reasons(figures, window, f_all, z_all, kk))
     return EISFit(
         r_ion=best.r_ion,
         r_sep=best.r_sep,
@@ -280,7 +450,127 @@ def fit_spectrum(
         fmin_hz=float(f.min()) if n else math.nan,
         fmax_hz=float(f.max()) if n else math.nan,
         initial_guess=guess,
+        validated=validate,
+        n_total=int(f_all.size),
+        n_outside=int(window.outside.sum()),
+        n_inductive=int(window.inductive.sum()),
+        n_non_kk=int(window.non_kk.sum()),
+        kk_m=kk.m if kk is not None else 0,
+        kk_noise=figures["kk_noise"],
+        kk_max_real=kk.max_real if kk is not None else math.nan,
+        kk_max_imag=kk.max_imag if kk is not None else math.nan,
+        misfit=figures["misfit"],
+        reach=figures["reach"],
+        low_frequency_phase=figures["phase"],
+        r_ion_rel_stderr=figures["stderr"],
+        frequency_hz=f_all,
+        z=z_all,
+        kk=kk,
+        window=window,
     )
+
+
+def _validity_figures(
+    kk: KKCheck | None,
+    window: Window,
+    f_all: npt.NDArray[np.float64],
+    z_all: npt.NDArray[np.complex128],
+    best: CircuitFit,
+    n: int,
+) -> dict[str, float]:
+    """Lin-KK noise on the fitted points, misfit ratio, reach of the capacitive branch, R_ion's stderr."""
+    nan = math.nan
+    figures = {"kk_noise": nan, "misfit": nan, "reach": nan, "stderr": nan, "phase": nan}
+    if n >= 2:
+        f, z = f_all[window.keep], z_all[window.keep]
+        low = z[int(np.argmin(f))] - z[int(np.argmax(f))].real
+        figures["phase"] = -math.degrees(math.atan2(low.imag, low.real))
+    if best.ok and n:
+        omega_min = 2.0 * math.pi * float(f_all[window.keep].min())
+        figures["reach"] = best.r_ion * best.q * omega_min**best.gamma
+        if math.isfinite(best.stderr[1]) and best.r_ion > 0:
+            figures["stderr"] = best.stderr[1] / best.r_ion
+    if kk is not None and n:
+        keep_inside = window.keep[~window.outside]
+        res = np.concatenate([kk.residual_real[keep_inside], kk.residual_imag[keep_inside]])
+        total = 2 * kk.residual_real.size
+        used = (kk.m + 3) * res.size / max(total, 1)  # the Lin-KK circuit's share of degrees of freedom
+        noise = float(np.sqrt(np.sum(res**2) / max(res.size - used, 1.0)))
+        figures["kk_noise"] = noise
+        if best.ok and noise > 0:
+            figures["misfit"] = best.residual / math.sqrt(2.0) / noise
+    return figures
+
+
+def _validity_reasons(
+    figures: dict[str, float],
+    window: Window,
+    f_all: npt.NDArray[np.float64],
+    z_all: npt.NDArray[np.complex128],
+    kk: KKCheck | None,
+) -> list[str]:
+    """The flags of the validity check, each with the measured value, the limit and what it means."""
+    limits = FLAG_LIMITS
+    f, z = f_all[window.keep], z_all[window.keep]
+    reasons = []
+    if kk is None:
+        return ["Lin-KK check not run: fewer than 4 points in the requested range"]
+    noise = figures["kk_noise"]
+    if math.isfinite(noise) and noise > limits["noise"]:
+        reasons.append(
+            f"noisy: the Lin-KK residuals put the noise at {100 * noise:.1f} % of |Z| "
+            f"(limit {100 * limits['noise']:g} %)"
+        )
+    checked = int((~window.outside).sum())
+    failing = int(window.non_kk.sum())
+    if checked and failing / checked > limits["non_kk"]:
+        low, high = float(f_all[window.non_kk].min()), float(f_all[window.non_kk].max())
+        reasons.append(
+            f"{failing} of {checked} points fail Lin-KK ({_hz(low)}–{_hz(high)}, limit {100 * limits['non_kk']:g} %): "
+            "drift or a cell changing during the sweep, so they were not fitted"
+        )
+    misfit = figures["misfit"]
+    if math.isfinite(misfit) and misfit > limits["misfit"]:
+        reasons.append(
+            f"the fit's residual is {misfit:.1f}× the Lin-KK residual (limit {limits['misfit']:g}×): R_sep + "
+            "transmission line misses a feature of the data (a contact arc? an inductive loop?)"
+        )
+    if f.size:
+        # significantly positive: beyond 3 noise standard deviations (noise alone makes Im Z ≈ 0 positive)
+        slack = 3.0 * (noise if math.isfinite(noise) else 0.0) * np.abs(z)
+        positive = z.imag > slack
+        if positive.mean() > limits["positive_im"]:
+            reasons.append(
+                f"Im Z > 0 beyond the noise at {int(positive.sum())} of {f.size} fitted points "
+                f"({_hz(float(f[positive].min()))}–{_hz(float(f[positive].max()))}, "
+                f"limit {100 * limits['positive_im']:g} %): an inductive loop"
+            )
+    reach, phase = figures["reach"], figures["phase"]
+    short = [
+        f"R_ion·Q·ω_min^γ = {reach:.2g} > {limits['reach']:g}"
+        if math.isfinite(reach) and reach > limits["reach"]
+        else "",
+        f"phase there {phase:.0f}° < {limits['phase']:g}°" if math.isfinite(phase) and phase < limits["phase"] else "",
+    ]
+    if any(short):
+        reasons.append(
+            f"truncated: the window stops at {_hz(float(f.min()))}, before the capacitive branch "
+            f"({' and '.join(s for s in short if s)}), so R_ion is extrapolated"
+        )
+    stderr = figures["stderr"]
+    if math.isfinite(stderr) and stderr > limits["stderr"]:
+        reasons.append(
+            f"R_ion poorly determined: standard error {100 * stderr:.3g} % (limit {100 * limits['stderr']:g} %)"
+        )
+    return reasons
+
+
+def _hz(value: float) -> str:
+    if value >= 1e3:
+        return f"{value / 1e3:.3g} kHz"
+    if value < 1:
+        return f"{value * 1e3:.3g} mHz"
+    return f"{value:.3g} Hz"
 
 
 def check_fit_options(

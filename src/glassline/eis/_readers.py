@@ -12,6 +12,7 @@ naming the file, row, column, what was expected and what was found.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,21 @@ import numpy.typing as npt
 
 from glassline.exceptions import DataError
 
-__all__ = ["INSTRUMENTS", "SPECTRUM_SUFFIXES", "Instrument", "Spectrum", "check_spectrum", "read_spectrum"]
+__all__ = [
+    "INSTRUMENTS",
+    "SPECTRUM_SUFFIXES",
+    "ImagSign",
+    "Instrument",
+    "Spectrum",
+    "check_spectrum",
+    "detect_imag_sign",
+    "read_spectrum",
+]
+
+ImagSign = Literal["auto", "file"]
+"""How :func:`read_spectrum` settles the sign of the imaginary column: "auto" from the data (a blocking or
+any passive electrode is capacitive, Im Z < 0, at its low frequencies), "file" as the header or the
+instrument's convention says."""
 
 Instrument = Literal[
     "csv",
@@ -78,6 +93,13 @@ class Spectrum:
     frequency_hz: npt.NDArray[np.float64]
     z: npt.NDArray[np.complex128]
     source: str = "<array>"
+    imag_stored: str = "Im Z"
+    """What the file's imaginary column holds: "Im Z" (Z″, negative when capacitive) or "-Im Z" (−Z″)."""
+    imag_basis: str = "assumed"
+    """How ``imag_stored`` was settled: "header", "instrument", "data" (no header said; or the data
+    overruled it, see ``imag_note``) or "assumed" (arrays, not a file)."""
+    imag_note: str = ""
+    """Non-empty when the data contradict the header or the instrument's convention, saying so."""
 
     def __len__(self) -> int:
         return int(self.frequency_hz.size)
@@ -92,7 +114,9 @@ class Spectrum:
             keep &= self.frequency_hz >= fmin_hz * (1.0 - 1e-9)
         if fmax_hz is not None:
             keep &= self.frequency_hz <= fmax_hz * (1.0 + 1e-9)
-        return Spectrum(self.frequency_hz[keep], self.z[keep], self.source)
+        return Spectrum(
+            self.frequency_hz[keep], self.z[keep], self.source, self.imag_stored, self.imag_basis, self.imag_note
+        )
 
 
 def check_spectrum(
@@ -139,7 +163,40 @@ def check_spectrum(
     return Spectrum(f, zc, source)
 
 
-def read_spectrum(path: str | Path, *, instrument: Instrument | None = None) -> Spectrum:
+def detect_imag_sign(frequency_hz: npt.ArrayLike, z: npt.ArrayLike) -> int:
+    """+1 when Im Z looks capacitive (negative) at the low frequencies, −1 when it looks flipped, 0 undecided.
+
+    Uses the lowest quarter of the frequencies (at least one point): the sign of the median Im Z there.
+    An inductive tail lies at the top of the sweep, an inductive loop in the middle (even one centred a
+    decade above the lowest frequency leaves it capacitive: its reactance falls as f there while the
+    capacitive branch grows as 1/f); a blocking electrode's capacitive branch, and any electrode's
+    double-layer capacitance, dominates the lowest frequencies.
+    """
+    f = np.asarray(frequency_hz, dtype=float)
+    imag = np.asarray(z, dtype=complex).imag
+    if f.size == 0:
+        return 0
+    lowest = np.argsort(f, kind="stable")[: max(1, f.size // 4)]
+    middle = float(np.median(imag[lowest]))
+    return 1 if middle < 0 else -1 if middle > 0 else 0
+
+
+def _orient(spectrum: Spectrum, declared: str, basis: str, sign: ImagSign) -> Spectrum:
+    """Settle the imaginary sign: keep the declared convention, or flip it when the data say so."""
+    if sign == "file" or detect_imag_sign(spectrum.frequency_hz, spectrum.z) >= 0:
+        return Spectrum(spectrum.frequency_hz, spectrum.z, spectrum.source, declared, basis)
+    stored = "Im Z" if declared == "-Im Z" else "-Im Z"
+    note = ""
+    if basis in ("header", "instrument"):
+        said = "the header" if basis == "header" else "the instrument's convention"
+        note = (
+            f"{said} says the file stores {declared}, but Im Z would then be positive at the low frequencies, "
+            f"so it was read as {stored}"
+        )
+    return Spectrum(spectrum.frequency_hz, spectrum.z.conjugate(), spectrum.source, stored, "data", note)
+
+
+def read_spectrum(path: str | Path, *, instrument: Instrument | None = None, sign: ImagSign = "auto") -> Spectrum:
     """Read one impedance spectrum from *path*.
 
     The layout follows the suffix (:data:`SPECTRUM_SUFFIXES`); ``.txt`` and unknown suffixes are
@@ -148,8 +205,16 @@ def read_spectrum(path: str | Path, *, instrument: Instrument | None = None) -> 
     column ``-Im…`` means the file stores −Im Z, which is converted) and ``#`` comment lines (as
     impedance.py's ``saveCSV`` writes). Raises :class:`DataError` naming the file, row, column, what
     was expected and what was found.
+
+    The sign of the imaginary column (``sign``, :data:`ImagSign`): by default it is read from the data
+    (:func:`detect_imag_sign`) and the result says what the file held (``imag_stored``), how that was
+    settled (``imag_basis``) and, when the data contradict the header or the instrument's convention,
+    why (``imag_note``); ``sign="file"`` trusts the header (``-Im…``/``-Z''`` means −Im Z) or the
+    instrument (BioLogic stores −Im Z; Gamry, ZPlot and the others Im Z).
     """
     path = Path(path)
+    if sign not in ("auto", "file"):
+        raise DataError(f"{path}: unknown sign {sign!r}; expected 'auto' or 'file'")
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.is_dir():
@@ -158,10 +223,12 @@ def read_spectrum(path: str | Path, *, instrument: Instrument | None = None) -> 
         raise DataError(f"{path}: unknown instrument {instrument!r}; expected one of {', '.join(INSTRUMENTS)}")
     layout = instrument or SPECTRUM_SUFFIXES.get(path.suffix.lower()) or _sniff(path)
     if layout == "csv":
-        return _read_csv(path)
+        spectrum, declared, basis = _read_csv(path)
+        return _orient(spectrum, declared, basis, sign)
     if layout == "biologic-mpr":
-        return _read_mpr(path)
-    return _read_with_impedance(path, layout)
+        return _orient(_read_mpr(path), "-Im Z", "instrument", sign)
+    declared = "-Im Z" if layout == "biologic" else "Im Z"  # impedance.py's readers undo BioLogic's −Im Z
+    return _orient(_read_with_impedance(path, layout), declared, "instrument", sign)
 
 
 def _sniff(path: Path) -> Instrument:
@@ -186,49 +253,52 @@ def _sniff(path: Path) -> Instrument:
     )
 
 
-def _read_csv(path: Path) -> Spectrum:
+def _read_csv(path: Path) -> tuple[Spectrum, str, str]:
+    """The spectrum (Im Z as declared), what the header declared ("Im Z"/"-Im Z") and the basis."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise DataError(f"{path}: could not be read: {exc.strerror or exc}") from None
+    lines = text.splitlines()
+    delimiter = _delimiter(lines)
+    decimal_comma = delimiter in (";", "\t")
     columns = list(_CSV_COLUMNS)
+    picks = (0, 1, 2)
+    width = 3
     flip_imaginary = False
+    basis = "data"
     seen_first = False
     rows: list[int] = []
     values: list[tuple[float, float, float]] = []
-    for line_number, cells in enumerate(csv.reader(text.splitlines()), start=1):
+    for line_number, cells in enumerate(csv.reader(lines, delimiter=delimiter), start=1):
         if not cells or all(not c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
         cells = [c.strip() for c in cells]
+        if delimiter != "," and cells[-1] == "":  # a trailing tab or semicolon
+            cells = cells[:-1]
+        if decimal_comma:
+            cells = [c.replace(",", ".") for c in cells]
         if not seen_first:
             seen_first = True
             if not any(_is_number(c) for c in cells):  # a header row
-                if len(cells) != 3:
-                    raise DataError(
-                        f"{path}: row {line_number} (header): expected 3 columns ({_csv_layout()}), "
-                        f"found {len(cells)}: {cells}"
-                    )
-                columns = cells
-                flip_imaginary = cells[2].startswith("-")
+                picks, flip_imaginary = _header_columns(path, line_number, cells)
+                width = len(cells)
+                columns = [cells[i] for i in picks]
+                basis = "header"
                 continue
-        if len(cells) != 3:
-            raise DataError(
-                f"{path}: row {line_number}: expected 3 columns ({_csv_layout()}), found {len(cells)}: {cells}"
-            )
+        if len(cells) != width:
+            expected = f"{width} columns as in the header" if width != 3 else f"3 columns ({_csv_layout()})"
+            raise DataError(f"{path}: row {line_number}: expected {expected}, found {len(cells)}: {cells}")
         numbers = []
-        for column, cell in enumerate(cells):
+        for column, index in enumerate(picks):
+            cell = cells[index]
+            where = f"{path}: row {line_number}, column {index + 1} ({columns[column]!r})"
             if not cell:
-                raise DataError(
-                    f"{path}: row {line_number}, column {column + 1} ({columns[column]!r}): "
-                    f"expected a number [{_CSV_UNITS[column]}], found an empty cell"
-                )
+                raise DataError(f"{where}: expected a number [{_CSV_UNITS[column]}], found an empty cell")
             if not _is_number(cell):
-                raise DataError(
-                    f"{path}: row {line_number}, column {column + 1} ({columns[column]!r}): "
-                    f"expected a number [{_CSV_UNITS[column]}], found {cell!r}"
-                )
+                raise DataError(f"{where}: expected a number [{_CSV_UNITS[column]}], found {cell!r}")
             numbers.append(float(cell))
         rows.append(line_number)
         values.append((numbers[0], numbers[1], numbers[2]))
@@ -237,7 +307,69 @@ def _read_csv(path: Path) -> Spectrum:
     data = np.asarray(values, dtype=float)
     z = data[:, 1].astype(complex)
     z.imag = -data[:, 2] if flip_imaginary else data[:, 2]  # not re + 1j·im: 1j·inf would make a NaN real part
-    return check_spectrum(data[:, 0], z, source=str(path), rows=rows, columns=columns)
+    spectrum = check_spectrum(data[:, 0], z, source=str(path), rows=rows, columns=columns)
+    return spectrum, "-Im Z" if flip_imaginary else "Im Z", basis
+
+
+def _delimiter(lines: list[str]) -> str:
+    """Comma, semicolon or tab: whichever splits the first non-comment line into the most cells."""
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            counts = {d: line.count(d) for d in (",", ";", "\t")}
+            best = max(counts, key=lambda d: counts[d])
+            if counts[best] and (best == "," or counts[best] >= 2 or counts[","] == 0):
+                return best
+            return ","
+    return ","
+
+
+def _header_columns(path: Path, line_number: int, cells: list[str]) -> tuple[tuple[int, int, int], bool]:
+    """Which header cells are frequency, Re Z and Im Z, and whether the imaginary one holds −Im Z."""
+    found: dict[str, int] = {}
+    negative = False
+    for i, cell in enumerate(cells):
+        kind, minus = _column_kind(cell)
+        if kind and kind not in found:
+            found[kind] = i
+            if kind == "imag":
+                negative = minus
+    if len(found) == 3:
+        return (found["freq"], found["real"], found["imag"]), negative
+    if len(cells) == 3:  # unrecognised names: impedance.py's positional layout
+        return (0, 1, 2), cells[2].lstrip().startswith("-")
+    missing = [name for key, name in zip(("freq", "real", "imag"), _CSV_COLUMNS, strict=True) if key not in found]
+    raise DataError(
+        f"{path}: row {line_number} (header): expected 3 columns ({_csv_layout()}) or named columns such as "
+        f"freq/Hz, Re(Z)/Ohm, -Im(Z)/Ohm; found {len(cells)} columns {cells} and no {' or '.join(missing)} among them"
+    )
+
+
+_UNIT_SUFFIX = re.compile(r"\s*(?:/\s*|\[\s*|\(\s*)(?:hz|ohm|ω|Ω|kohm|mohm)\s*[\])]?\s*$")
+_IMAG_NAMES = ("z''", "zimag", "zim", "imz", "im(z)", "imag", "imaginary", "im")
+_REAL_NAMES = ("z'", "zreal", "zre", "rez", "re(z)", "real", "re")
+
+
+def _column_kind(cell: str) -> tuple[str, bool]:
+    """("freq" | "real" | "imag" | "", whether the name starts with a minus) for a header cell.
+
+    Recognises e.g. ``freq/Hz``, ``Frequency (Hz)``, ``f``, ``Re(Z)/Ohm``, ``Z' [Ohm]``, ``Zreal``,
+    ``z_re``, ``-Im(Z)/Ohm``, ``-Z''``, ``Z″``, ``Zimag``, ``im_z_ohm``.
+    """
+    name = _UNIT_SUFFIX.sub("", cell.strip().lower())
+    name = name.replace("\u2033", "''").replace("\u2032", "'").replace('"', "''").replace("\u2212", "-")
+    name = re.sub(r"[\s_]", "", name)
+    minus = name.startswith("-")
+    name = name.lstrip("-")
+    for suffix in ("ohm", "hz"):  # im_z_ohm, frequency_hz
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+    if name in ("f", "freq", "frequency") or name.startswith("freq"):
+        return "freq", False
+    if name in _IMAG_NAMES:
+        return "imag", minus
+    if name in _REAL_NAMES:
+        return "real", False
+    return "", False
 
 
 def _csv_layout() -> str:
