@@ -106,6 +106,7 @@ def whatif(
         raise SpecError(f"--model: a model is given twice: {names}")
     space = served_space(served)
     surfaces = {m.name: served_surface(m) for m in served}
+    space.vector(values)  # the row first: an unknown, missing or non-numeric factor named
     if along is not None:
         factors = _names(along) or []
         curves = what_if(values, list(surfaces.values()), space, factors, points=points)

@@ -163,9 +163,10 @@ def default_settable(models: Sequence[ServedModel]) -> list[str]:
 
 
 def _where(message: str) -> str:
-    lowered = message.lower()
+    """The request field an optimiser error is about, from its message's head (before the first ':' or ';')."""
+    head = message.lower().split(";")[0].split(":")[0]
     for field in ("weights", "settable", "requirement", "row"):
-        if lowered.startswith(field) or f"{field}:" in lowered or f"{field}." in lowered:
+        if field in head:
             return "require" if field == "requirement" else field
     return "body"
 
