@@ -10,11 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 
-from serve_helpers import make_tokens, serving  # noqa: E402
+from serve_helpers import make_tokens, serving
 
-from glassline import Study  # noqa: E402
-from glassline.registry import LoadedModel, load_model, publish  # noqa: E402
-from glassline.serve import Fallback, ServiceConfig  # noqa: E402
+from glassline import Study
+from glassline.registry import LoadedModel, load_model, publish
+from glassline.serve import Fallback, ServiceConfig
 
 FAMILIES = ("mlr", "rsm", "xgb", "svr")
 
@@ -30,7 +30,9 @@ def optimize_models(results_dir: Path, study: Study, home: Path) -> dict[str, Lo
 
 
 @pytest.fixture(scope="module")
-def service(optimize_models: dict[str, LoadedModel], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def service(
+    optimize_models: dict[str, LoadedModel], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
     """Every family served by one service on 127.0.0.1 (fallback 'refuse'), with a token per role."""
     db_url = f"sqlite:///{(tmp_path_factory.mktemp('cf') / 'glassline.db').as_posix()}"
     tokens = make_tokens(db_url)

@@ -52,7 +52,8 @@ def test_whatif_answer_meets_the_requirement(
     else:
         assert answer["certificate"]
     code, out, err = _run(argv, capsys)
-    assert code == 0 and ("feasible: change" in out or "infeasible:" in out), err
+    assert code == 0, err
+    assert "feasible: change" in out or "infeasible:" in out, out
 
 
 def test_whatif_curves_along_a_factor(
@@ -64,9 +65,11 @@ def test_whatif_curves_along_a_factor(
     assert code == 0, err
     curves = json.loads(out)
     entry = curves["responses"][optimize_models["xgb"].name]
-    assert len(entry["prediction"]) == 3 and set(entry["attributions"]) == {"x1", "x2", "x3"}
+    assert len(entry["prediction"]) == 3
+    assert set(entry["attributions"]) == {"x1", "x2", "x3"}
     code, out, _ = _run(argv, capsys)
-    assert code == 0 and out.count("x1 = ") == 3
+    assert code == 0
+    assert out.count("x1 = ") == 3
 
 
 def test_window_matches_the_explain_stage(results_dir: Path, study: Study, capsys: pytest.CaptureFixture[str]) -> None:
@@ -78,7 +81,8 @@ def test_window_matches_the_explain_stage(results_dir: Path, study: Study, capsy
     assert summary["recommended"] == pytest.approx(expected["recommended"])
     assert summary["desirability"]["setting"] == pytest.approx(expected["desirability"]["setting"])
     code, out, _ = _run(["window", str(results_dir), "--require", "y>=1", "--points", "7"], capsys)
-    assert code == 0 and "desirability optimum" in out
+    assert code == 0
+    assert "desirability optimum" in out
 
 
 @pytest.mark.parametrize(
@@ -100,17 +104,25 @@ def test_whatif_bad_input_is_one_line(
     words: str,
 ) -> None:
     code, _, err = _run(["whatif", "--model", _ref(optimize_models["mlr"]), "--home", str(home), *extra], capsys)
-    assert code == 1 and err.startswith("error:") and words in err, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert code == 1, err
+    assert err.startswith("error:"), err
+    assert words in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
 
 
 def test_unknown_model_and_bad_window_input(
     home: Path, results_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code, _, err = _run(["whatif", "--model", "no-such-model", "--row", "{}", "--require", "y>=1", "--home", str(home)],
-                        capsys)
-    assert code == 1 and "no-such-model" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _run(
+        ["whatif", "--model", "no-such-model", "--row", "{}", "--require", "y>=1", "--home", str(home)], capsys
+    )
+    assert code == 1
+    assert "no-such-model" in err
+    assert len(err.strip().splitlines()) == 1
     code, _, err = _run(["window", str(tmp_path / "missing"), "--require", "y>=1"], capsys)
-    assert code == 1 and "not a folder" in err
+    assert code == 1
+    assert "not a folder" in err
     code, _, err = _run(["window", str(results_dir), "--require", "y=>1"], capsys)
-    assert code == 1 and "expected RESPONSE OP NUMBER" in err
+    assert code == 1
+    assert "expected RESPONSE OP NUMBER" in err

@@ -58,24 +58,32 @@ def _brute(surface: Surface, low: float, steps: int = 201, half: float = 0.1) ->
 
 
 def test_quadratic_one_factor_answer_equals_the_grid_optimum() -> None:
-    surface = _fit(Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic)
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic
+    )
     answer = counterfactual(ROW, [Target(surface, low=3.6)], SPACE)
     k, d = _brute(surface, 3.6, steps=2001)
-    assert answer.feasible and answer.n_changed == k == 1
+    assert answer.feasible
+    assert answer.n_changed == k == 1
     step = 1 / 2000
     assert d - step <= answer.distance <= d + 1e-9  # at least as close as the grid, and within one grid step
     assert surface.values(np.array([[answer.row[f] for f in SPACE.factors]]))[0] - 0.1 >= 3.6
 
 
 def test_quadratic_needing_two_factors_is_as_close_as_the_grid() -> None:
-    surface = _fit(Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic)
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic
+    )
     low = 4.85  # above what a or b alone reaches from the row
     answer = counterfactual(ROW, [Target(surface, low=low)], SPACE)
     k, d = _brute(surface, low, steps=401)
-    assert answer.feasible and answer.n_changed == k == 2
+    assert answer.feasible
+    assert answer.n_changed == k == 2
     assert answer.distance <= d + 1e-9
     assert answer.distance >= d - 2 / 400
-    assert answer.method == "search" and answer.gap is None and "not proven" in answer.resolution
+    assert answer.method == "search"
+    assert answer.gap is None
+    assert "not proven" in answer.resolution
 
 
 @pytest.mark.parametrize("family", ["rf", "xgb"])
@@ -90,7 +98,9 @@ def test_tree_cells_answer_is_the_exact_optimum(family: str) -> None:
     low = grid_top - 0.3
     answer = counterfactual(ROW, [Target(surface, low=low)], SPACE)
     k, d = _brute(surface, low, steps=401)
-    assert answer.method == "cells" and answer.optimal and answer.gap == 0.0
+    assert answer.method == "cells"
+    assert answer.optimal
+    assert answer.gap == 0.0
     assert answer.n_changed == k
     # exact: no grid point is closer, and the grid's best is within its spacing of the answer
     assert answer.distance <= d + 1e-9
@@ -100,7 +110,9 @@ def test_tree_cells_answer_is_the_exact_optimum(family: str) -> None:
 def test_linear_program_answer_equals_the_grid_optimum_with_weights() -> None:
     surface = _fit(Pipeline([("s", StandardScaler()), ("m", LinearRegression())]), lambda a, b, c: 1 + 2 * a + b - c)
     answer = counterfactual(ROW, [Target(surface, low=2.6)], SPACE)
-    assert answer.method == "linear program" and answer.optimal and answer.n_changed == 1
+    assert answer.method == "linear program"
+    assert answer.optimal
+    assert answer.n_changed == 1
     # per range unit: a moves the prediction by 2, b by 2 (range 2), c by 1: a or b; weights make b dearer
     weighted = counterfactual(ROW, [Target(surface, low=2.6)], SPACE, weights={"b": 5.0})
     assert set(weighted.changes) == {"a"}
@@ -125,9 +137,12 @@ def test_unreachable_requirement_gets_a_proven_certificate(family: str) -> None:
     }
     surface = _fit(steps[family], _quadratic, levels=family == "xgb")
     answer = counterfactual(ROW, [Target(surface, low=50.0)], SPACE)
-    assert not answer.feasible and answer.n_changed is None and answer.changes == {}
+    assert not answer.feasible
+    assert answer.n_changed is None
+    assert answer.changes == {}
     assert answer.proven is True
-    assert answer.certificate is not None and "50" in answer.certificate
+    assert answer.certificate is not None
+    assert "50" in answer.certificate
 
 
 def test_svr_search_answer_meets_the_requirement_and_joint_bounds_hold() -> None:
@@ -139,8 +154,9 @@ def test_svr_search_answer_meets_the_requirement_and_joint_bounds_hold() -> None
     x = np.array([[joint.row[f] for f in SPACE.factors]])
     assert svr.values(x)[0] - 0.1 >= 3.4 - 1e-9
     assert lin.values(x)[0] + 0.2 <= 9.0 + 1e-9
-    low, high = joint.intervals["z"]
-    assert high is not None and high <= 9.0 + 1e-9
+    _low, high = joint.intervals["z"]
+    assert high is not None
+    assert high <= 9.0 + 1e-9
 
 
 def test_fixed_factors_stay_and_the_domain_check_is_respected() -> None:
@@ -148,9 +164,12 @@ def test_fixed_factors_stay_and_the_domain_check_is_respected() -> None:
     # a domain that excludes a > 0.5: the answer must use b
     space = Space(SPACE.factors, SPACE.low, SPACE.high, SPACE.units, inside=lambda X: X[:, 0] <= 0.5)
     answer = counterfactual(ROW, [Target(surface, low=2.6)], space, settable=["a", "b"])
-    assert answer.feasible and answer.row["a"] <= 0.5 and answer.row["c"] == ROW["c"]
+    assert answer.feasible
+    assert answer.row["a"] <= 0.5
+    assert answer.row["c"] == ROW["c"]
     fixed = counterfactual({**ROW, "c": 1.5}, [Target(surface, low=2.6)], SPACE, settable=["a", "b"])
-    assert not fixed.feasible and "c = 1.5 is not settable" in (fixed.certificate or "")
+    assert not fixed.feasible
+    assert "c = 1.5 is not settable" in (fixed.certificate or "")
 
 
 def test_bad_inputs_give_one_clear_error() -> None:
@@ -176,18 +195,22 @@ def test_bad_inputs_give_one_clear_error() -> None:
 
 
 def test_what_if_curves_and_window_shares() -> None:
-    surface = _fit(Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic)
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic
+    )
     curve = what_if(ROW, [surface], SPACE, ["a"], points=5)
     axis = np.linspace(0, 1, 5)
     np.testing.assert_allclose(curve.predictions["y"], _quadratic(axis, 0.4, 0.5), atol=1e-9)
     np.testing.assert_allclose(curve.upper["y"] - curve.lower["y"], 0.2)  # type: ignore[operator]
     grid = what_if(ROW, [surface], SPACE, ["a", "b"], points=4)
-    assert grid.predictions["y"].shape == (4, 4) and grid.inside.all()
+    assert grid.predictions["y"].shape == (4, 4)
+    assert grid.inside.all()
     window = design_window([Target(surface, low=3.5)], SPACE, points=11)
     X = window.points
     truth = _quadratic(X[:, 0], X[:, 1], X[:, 2])
     assert window.predicted_feasible_fraction == pytest.approx(np.mean(truth >= 3.5))
     assert window.feasible_fraction == pytest.approx(np.mean(truth - 0.1 >= 3.5))
     optimum = window.desirability
-    assert optimum is not None and optimum["desirability"] == pytest.approx(1.0)
+    assert optimum is not None
+    assert optimum["desirability"] == pytest.approx(1.0)
     assert optimum["responses"][0]["lower"] >= optimum["responses"][0]["best_in_box"] - 1e-6
