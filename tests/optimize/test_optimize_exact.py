@@ -214,3 +214,12 @@ def test_what_if_curves_and_window_shares() -> None:
     assert optimum is not None
     assert optimum["desirability"] == pytest.approx(1.0)
     assert optimum["responses"][0]["lower"] >= optimum["responses"][0]["best_in_box"] - 1e-6
+
+
+def test_forest_certificate_is_proven_by_its_leaf_bound() -> None:
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("m", RandomForestRegressor(n_estimators=20, random_state=0))]), _quadratic
+    )
+    answer = counterfactual(ROW, [Target(surface, low=50.0)], SPACE)
+    assert not answer.feasible and answer.proven is True
+    assert "extreme leaf" in (answer.certificate or "")

@@ -369,41 +369,51 @@ def _linear(problem: _Problem) -> tuple[_Found | None, str, bool]:
     return None, "exact: the linear program of every support of the settable factors has no solution", True
 
 
+def _bracket(problem: _Problem, make: Any, lo: float, hi: float, rounds: int = 4, n: int = 16) -> float:
+    """The smallest t in [lo, hi] with ``make(t)`` feasible, given ``make(hi)`` feasible and ``make(lo)`` not, to
+    (hi − lo)/(n + 1)^rounds: each round one batch of *n* rows (assumes one crossing inside the bracket)."""
+    for _ in range(rounds):
+        ts = np.linspace(lo, hi, n + 2)[1:-1]
+        ok = problem.feasible(np.vstack([make(t) for t in ts]))
+        if ok.any():
+            first = int(np.argmax(ok))
+            hi = float(ts[first])
+            lo = float(ts[first - 1]) if first > 0 else lo
+        else:
+            lo = float(ts[-1])
+    return hi
+
+
 def _toward_row(problem: _Problem, x: FloatArray, steps: int = 24) -> FloatArray:
-    """The feasible point nearest the row on the segment row → *x* (x feasible), to 1e-9 of the segment."""
+    """The feasible point nearest the row on the segment row → *x* (x feasible), in batches of rows."""
     row = problem.row
     ts = np.linspace(0.0, 1.0, steps + 1)[1:]
-    X = row + ts[:, None] * (x - row)
-    ok = problem.feasible(X)
+    ok = problem.feasible(row + ts[:, None] * (x - row))
     first = int(np.argmax(ok)) if ok.any() else len(ts) - 1
-    hi = ts[first]
-    lo = ts[first - 1] if first > 0 else 0.0
-    for _ in range(32):
-        mid = 0.5 * (lo + hi)
-        if problem.feasible((row + mid * (x - row))[None, :])[0]:
-            hi = mid
-        else:
-            lo = mid
-    return row + hi * (x - row)
+    hi = float(ts[first])
+    lo = float(ts[first - 1]) if first > 0 else 0.0
+    t = _bracket(problem, lambda t: row + t * (x - row), lo, hi)
+    return row + t * (x - row)
 
 
 def _shrink(problem: _Problem, x: FloatArray, support: tuple[int, ...]) -> FloatArray:
-    """Move each factor of the support towards the row as far as feasibility allows (bisection per factor)."""
+    """Move each factor of the support towards the row as far as feasibility allows (batched, per factor)."""
     x = x.copy()
     for _ in range(2):
         for j in support:
-            lo, hi = 0.0, 1.0  # fraction of the way back to the row
-            target = problem.row[j]
-            start = x[j]
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                y = x.copy()
-                y[j] = start + mid * (target - start)
-                if problem.feasible(y[None, :])[0]:
-                    lo = mid
-                else:
-                    hi = mid
-            x[j] = start + lo * (target - start)
+            start, target = x[j], problem.row[j]
+
+            def moved(
+                f: float, j: int = j, start: float = start, target: float = target, base: FloatArray = x
+            ) -> FloatArray:
+                y = base.copy()
+                y[j] = start + f * (target - start)
+                return y
+
+            # the largest fraction f of the way back that stays feasible: 1 − the smallest feasible 1 − f
+            back = 1.0 - _bracket(problem, lambda g: moved(1.0 - g), 0.0, 1.0)
+            if problem.feasible(moved(back)[None, :])[0]:
+                x = moved(back)
     return x
 
 
@@ -425,6 +435,13 @@ def _polish(problem: _Problem, x: FloatArray, support: tuple[int, ...]) -> Float
     def margin(z: FloatArray) -> float:
         return float(problem.margins(point(z)[None, :])[0])
 
+    def slope(z: FloatArray) -> FloatArray:
+        h = 1e-6
+        Z = np.vstack([z, z + h * np.eye(len(z))])
+        m = problem.margins(np.vstack([point(r) for r in Z]))
+        g = (m[1:] - m[0]) / h
+        return np.where(np.isfinite(g), g, 0.0)
+
     bounds = [(0.0, max(0.0, (highs[j] - row[j]) / w)) for j, w in zip(S, width, strict=True)] + [
         (0.0, max(0.0, (row[j] - lows[j]) / w)) for j, w in zip(S, width, strict=True)
     ]
@@ -434,9 +451,9 @@ def _polish(problem: _Problem, x: FloatArray, support: tuple[int, ...]) -> Float
             z0,
             jac=lambda z: np.concatenate([c, c]),
             bounds=bounds,
-            constraints=[{"type": "ineq", "fun": margin}],
+            constraints=[{"type": "ineq", "fun": margin, "jac": slope}],
             method="SLSQP",
-            options={"maxiter": 60, "ftol": 1e-10},
+            options={"maxiter": 40, "ftol": 1e-10},
         )
     except (ValueError, FloatingPointError):
         return x
@@ -469,16 +486,15 @@ def _search_support(problem: _Problem, support: tuple[int, ...], seed: int) -> _
         return None
     d = problem.distance(X)
     candidates = np.flatnonzero(ok)[np.argsort(d[ok], kind="stable")][: 1 if len(S) == 1 else 3]
-    best: _Found | None = None
-    for i in candidates:
-        x = _toward_row(problem, X[i])
-        x = _shrink(problem, _polish(problem, x, support), support) if len(S) > 1 else _shrink(problem, x, support)
-        if not problem.feasible(x[None, :])[0]:
-            continue
-        found = _Found(x, float(problem.distance(x[None, :])[0]), len(problem.changed(x)))
-        if best is None or found.distance < best.distance:
-            best = found
-    return best
+    # the nearest feasible point on each candidate's segment to the row; then the best of them refined
+    pulled = [_toward_row(problem, X[i]) for i in candidates]
+    x = min(pulled, key=lambda y: float(problem.distance(y[None, :])[0]))
+    if len(S) > 1:
+        x = _polish(problem, x, support)
+    x = _shrink(problem, x, support)
+    if not problem.feasible(x[None, :])[0]:
+        x = pulled[0] if problem.feasible(pulled[0][None, :])[0] else X[candidates[0]]
+    return _Found(x, float(problem.distance(x[None, :])[0]), len(problem.changed(x)))
 
 
 def _search(problem: _Problem, first: int = 1) -> tuple[_Found | None, str, bool]:
@@ -565,6 +581,52 @@ def _extreme_quadratic(problem: _Problem, t: int, upper: bool) -> tuple[float, F
     return best
 
 
+def _forest_bound(problem: _Problem, t: int, upper: bool) -> float | None:
+    """A bound on a scikit-learn forest's prediction over the settable box (the highest, *upper*, or lowest):
+    the mean over its trees of the extreme leaf each tree can reach there; None for any other model."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    surface = problem.targets[t].surface
+    estimator = surface.estimator
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    forest = steps[-1]
+    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
+        return None
+    found = tree_thresholds(estimator, len(surface.inputs))
+    if found is None:
+        return None
+    cols = problem.columns[t]
+    lo = problem.row[cols].copy()
+    hi = problem.row[cols].copy()
+    for i, j in enumerate(cols):
+        if j in problem.free:
+            lo[i], hi[i] = problem.space.lows[j], problem.space.highs[j]
+    zlo = np.asarray(found.transform(lo[None, :]), dtype=float)[0]
+    zhi = np.asarray(found.transform(hi[None, :]), dtype=float)[0]
+    sign = 1.0 if upper else -1.0
+    extremes = []
+    for tree in forest.estimators_:
+        structure = tree.tree_
+        left, right = structure.children_left, structure.children_right
+        feature, threshold = structure.feature, structure.threshold
+        value = structure.value.reshape(structure.node_count, -1)[:, 0]
+        best = -np.inf
+        stack = [0]
+        while stack:
+            node = stack.pop()
+            if left[node] == -1:
+                best = max(best, sign * float(value[node]))
+                continue
+            f = int(feature[node])
+            if np.float32(zlo[f]) <= threshold[node]:  # x ≤ t goes left (float32, as the tree compares)
+                stack.append(int(left[node]))
+            if np.float32(zhi[f]) > threshold[node]:
+                stack.append(int(right[node]))
+        extremes.append(best)
+    return sign * float(np.mean(extremes))
+
+
 def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str, bool]:
     """Why no setting meets the requirements, and whether that is a proof."""
     half_text = "with its interval" if problem.interval else "by its prediction"
@@ -576,15 +638,26 @@ def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str,
                 continue
             extreme: tuple[float, FloatArray] | None = None
             exact = False
+            bound_only = False
             if kind in ("linear", "quadratic"):
                 extreme, exact = _extreme_quadratic(problem, t, upper), True
+            elif kind == "tree":
+                limit = _forest_bound(problem, t, upper)
+                if limit is not None:
+                    extreme, exact, bound_only = (limit, problem.row), True, True
             if extreme is None:
                 extreme, exact = _sampled_extreme(problem, t, upper), False
             value, _ = extreme
             end = value - h if upper else value + h
             misses = end < bound if upper else end > bound
             word = "highest" if upper else "lowest"
-            sure = "exactly, over every face of the box" if exact else "by search, not proven"
+            sure = (
+                "a bound: the mean over the trees of the extreme leaf each reaches in the box"
+                if bound_only
+                else "exactly, over every face of the box"
+                if exact
+                else "by search, not proven"
+            )
             parts.append(
                 f"{target.surface.name}: the {word} prediction over the settable factors' ranges is {value:.6g}"
                 f" ({sure}){f', interval end {end:.6g}' if h else ''}, "
