@@ -208,6 +208,17 @@ class _Found:
     n_changed: int
 
 
+def _batches(n: int, first: int = 256) -> list[tuple[int, int]]:
+    """Row ranges of growing size (256, 1024, … up to BATCH): the nearest cells first, so an answer near the
+    row costs few predictions."""
+    out, start, size = [], 0, first
+    while start < n:
+        out.append((start, min(n, start + size)))
+        start += size
+        size = min(BATCH, size * 4)
+    return out
+
+
 def _supports(free: list[int], k: int) -> list[tuple[int, ...]]:
     return list(itertools.combinations(free, k))
 
@@ -259,8 +270,8 @@ def _cells(problem: _Problem, edges: dict[int, list[FloatArray]]) -> tuple[_Foun
             if best is not None:
                 keep = d < best.distance
                 X, d = X[keep], d[keep]
-            for start in range(0, len(X), BATCH):
-                chunk = X[start : start + BATCH]
+            for start, stop in _batches(len(X)):
+                chunk = X[start:stop]
                 meets = np.flatnonzero(problem.meets(chunk))
                 hit = None
                 for i in meets:
