@@ -175,7 +175,10 @@ def _dice(payload: dict[str, Any]) -> tuple[str, list[list[float]], float]:
         return "error: no answer", [], time.perf_counter() - start
     status, rows, seconds = queue.get()
     if status == "error":
-        return f"error: {rows}", [], seconds
+        text = str(rows)
+        if "No counterfactuals found" in text:
+            return "raised: no counterfactuals found", [], seconds
+        return f"error: {text[:80]}", [], seconds
     return "ok", rows, seconds
 
 
