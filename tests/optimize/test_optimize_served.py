@@ -8,10 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import FAMILIES  # type: ignore[import-not-found]
 from glassline.audit import AuditLog, connect
 
 ROW = {"x1": 0.2, "x2": 0.8, "x3": 0.3}
+#: the families the optimize conftest publishes (cf-FAMILY)
+FAMILIES = ("mlr", "rsm", "xgb", "svr")
 
 
 def _client(service: dict[str, Any], role: str = "operator") -> httpx.Client:
