@@ -141,6 +141,7 @@ KINDS = (
     "model_published",
     "token_created",
     "token_revoked",
+    "counterfactual",
 )
 
 #: The kinds of record that stop and start a service; the newest one concerning a service's models decides.

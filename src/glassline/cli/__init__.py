@@ -11,6 +11,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _serve,
     _simulate,
     _study,
+    _whatif,
     _workflow,
 )
 from glassline.cli._app import app, main

@@ -23,11 +23,16 @@ said in the notes. ``recommendation`` in the summary gives its criterion, each r
 prediction with its interval, and the trade-off: for each required response what the setting gives
 against the best the models predict anywhere in the predicted-feasible region, and for every other
 response with a design-factor model its prediction against its range over the box.
+
+The grid, its predictions and intervals, the verdicts, the margins, the recommended point and the
+Derringer–Suich desirability optimum (``desirability`` in window.json: the setting, each requirement's
+prediction, interval, desirability and trade-off) are computed by the optimiser,
+:func:`glassline.optimize.design_window`, on the lead models as :class:`~glassline.optimize.Surface` objects
+(:func:`fit_surface`); a strict bound (``>``, ``<``) is met on the grid as its closed form (``>=``, ``<=``).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +46,7 @@ from glassline.exceptions import SpecError, did_you_mean
 from glassline.explain._expectations import factor_bounds
 from glassline.explain._uncertainty import conformal_quantile, cv_residuals
 from glassline.models import Fit, Fits, adequate_choice
+from glassline.optimize import Space, Surface, Target, design_window
 from glassline.spec import REQUIREMENT_PATTERN, Study
 
 __all__ = ["FRACTION_MEANINGS", "Requirement", "Window", "parse_requirement", "process_window"]
@@ -100,6 +106,7 @@ class Window:
     recommended: dict[str, float] | None
     notes: list[str] = field(default_factory=list)
     recommendation: dict[str, Any] | None = None
+    desirability: dict[str, Any] | None = None
 
     @property
     def feasible_fraction(self) -> float:
@@ -123,6 +130,8 @@ class Window:
             "fractions": dict(FRACTION_MEANINGS),
             "recommended": self.recommended,
             "recommendation": self.recommendation,
+            "desirability": self.desirability,
+            "computed_by": "glassline.optimize.design_window",
             "notes": self.notes,
         }
 
@@ -185,11 +194,10 @@ def process_window(
     explained_keys = list(explained) if explained is not None else None
     models = {r.response: _model_for(fits, study, r.response, explained_keys) for r in parsed}
     used = sorted({c for fit in models.values() for c in fit.inputs}, key=study.factor_names.index)
-    axes = [np.linspace(*bounds[name], points) for name in used]
-    grid = pd.DataFrame(list(itertools.product(*axes)), columns=used)
     notes: list[str] = []
     half: dict[str, float] = {}
     folder = Path(results_dir) if results_dir is not None else fits.folder
+    surfaces: dict[str, Surface] = {}
     for response, fit in models.items():
         q = math.nan
         if folder is not None:
@@ -198,29 +206,36 @@ def process_window(
             notes.append(f"{response}: no conformal interval (too few CV residuals); using the point prediction")
             q = 0.0
         half[response] = q
-        prediction = fit.predict(grid)
-        grid[f"{response}_pred"] = prediction
-        grid[f"{response}_lower"] = prediction - q
-        grid[f"{response}_upper"] = prediction + q
-    margins = []
-    for r in parsed:
-        scale = half[r.response] or float(models[r.response].y_train.std()) or 1.0
-        edge = grid[f"{r.response}_lower"] if r.lower_bound else grid[f"{r.response}_upper"]
-        margin = (edge - r.value) if r.lower_bound else (r.value - edge)
-        strict = r.op in (">", "<")
-        grid[f"meets: {r}"] = margin > 0 if strict else margin >= 0
-        predicted = grid[f"{r.response}_pred"]
-        point = (predicted - r.value) if r.lower_bound else (r.value - predicted)
-        grid[f"predicted meets: {r}"] = point > 0 if strict else point >= 0
-        margins.append(margin / scale)
-    grid["feasible"] = np.logical_and.reduce([grid[f"meets: {r}"] for r in parsed])
-    grid["predicted_feasible"] = np.logical_and.reduce([grid[f"predicted meets: {r}"] for r in parsed])
-    grid["margin"] = np.min(np.column_stack(margins), axis=1)
+        surfaces[response] = fit_surface(fit, q, level)
+    space = Space(
+        tuple(used),
+        tuple(bounds[name][0] for name in used),
+        tuple(bounds[name][1] for name in used),
+        tuple(study.factor(name).unit for name in used),
+    )
+    targets = [
+        Target(surfaces[r.response], low=r.value) if r.lower_bound else Target(surfaces[r.response], high=r.value)
+        for r in parsed
+    ]
+    # the optimiser's window: grid, predictions, intervals, verdicts, margins, recommended point, desirability
+    computed = design_window(targets, space, points=points)
+    grid = pd.DataFrame(computed.points, columns=used)
+    for response in models:
+        i = next(k for k, t in enumerate(computed.targets) if t.surface.name == response)
+        grid[f"{response}_pred"] = computed.predictions[i]
+        grid[f"{response}_lower"] = computed.lower[i]
+        grid[f"{response}_upper"] = computed.upper[i]
+    for r, meets, predicted in zip(parsed, computed.meets, computed.predicted_meets, strict=True):
+        grid[f"meets: {r}"] = meets
+        grid[f"predicted meets: {r}"] = predicted
+    grid["feasible"] = computed.feasible
+    grid["predicted_feasible"] = computed.predicted_feasible
+    grid["margin"] = computed.margin
     recommended = None
     recommendation = None
-    region = "feasible" if grid["feasible"].any() else "predicted_feasible"
-    if grid[region].any():
-        best = grid.loc[grid.loc[grid[region], "margin"].idxmax()]
+    region = computed.region
+    if computed.recommended is not None:
+        best = grid.iloc[int(computed.recommended)]
         recommended = {name: float(best[name]) for name in used}
         for r in parsed:
             recommended.update({f"{r.response}_{end}": float(best[f"{r.response}_{end}"]) for end in _ENDS})
@@ -230,9 +245,8 @@ def process_window(
                 "no setting meets every requirement with its whole interval; the recommended setting is the "
                 "predicted-feasible point with the largest worst-case margin"
             )
-    else:
-        notes.append("no setting in the design space meets every requirement, not even by the predictions")
-    return Window(parsed, grid, models, half, recommended, notes, recommendation)
+    notes.extend(computed.notes)
+    return Window(parsed, grid, models, half, recommended, notes, recommendation, computed.desirability)
 
 
 #: The columns of each required response recorded with the recommended setting.
@@ -316,6 +330,26 @@ def _cost(response: str, at: float, achievable: float, better: str) -> dict[str,
         "cost": cost,
         "cost_pct": 100.0 * cost / abs(achievable) if achievable else None,
     }
+
+
+def fit_surface(fit: Fit, half_width: float | None, level: float | None = None) -> Surface:
+    """A fitted model as the optimiser's :class:`~glassline.optimize.Surface`: :meth:`Fit.predict` on rows in the
+    order of its inputs, with the interval's half-width."""
+    columns = list(fit.inputs)
+
+    def predict(values: np.ndarray) -> np.ndarray:
+        return np.asarray(fit.predict(pd.DataFrame(values, columns=columns)), dtype=float)
+
+    return Surface(
+        fit.target,
+        tuple(columns),
+        predict,
+        half_width=half_width,
+        estimator=fit.pipeline,
+        reference=fit.X_train.loc[:, columns].to_numpy(dtype=float),
+        level=level,
+        spread=float(fit.y_train.std()),
+    )
 
 
 def window_slice(window: Window, fit: Fit, x: str, y: str, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:

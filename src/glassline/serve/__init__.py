@@ -8,6 +8,7 @@ explanations, intervals, validity-domain fallback, auth and an audit log (:mod:`
 """
 
 from glassline.serve._app import ServiceConfig, create_app
+from glassline.serve._counterfactual import CounterfactualPath, default_settable, served_space, served_surface
 from glassline.serve._pipeline import Answer, PredictionPath, Refusal, RowResult
 from glassline.serve._run import run_server, server_config, wait_until_ready
 from glassline.serve._runtime import Explanation, ServedModel
@@ -15,6 +16,7 @@ from glassline.serve._schemas import Fallback
 
 __all__ = [
     "Answer",
+    "CounterfactualPath",
     "Explanation",
     "Fallback",
     "PredictionPath",
@@ -23,7 +25,10 @@ __all__ = [
     "ServedModel",
     "ServiceConfig",
     "create_app",
+    "default_settable",
     "run_server",
+    "served_space",
+    "served_surface",
     "server_config",
     "wait_until_ready",
 ]

@@ -22,6 +22,7 @@ from glassline.registry import LoadedModel
 from glassline.serve._errors import conform_openapi
 from glassline.serve._metrics import BodyLimitAndMetrics
 from glassline.serve._pipeline import PredictionPath, unrecorded
+from glassline.serve._routers.counterfactual import counterfactual_router
 from glassline.serve._routers.health import health_router
 from glassline.serve._routers.models import models_router
 from glassline.serve._routers.oversight import oversight_router
@@ -86,6 +87,7 @@ def create_app(
         oversight_router(service),
         tokens_router(service),
         health_router(service),
+        counterfactual_router(service, paths),  # issue 17: counterfactuals over the same prediction path
     )
     for router in routers:
         app.include_router(router)

@@ -73,6 +73,10 @@ class ServedModel:
     def base_value(self) -> float:
         return self._engine.base_value
 
+    def predict(self, values: FloatArray) -> FloatArray:
+        """Predictions of rows (n, p) by the same predictor as :meth:`explain`, without the attributions."""
+        return self._engine.predict(values)
+
     def explain(self, values: FloatArray) -> Explanation:
         """Predictions and attributions of rows (n, p); inputs far outside the domain may give non-finite values."""
         explained = self._engine.explain(values)

@@ -29,7 +29,7 @@ from glassline.shapley._engine import MAX_EXACT_INPUTS, Algorithm, Attributions,
 from glassline.shapley._enumeration import enumerate_values
 from glassline.shapley._predictor import Predictor, fast_predictor
 from glassline.shapley._shap_paths import TreeShap, permutation_values, tree_values
-from glassline.shapley._tree_table import MAX_GRID_CELLS, TreeGrid, tree_grid
+from glassline.shapley._tree_table import MAX_GRID_CELLS, TreeGrid, TreeThresholds, tree_grid, tree_thresholds
 
 __all__ = [
     "MAX_EXACT_INPUTS",
@@ -46,6 +46,7 @@ __all__ = [
     "TabulatedGame",
     "TreeGrid",
     "TreeShap",
+    "TreeThresholds",
     "analyse",
     "coalition_masks",
     "compile_pipeline",
@@ -58,5 +59,6 @@ __all__ = [
     "shapley_from_coalitions",
     "shapley_weight_matrix",
     "tree_grid",
+    "tree_thresholds",
     "tree_values",
 ]

@@ -29,7 +29,7 @@ from glassline.shapley._compiled import (
     verified_difference,
 )
 
-__all__ = ["MAX_GRID_CELLS", "TreeGrid", "tree_grid"]
+__all__ = ["MAX_GRID_CELLS", "TreeGrid", "TreeThresholds", "tree_grid", "tree_thresholds"]
 
 #: Largest grid (cells = Π (thresholds per input + 1)) tabulated at load time.
 MAX_GRID_CELLS = 1 << 20
@@ -65,6 +65,31 @@ class TreeGrid:
     def describe(self) -> str:
         cells = " × ".join(str(len(e) + 1) for e in self.edges)
         return f"tabulated tree ensemble ({cells} cells; largest difference to the pipeline {self.max_difference:.3g})"
+
+
+@dataclass(frozen=True)
+class TreeThresholds:
+    """The split thresholds of a tree-ensemble pipeline per input, in the tree model's input space (float32, as
+    it compares them), the comparison side, and the elementwise transform from raw inputs to that space."""
+
+    transform: Step
+    edges: tuple[npt.NDArray[np.float32], ...]
+    side: str
+
+
+def tree_thresholds(pipeline: Any, n_inputs: int) -> TreeThresholds | None:
+    """The thresholds of a pipeline of StandardScalers and XGBoost or a scikit-learn forest, without building
+    its table (the counterfactual solver enumerates cells itself); None for any other pipeline."""
+    steps = [s for _, s in pipeline.steps] if isinstance(pipeline, Pipeline) else [pipeline]
+    scalers = [compile_transformer(s) for s in steps[:-1]]
+    if any(s is None or type(step) is not StandardScaler for s, step in zip(scalers, steps[:-1], strict=True)):
+        return None
+    found = _thresholds(steps[-1], n_inputs)
+    if found is None:
+        return None
+    thresholds, side = found
+    edges = tuple(np.unique(_as_float32(t, side)) for t in thresholds)
+    return TreeThresholds(chain([s[0] for s in scalers if s is not None]), edges, side)
 
 
 def tree_grid(

@@ -1,0 +1,900 @@
+"""The smallest change of the settable factors that brings every bounded prediction into its requirement.
+
+**Objective** (lexicographic): first the number of factors changed, then the weighted L1 change in range
+units, ``Σ_j w_j |x_j − r_j| / (high_j − low_j)``; the answer must lie inside the box and the validity
+domain, and with ``interval=True`` the whole prediction interval (``prediction ± half_width``, the
+service's) must lie inside every requirement. Factors not settable keep their values.
+
+**Supports first.** The supports (sets of changed factors) are searched by size: every support of one
+factor, then of two, …; the first size with any feasible setting gives the answer, the closest of that size.
+
+**Solvers, by model structure** (:func:`glassline.shapley.analyse`):
+
+- *tree ensembles* (random forest, XGBoost): the prediction is constant on the cells between the split
+  thresholds (:func:`glassline.shapley.tree_grid`). The point of a cell nearest to the row is the row
+  clipped to the cell, so per support the candidates are the products of, per factor, the value just beyond
+  each threshold; they are evaluated in order of distance and the first feasible one is the optimum
+  (*exact*; thresholds are resolved to the model's float32 comparison). No feasible cell: a certificate.
+- *linear models*: one linear program per support (HiGHS via :func:`scipy.optimize.linprog`), *exact*; the
+  program over every settable factor infeasible is the certificate.
+- *anything else* (the reduced quadratic, SVR, Gaussian process, a mix of families): per support a dense
+  scan (one factor: 401 points, refined by bisection to 1e-9 of the range) or a scrambled Sobol sample
+  (several factors), then local refinement (the segment towards the row, SLSQP, coordinate shrinking). The
+  answer states that it is a search and its resolution. Nothing found: for a quadratic, the exact extreme of
+  each bounded prediction over the box (enumeration of the box's faces) certifies infeasibility; otherwise
+  the best reached is stated, not proven.
+
+Feasibility of every answer is re-checked with the callers' own predictor and domain check.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import linprog, minimize
+from scipy.stats import qmc
+
+from glassline.exceptions import SpecError, did_you_mean
+from glassline.optimize._problem import BoolArray, FloatArray, Space, Surface, Target
+from glassline.shapley import analyse, tree_thresholds
+
+__all__ = ["DEFAULT_SECONDS", "Counterfactual", "counterfactual"]
+
+#: The default time budget of one counterfactual, in seconds; a search that reaches it says so.
+DEFAULT_SECONDS = 10.0
+#: Points of the one-factor scan of the search solver.
+SCAN_POINTS = 401
+#: Quasi-random points per support of several factors in the search solver (times the support's size).
+SOBOL_POINTS = 512
+#: The most candidate cells the tree solver enumerates for one support (beyond: the search solver from there).
+MAX_CELLS = 1_000_000
+#: Rows predicted at once.
+BATCH = 65_536
+
+Method = Literal["unchanged", "cells", "linear program", "search"]
+
+
+@dataclass
+class Counterfactual:
+    """The answer: the new row, what changed, each bounded prediction with its interval, and how it was found.
+
+    ``optimal`` is True when the solver proves the answer optimal (``gap`` 0), False for a search
+    (``gap`` None, ``resolution`` says what the search can miss). When infeasible, ``certificate`` says why
+    no setting inside the domain meets the requirements and ``proven`` whether that is a proof.
+    """
+
+    feasible: bool
+    row: dict[str, float]
+    changes: dict[str, dict[str, Any]]
+    predictions: dict[str, float]
+    intervals: dict[str, tuple[float | None, float | None]]
+    distance: float | None
+    n_changed: int | None
+    method: Method
+    optimal: bool
+    gap: float | None
+    resolution: str
+    certificate: str | None = None
+    proven: bool | None = None
+    seconds: float = 0.0
+    evaluations: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feasible": self.feasible,
+            "row": self.row,
+            "changes": self.changes,
+            "predictions": self.predictions,
+            "intervals": {k: list(v) for k, v in self.intervals.items()},
+            "distance": self.distance,
+            "n_changed": self.n_changed,
+            "certificate": self.certificate,
+            "proven": self.proven,
+            "method": self.method,
+            "optimal": self.optimal,
+            "gap": self.gap,
+            "resolution": self.resolution,
+            "seconds": self.seconds,
+            "evaluations": self.evaluations,
+            "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+class _Problem:
+    """The bounded surfaces over the full factor vector, with evaluation counting and the time budget."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        space: Space,
+        row: FloatArray,
+        free: list[int],
+        cost: FloatArray,
+        interval: bool,
+        seconds: float,
+    ) -> None:
+        self.targets = list(targets)
+        self.space = space
+        self.row = row
+        self.free = free
+        self.cost = cost  # per factor: weight / range width (0 for factors not settable)
+        self.interval = interval
+        self.columns = [
+            [space.index(name, f"input of model {t.surface.name!r}") for name in t.surface.inputs] for t in self.targets
+        ]
+        self.half = [(t.surface.half_width or 0.0) if interval else 0.0 for t in self.targets]
+        self.evaluations = 0
+        self.deadline = time.monotonic() + seconds
+
+    def late(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def predictions(self, X: FloatArray) -> list[FloatArray]:
+        self.evaluations += len(X)
+        return [t.surface.values(X[:, cols]) for t, cols in zip(self.targets, self.columns, strict=True)]
+
+    def margins(self, X: FloatArray) -> FloatArray:
+        """Per row the worst requirement margin (≥ 0: every requirement met), each in the response's units
+        divided by its interval half-width or 1; NaN predictions count as −inf."""
+        worst = np.full(len(X), np.inf)
+        for t, h, p in zip(self.targets, self.half, self.predictions(X), strict=True):
+            scale = h if h > 0 else 1.0
+            if t.low is not None:
+                worst = np.minimum(worst, (p - h - t.low) / scale)
+            if t.high is not None:
+                worst = np.minimum(worst, (t.high - p - h) / scale)
+        return np.where(np.isfinite(worst), worst, -np.inf)
+
+    def meets(self, X: FloatArray) -> BoolArray:
+        return np.asarray(self.margins(X) >= 0.0, dtype=bool)
+
+    def feasible(self, X: FloatArray) -> BoolArray:
+        """Meets every requirement, inside the box and the validity domain."""
+        ok = self.meets(X)
+        if ok.any():
+            ok[ok] = self.space.contains(X[ok])
+        return ok
+
+    def distance(self, X: FloatArray) -> FloatArray:
+        return np.asarray(np.abs(X - self.row) @ self.cost, dtype=float)
+
+    def changed(self, x: FloatArray) -> list[int]:
+        tol = 1e-12 * np.maximum(self.space.widths, 1.0)
+        return [j for j in range(len(x)) if abs(x[j] - self.row[j]) > tol[j]]
+
+
+# ---------------------------------------------------------------------------------------------- structure
+def _kind(surface: Surface) -> str:
+    structure = analyse(surface.estimator) if surface.estimator is not None else None
+    kind = structure.kind if structure is not None else None
+    return kind if kind in ("linear", "quadratic", "tree") else "general"
+
+
+def _tree_edges(surface: Surface) -> list[FloatArray] | None:
+    """Per input of *surface*: its split thresholds in raw units, as (just below, just above) pairs, or None."""
+    if surface.estimator is None:
+        return None
+    p = len(surface.inputs)
+    found = tree_thresholds(surface.estimator, p)
+    if found is None:
+        return None
+    zero = np.asarray(found.transform(np.zeros((1, p))), dtype=float)[0]
+    slope = np.asarray(found.transform(np.ones((1, p))), dtype=float)[0] - zero
+    out: list[FloatArray] = []
+    for j, edges in enumerate(found.edges):
+        if not slope[j] > 0:
+            return None
+        e = np.asarray(edges, dtype=np.float32)
+        # the model compares float32 values: two float32 steps beyond a threshold lie on either side of it
+        up = np.nextafter(np.nextafter(e, np.float32(np.inf)), np.float32(np.inf)).astype(float)
+        down = np.nextafter(np.nextafter(e, np.float32(-np.inf)), np.float32(-np.inf)).astype(float)
+        out.append(np.stack([(down - zero[j]) / slope[j], (up - zero[j]) / slope[j]], axis=1))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- solvers
+@dataclass
+class _Found:
+    x: FloatArray
+    distance: float
+    n_changed: int
+
+
+def _batches(n: int, first: int = 256) -> list[tuple[int, int]]:
+    """Row ranges of growing size (256, 1024, … up to BATCH): the nearest cells first, so an answer near the
+    row costs few predictions."""
+    out, start, size = [], 0, first
+    while start < n:
+        out.append((start, min(n, start + size)))
+        start += size
+        size = min(BATCH, size * 4)
+    return out
+
+
+def _supports(free: list[int], k: int) -> list[tuple[int, ...]]:
+    return list(itertools.combinations(free, k))
+
+
+def _cells(problem: _Problem, edges: dict[int, list[FloatArray]]) -> tuple[_Found | None, str, bool, int | None]:
+    """Exact enumeration of the cells between split thresholds, support size by support size: the answer, how it
+    was found, whether proven, and the support size at which a support had too many cells (None: none had)."""
+    space, row = problem.space, problem.row
+    lows, highs = space.lows, space.highs
+    values: dict[int, FloatArray] = {}
+    for j in problem.free:
+        start = float(np.clip(row[j], lows[j], highs[j]))
+        candidates = [float(lows[j]), float(highs[j])]  # a cell may meet the box only at its end
+        for pair in edges.get(j, []):
+            below, above = pair[:, 0], pair[:, 1]
+            candidates.extend(above[(above > start) & (above <= highs[j])].tolist())
+            candidates.extend(below[(below < start) & (below >= lows[j])].tolist())
+        # a clipped start is itself a change: the start value leads the list either way
+        values[j] = np.unique(np.asarray(candidates, dtype=float)) if candidates else np.zeros(0)
+        values[j] = values[j][values[j] != start]
+        if start != row[j]:
+            values[j] = np.concatenate([[start], values[j]])
+    base = row.copy()
+    for j in problem.free:
+        base[j] = float(np.clip(row[j], lows[j], highs[j]))
+    must = [j for j in problem.free if base[j] != row[j]]  # out-of-range settable values change anyway
+    cells = 0
+    best: _Found | None = None
+    domain_blocked = 0
+    too_many: int | None = None
+    for k in range(len(problem.free) + 1):
+        for support in _supports(problem.free, k):
+            if any(j not in support for j in must):
+                continue
+            options = [values[j] for j in support]
+            if any(len(o) == 0 for o in options):
+                continue
+            if math.prod(len(o) for o in options) > MAX_CELLS:
+                too_many = k
+                break
+            grids = np.meshgrid(*options, indexing="ij") if support else []
+            X = np.repeat(base[None, :], int(np.prod([len(o) for o in options])) if support else 1, axis=0)
+            for j, g in zip(support, grids, strict=True):
+                X[:, j] = g.ravel()
+            cells += len(X)
+            d = problem.distance(X)
+            order = np.argsort(d, kind="stable")
+            X, d = X[order], d[order]
+            if best is not None:
+                keep = d < best.distance
+                X, d = X[keep], d[keep]
+            for start, stop in _batches(len(X)):
+                chunk = X[start:stop]
+                meets = np.flatnonzero(problem.meets(chunk))
+                hit = None
+                for i in meets:
+                    if space.contains(chunk[i : i + 1])[0]:
+                        hit = i
+                        break
+                    domain_blocked += 1
+                if hit is not None:
+                    best = _Found(chunk[hit].copy(), float(d[start + hit]), k)
+                    break
+        if best is not None or too_many is not None:
+            break
+    if too_many is not None and best is None:
+        return None, f"{cells} cells of supports of fewer than {too_many} factors enumerated", True, too_many
+    note = f"exact: {cells} cells between the split thresholds of the settable factors enumerated"
+    proven = domain_blocked == 0 and too_many is None
+    if domain_blocked:
+        note += (
+            f"; {domain_blocked} nearer cells met the requirements only at points outside the validity domain's "
+            "distance check, so the answer is the nearest cell point inside the domain"
+        )
+    return best, note, proven, None
+
+
+def _linear_parts(problem: _Problem) -> list[tuple[FloatArray, float]]:
+    """Each surface as ``a · x + b`` over the full factor vector (exact for an affine model)."""
+    p = len(problem.row)
+    X = np.repeat(problem.row[None, :], p + 1, axis=0)
+    X[1:] += np.diag(np.where(problem.space.widths > 0, problem.space.widths, 1.0))
+    parts = []
+    for cols, pred in zip(problem.columns, problem.predictions(X), strict=True):
+        a = np.zeros(p)
+        steps = np.where(problem.space.widths > 0, problem.space.widths, 1.0)
+        for j in set(cols):
+            a[j] = (pred[1 + j] - pred[0]) / steps[j]
+        parts.append((a, float(pred[0] - a @ problem.row)))
+    return parts
+
+
+def _lp(problem: _Problem, support: tuple[int, ...], parts: list[tuple[FloatArray, float]]) -> _Found | None:
+    k = len(support)
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    fixed = row.copy()
+    A_ub: list[list[float]] = []
+    b_ub: list[float] = []
+    for (a, b), t, h in zip(parts, problem.targets, problem.half, strict=True):
+        rest = float(a @ fixed - sum(a[j] * fixed[j] for j in support)) + b
+        coef = [a[j] for j in support]
+        if t.low is not None:  # a·x + b − h ≥ low  →  −a_S x_S ≤ rest − h − low
+            A_ub.append([-c for c in coef] + [0.0] * k)
+            b_ub.append(rest - h - t.low)
+        if t.high is not None:
+            A_ub.append(coef + [0.0] * k)
+            b_ub.append(t.high - h - rest)
+    for i, j in enumerate(support):  # u ≥ |x − r|
+        e = [0.0] * (2 * k)
+        e[i], e[k + i] = 1.0, -1.0
+        A_ub.append(e)
+        b_ub.append(row[j])
+        e = [0.0] * (2 * k)
+        e[i], e[k + i] = -1.0, -1.0
+        A_ub.append(e)
+        b_ub.append(-row[j])
+    c = [0.0] * k + [problem.cost[j] for j in support]
+    bounds = [(lows[j], highs[j]) for j in support] + [(0.0, None)] * k
+    if not A_ub:
+        return None
+    result = linprog(c, A_ub=np.asarray(A_ub), b_ub=np.asarray(b_ub), bounds=bounds, method="highs")
+    if result.status != 0:
+        return None
+    x = row.copy()
+    for i, j in enumerate(support):
+        x[j] = float(np.clip(result.x[i], lows[j], highs[j]))
+    return _Found(x, float(problem.distance(x[None, :])[0]), len(problem.changed(x)))
+
+
+def _nudged(problem: _Problem, x: FloatArray) -> FloatArray | None:
+    """*x* if feasible, else *x* moved a hair away from the row (a solver's answer on the bound's edge)."""
+    for step in (0.0, 1e-10, 1e-8, 1e-6):
+        y = x + step * np.sign(x - problem.row) * problem.space.widths
+        y = np.clip(y, problem.space.lows, problem.space.highs)
+        if problem.feasible(y[None, :])[0]:
+            return y
+    return None
+
+
+def _linear(problem: _Problem) -> tuple[_Found | None, str, bool]:
+    parts = _linear_parts(problem)
+    for k in range(1, len(problem.free) + 1):
+        found: list[_Found] = []
+        blocked = False
+        for support in _supports(problem.free, k):
+            candidate = _lp(problem, support, parts)
+            if candidate is None:
+                continue
+            x = _nudged(problem, candidate.x)
+            if x is None:
+                blocked = True
+                continue
+            found.append(_Found(x, float(problem.distance(x[None, :])[0]), len(problem.changed(x))))
+        if found:
+            note = "exact: one linear program (HiGHS) per support of the settable factors"
+            if blocked:
+                note += "; a nearer solution of some support lay outside the validity domain's distance check"
+            return min(found, key=lambda f: (f.n_changed, f.distance)), note, not blocked
+    return None, "exact: the linear program of every support of the settable factors has no solution", True
+
+
+def _bracket(problem: _Problem, make: Any, lo: float, hi: float, rounds: int = 4, n: int = 16) -> float:
+    """The smallest t in [lo, hi] with ``make(t)`` feasible, given ``make(hi)`` feasible and ``make(lo)`` not, to
+    (hi − lo)/(n + 1)^rounds: each round one batch of *n* rows (assumes one crossing inside the bracket)."""
+    for _ in range(rounds):
+        ts = np.linspace(lo, hi, n + 2)[1:-1]
+        ok = problem.feasible(np.vstack([make(t) for t in ts]))
+        if ok.any():
+            first = int(np.argmax(ok))
+            hi = float(ts[first])
+            lo = float(ts[first - 1]) if first > 0 else lo
+        else:
+            lo = float(ts[-1])
+    return hi
+
+
+def _toward_row(problem: _Problem, x: FloatArray, steps: int = 24) -> FloatArray:
+    """The feasible point nearest the row on the segment row → *x* (x feasible), in batches of rows."""
+    row = problem.row
+    ts = np.linspace(0.0, 1.0, steps + 1)[1:]
+    ok = problem.feasible(row + ts[:, None] * (x - row))
+    first = int(np.argmax(ok)) if ok.any() else len(ts) - 1
+    hi = float(ts[first])
+    lo = float(ts[first - 1]) if first > 0 else 0.0
+    t = _bracket(problem, lambda t: row + t * (x - row), lo, hi)
+    return row + t * (x - row)
+
+
+def _shrink(problem: _Problem, x: FloatArray, support: tuple[int, ...]) -> FloatArray:
+    """Move each factor of the support towards the row as far as feasibility allows (batched, per factor)."""
+    x = x.copy()
+    for _ in range(2):
+        for j in support:
+            start, target = x[j], problem.row[j]
+
+            def moved(
+                f: float, j: int = j, start: float = start, target: float = target, base: FloatArray = x
+            ) -> FloatArray:
+                y = base.copy()
+                y[j] = start + f * (target - start)
+                return y
+
+            # the largest fraction f of the way back that stays feasible: 1 − the smallest feasible 1 − f
+            back = 1.0 - _bracket(problem, lambda g: moved(1.0 - g), 0.0, 1.0)
+            if problem.feasible(moved(back)[None, :])[0]:
+                x = moved(back)
+    return x
+
+
+def _polish(problem: _Problem, x: FloatArray, support: tuple[int, ...]) -> FloatArray:
+    """SLSQP on the support: minimise the weighted L1 change keeping the worst margin ≥ 0 (split variables)."""
+    S = list(support)
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    width = np.where(problem.space.widths[S] > 0, problem.space.widths[S], 1.0)
+    k = len(S)
+    d0 = (x[S] - row[S]) / width
+    z0 = np.concatenate([np.maximum(d0, 0.0), np.maximum(-d0, 0.0)])
+    c = problem.cost[S] * width
+
+    def point(z: FloatArray) -> FloatArray:
+        y = row.copy()
+        y[S] = row[S] + (z[:k] - z[k:]) * width
+        return y
+
+    def margin(z: FloatArray) -> float:
+        return float(problem.margins(point(z)[None, :])[0])
+
+    def slope(z: FloatArray) -> FloatArray:
+        h = 1e-6
+        Z = np.vstack([z, z + h * np.eye(len(z))])
+        m = problem.margins(np.vstack([point(r) for r in Z]))
+        g = (m[1:] - m[0]) / h
+        return np.where(np.isfinite(g), g, 0.0)
+
+    bounds = [(0.0, max(0.0, (highs[j] - row[j]) / w)) for j, w in zip(S, width, strict=True)] + [
+        (0.0, max(0.0, (row[j] - lows[j]) / w)) for j, w in zip(S, width, strict=True)
+    ]
+    try:
+        result = minimize(
+            lambda z: float(np.concatenate([c, c]) @ z),
+            z0,
+            jac=lambda z: np.concatenate([c, c]),
+            bounds=bounds,
+            constraints=[{"type": "ineq", "fun": margin, "jac": slope}],
+            method="SLSQP",
+            options={"maxiter": 40, "ftol": 1e-10},
+        )
+    except (ValueError, FloatingPointError):
+        return x
+    y = np.clip(point(np.asarray(result.x, dtype=float)), lows, highs)
+    nudged = _nudged(problem, y)
+    if nudged is not None and problem.distance(nudged[None, :])[0] < problem.distance(x[None, :])[0]:
+        return nudged
+    return x
+
+
+def _search_support(problem: _Problem, support: tuple[int, ...], seed: int) -> _Found | None:
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    base = np.clip(row, lows, highs)
+    for j in range(len(row)):
+        if j not in support and base[j] != row[j]:
+            return None  # an unchanged factor outside its range: this support cannot reach the domain
+    S = list(support)
+    if len(S) == 1:
+        j = S[0]
+        axis = np.unique(np.concatenate([np.linspace(lows[j], highs[j], SCAN_POINTS), [base[j]]]))
+        X = np.repeat(base[None, :], len(axis), axis=0)
+        X[:, j] = axis
+    else:
+        n = SOBOL_POINTS * len(S)
+        sample = qmc.Sobol(len(S), scramble=True, seed=seed).random(1 << math.ceil(math.log2(n)))
+        X = np.repeat(base[None, :], len(sample), axis=0)
+        X[:, S] = lows[S] + sample * (highs[S] - lows[S])
+    ok = problem.feasible(X)
+    if not ok.any():
+        return None
+    d = problem.distance(X)
+    candidates = np.flatnonzero(ok)[np.argsort(d[ok], kind="stable")][: 1 if len(S) == 1 else 3]
+    # the nearest feasible point on each candidate's segment to the row; then the best of them refined
+    pulled = [_toward_row(problem, X[i]) for i in candidates]
+    x = min(pulled, key=lambda y: float(problem.distance(y[None, :])[0]))
+    if len(S) > 1:
+        x = _polish(problem, x, support)
+    x = _shrink(problem, x, support)
+    if not problem.feasible(x[None, :])[0]:
+        x = pulled[0] if problem.feasible(pulled[0][None, :])[0] else X[candidates[0]]
+    return _Found(x, float(problem.distance(x[None, :])[0]), len(problem.changed(x)))
+
+
+def _search(problem: _Problem, first: int = 1) -> tuple[_Found | None, str, bool]:
+    for k in range(max(1, first), len(problem.free) + 1):
+        found: list[_Found] = []
+        for support in _supports(problem.free, k):
+            if problem.late():
+                break
+            candidate = _search_support(problem, support, seed=len(found))
+            if candidate is not None:
+                found.append(candidate)
+        if found:
+            return min(found, key=lambda f: (f.n_changed, f.distance)), "search", False
+        if problem.late():
+            return None, "late", False
+    return None, "search", False
+
+
+def _extreme_quadratic(problem: _Problem, t: int, upper: bool) -> tuple[float, FloatArray] | None:
+    """The exact largest (*upper*) or smallest prediction of quadratic surface *t* over the settable box, with
+    where; None when there are too many settable factors to enumerate the box's faces."""
+    free = problem.free
+    m = len(free)
+    if m > 8:
+        return None
+    lows, highs = problem.space.lows, problem.space.highs
+    center = np.clip(problem.row, lows, highs)
+    center[free] = 0.5 * (lows[free] + highs[free])
+    step = np.where(problem.space.widths > 0, problem.space.widths, 1.0) / 2
+    # exact gradient and Hessian of a quadratic from its values (central differences are exact for degree 2)
+    points = [center]
+    for i in range(m):
+        for j in range(m):
+            y = center.copy()
+            y[free[i]] += step[free[i]]
+            y[free[j]] += step[free[j]]
+            points.append(y)
+        for s in (1.0, -1.0):
+            y = center.copy()
+            y[free[i]] += s * step[free[i]]
+            points.append(y)
+    X = np.asarray(points)
+    target = problem.targets[t]
+    f = target.surface.values(X[:, problem.columns[t]])
+    problem.evaluations += len(X)
+    f0 = f[0]
+    grid = f[1 : 1 + m * (m + 2)].reshape(m, m + 2)
+    plus = grid[:, m]
+    minus = grid[:, m + 1]
+    g = (plus - minus) / 2  # per unit step
+    H = np.empty((m, m))
+    for i in range(m):
+        for j in range(m):
+            H[i, j] = grid[i, j] - plus[i] - plus[j] + f0
+    lo = (lows[free] - center[free]) / step[free]
+    hi = (highs[free] - center[free]) / step[free]
+    best: tuple[float, FloatArray] | None = None
+    sign = 1.0 if upper else -1.0
+    candidates = []
+    for assignment in itertools.product((0, 1, 2), repeat=m):  # free, at low, at high
+        y = np.zeros(m)
+        fixed = [i for i, a in enumerate(assignment) if a]
+        open_ = [i for i, a in enumerate(assignment) if a == 0]
+        for i in fixed:
+            y[i] = lo[i] if assignment[i] == 1 else hi[i]
+        if open_:
+            Hf = H[np.ix_(open_, open_)]
+            rhs = -(g[open_] + H[np.ix_(open_, fixed)] @ y[fixed])
+            try:
+                sol = np.linalg.solve(Hf, rhs)
+            except np.linalg.LinAlgError:
+                continue
+            if np.any(sol < lo[open_] - 1e-9) or np.any(sol > hi[open_] + 1e-9):
+                continue
+            y[open_] = sol
+        candidates.append(y)
+    Y = np.asarray(candidates)
+    X = np.repeat(center[None, :], len(Y), axis=0)
+    X[:, free] = center[free] + Y * step[free]
+    values = target.surface.values(X[:, problem.columns[t]])
+    problem.evaluations += len(X)
+    i = int(np.argmax(sign * values))
+    best = (float(values[i]), X[i])
+    return best
+
+
+def _forest_bound(problem: _Problem, t: int, upper: bool) -> float | None:
+    """A bound on a scikit-learn forest's prediction over the settable box (the highest, *upper*, or lowest):
+    the mean over its trees of the extreme leaf each tree can reach there; None for any other model."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    surface = problem.targets[t].surface
+    estimator = surface.estimator
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    forest = steps[-1]
+    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
+        return None
+    found = tree_thresholds(estimator, len(surface.inputs))
+    if found is None:
+        return None
+    cols = problem.columns[t]
+    lo = problem.row[cols].copy()
+    hi = problem.row[cols].copy()
+    for i, j in enumerate(cols):
+        if j in problem.free:
+            lo[i], hi[i] = problem.space.lows[j], problem.space.highs[j]
+    zlo = np.asarray(found.transform(lo[None, :]), dtype=float)[0]
+    zhi = np.asarray(found.transform(hi[None, :]), dtype=float)[0]
+    sign = 1.0 if upper else -1.0
+    extremes = []
+    for tree in forest.estimators_:
+        structure = tree.tree_
+        left, right = structure.children_left, structure.children_right
+        feature, threshold = structure.feature, structure.threshold
+        value = structure.value.reshape(structure.node_count, -1)[:, 0]
+        best = -np.inf
+        stack = [0]
+        while stack:
+            node = stack.pop()
+            if left[node] == -1:
+                best = max(best, sign * float(value[node]))
+                continue
+            f = int(feature[node])
+            if np.float32(zlo[f]) <= threshold[node]:  # x ≤ t goes left (float32, as the tree compares)
+                stack.append(int(left[node]))
+            if np.float32(zhi[f]) > threshold[node]:
+                stack.append(int(right[node]))
+        extremes.append(best)
+    return sign * float(np.mean(extremes))
+
+
+def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str, bool]:
+    """Why no setting meets the requirements, and whether that is a proof."""
+    half_text = "with its interval" if problem.interval else "by its prediction"
+    parts: list[str] = []
+    proven = False
+    for t, (target, kind, h) in enumerate(zip(problem.targets, kinds, problem.half, strict=True)):
+        for upper, bound in ((True, target.low), (False, target.high)):
+            if bound is None:
+                continue
+            extreme: tuple[float, FloatArray] | None = None
+            exact = False
+            bound_only = False
+            if kind in ("linear", "quadratic"):
+                extreme, exact = _extreme_quadratic(problem, t, upper), True
+            elif kind == "tree":
+                limit = _forest_bound(problem, t, upper)
+                if limit is not None:
+                    extreme, exact, bound_only = (limit, problem.row), True, True
+            if extreme is None:
+                extreme, exact = _sampled_extreme(problem, t, upper), False
+            value, _ = extreme
+            end = value - h if upper else value + h
+            misses = end < bound if upper else end > bound
+            word = "highest" if upper else "lowest"
+            sure = (
+                "a bound: the mean over the trees of the extreme leaf each reaches in the box"
+                if bound_only
+                else "exactly, over every face of the box"
+                if exact
+                else "by search, not proven"
+            )
+            parts.append(
+                f"{target.surface.name}: the {word} prediction over the settable factors' ranges is {value:.6g}"
+                f" ({sure}){f', interval end {end:.6g}' if h else ''}, "
+                + ("which misses" if misses else "which alone could meet")
+                + f" the bound {bound:g}"
+            )
+            proven = proven or (misses and exact)
+    if method == "cells":
+        proven = True
+        lead = "no cell between the split thresholds of the settable factors meets every requirement " + half_text
+    elif method == "linear program":
+        proven = True
+        lead = "the linear program over every support of the settable factors has no solution " + half_text
+    elif method == "late":
+        lead = "the time budget ran out before a setting meeting every requirement " + half_text + " was found"
+    else:
+        lead = "no setting inside the domain found that meets every requirement " + half_text
+    return lead + ("" if not parts else "; " + "; ".join(parts)), proven
+
+
+def _sampled_extreme(problem: _Problem, t: int, upper: bool) -> tuple[float, FloatArray]:
+    free = problem.free
+    lows, highs = problem.space.lows, problem.space.highs
+    base = np.clip(problem.row, lows, highs)
+    sample = qmc.Sobol(max(1, len(free)), scramble=True, seed=1).random(4096)
+    X = np.repeat(base[None, :], len(sample), axis=0)
+    if free:
+        X[:, free] = lows[free] + sample[:, : len(free)] * (highs[free] - lows[free])
+    target = problem.targets[t]
+    values = target.surface.values(X[:, problem.columns[t]])
+    problem.evaluations += len(X)
+    sign = 1.0 if upper else -1.0
+    i = int(np.argmax(sign * values))
+    best, where = float(values[i]), X[i]
+    if free:
+
+        def negative(z: FloatArray) -> float:
+            y = base.copy()
+            y[free] = z
+            v = float(target.surface.values(y[None, problem.columns[t]])[0])
+            return -sign * v if math.isfinite(v) else math.inf
+
+        bounds = list(zip(lows[free], highs[free], strict=True))
+        result = minimize(negative, where[free], method="L-BFGS-B", bounds=bounds)
+        value = -sign * float(result.fun)  # negative() is −sign·v, so v = −sign·fun
+        if math.isfinite(value) and sign * value > sign * best:
+            best = value
+            where = base.copy()
+            where[free] = result.x
+    return best, where
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+def counterfactual(
+    row: Mapping[str, Any],
+    targets: Sequence[Target],
+    space: Space,
+    *,
+    settable: Sequence[str] | None = None,
+    weights: Mapping[str, Any] | None = None,
+    interval: bool = True,
+    seconds: float = DEFAULT_SECONDS,
+) -> Counterfactual:
+    """The smallest change of *row* that meets every target, inside *space* (see the module docstring).
+
+    Parameters
+    ----------
+    row
+        Factor name → value, every factor of *space*.
+    targets
+        One bound per surface (several surfaces are solved jointly over their shared factors).
+    space
+        The box and the validity domain.
+    settable
+        The factors that may change (default: every factor with a range of non-zero width).
+    weights
+        Factor → cost weight of a change of one range width (default 1 each); larger is dearer.
+    interval
+        True: the whole prediction interval must meet the bounds; False: the point prediction.
+    seconds
+        Time budget of the search solver (exact solvers finish on their own).
+
+    Returns
+    -------
+    Counterfactual
+    """
+    started = time.perf_counter()
+    if not targets:
+        raise SpecError("counterfactual: give at least one requirement")
+    x0 = space.vector(row)
+    chosen = (
+        list(settable)
+        if settable is not None
+        else [f for f, w in zip(space.factors, space.widths, strict=True) if w > 0]
+    )
+    for name in chosen:
+        space.index(name, "settable factor")
+    if len(set(chosen)) != len(chosen):
+        raise SpecError(f"settable: a factor is named twice in {chosen}")
+    weight = np.ones(len(space.factors))
+    for name, w in (weights or {}).items():
+        if name not in chosen:
+            raise SpecError(
+                f"weights: {name!r} is not a settable factor; settable: {chosen}." + did_you_mean(str(name), chosen)
+            )
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(float(w)) or float(w) <= 0:
+            raise SpecError(f"weights.{name}: expected a positive finite number, got {w!r}")
+        weight[space.index(name)] = float(w)
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SpecError(f"seconds: expected a positive time budget, got {seconds!r}")
+    free = [space.index(name) for name in chosen if space.widths[space.index(name)] > 0]
+    free.sort()
+    widths = np.where(space.widths > 0, space.widths, 1.0)
+    cost = np.zeros(len(space.factors))
+    cost[free] = weight[free] / widths[free]
+    problem = _Problem(targets, space, x0, free, cost, interval, seconds)
+    notes: list[str] = []
+    if interval:
+        for t in targets:
+            if t.surface.half_width is None:
+                notes.append(f"{t.surface.name}: no prediction interval is known; its point prediction is bounded")
+    kinds = [_kind(t.surface) for t in targets]
+
+    found: _Found | None = None
+    method: Method
+    optimal = False
+    resolution = ""
+    proven: bool | None = None
+    certificate: str | None = None
+    outside = [
+        space.factors[j] for j in range(len(x0)) if j not in free and not space.lows[j] <= x0[j] <= space.highs[j]
+    ]
+    if outside:
+        j = space.index(outside[0])
+        found, method, resolution, proven = None, "unchanged", "no search: a fixed factor lies outside its range", True
+        certificate = (
+            f"{outside[0]} = {x0[j]:g} is not settable and lies outside its range {space.low[j]:g} … "
+            f"{space.high[j]:g}: no setting of the settable factors brings the row inside the domain"
+        )
+    elif problem.feasible(x0[None, :])[0]:
+        found, method, optimal, resolution = (
+            _Found(x0.copy(), 0.0, 0),
+            "unchanged",
+            True,
+            "the row meets every requirement",
+        )
+    else:
+        outcome: tuple[_Found | None, str, bool] | None = None
+        solver = "search"
+        if all(k == "tree" for k in kinds):
+            edges: dict[int, list[FloatArray]] = {}
+            usable = True
+            for t, cols in zip(targets, problem.columns, strict=True):
+                per_input = _tree_edges(t.surface)
+                if per_input is None:
+                    usable = False
+                    break
+                for j, e in zip(cols, per_input, strict=True):
+                    edges.setdefault(j, []).append(e)
+            if usable:
+                found_, text_, proven_, too_many = _cells(problem, edges)
+                solver = "cells"
+                outcome = (found_, text_, proven_)
+                if too_many is not None:
+                    notes.append(
+                        f"exact cell enumeration up to {too_many - 1} changed factors ({text_}); supports of "
+                        f"{too_many} or more factors have more than {MAX_CELLS} cells each and were searched"
+                    )
+                    solver = "search"
+                    outcome = _search(problem, too_many)
+        elif all(k == "linear" for k in kinds) and all(
+            problem.space.lows[j] <= x0[j] <= problem.space.highs[j] for j in range(len(x0)) if j not in free
+        ):
+            outcome = _linear(problem)
+            solver = "linear program"
+            if outcome[0] is None and not outcome[2]:
+                outcome = None
+        if outcome is not None and outcome[0] is None and not outcome[2] and solver != "search":
+            notes.append(f"the {solver} solver was blocked by the validity domain's distance check; searched instead")
+            outcome = None
+        if outcome is None:
+            solver = "search"
+            outcome = _search(problem)
+        found, text, exact = outcome
+        if solver == "search":
+            method = "search"
+            late = text == "late" or problem.late()
+            resolution = (
+                f"search, not proven optimal: each one-factor support scanned at {SCAN_POINTS} points and refined by "
+                f"bisection; each support of several factors sampled at {SOBOL_POINTS} quasi-random points per factor "
+                "and refined locally (segment to the row, SLSQP, shrinking); a feasible region narrower than the "
+                "scan or sample spacing can be missed"
+            )
+            if late:
+                notes.append(f"the time budget of {seconds:g} s ran out; the search stopped early")
+            if found is None:
+                certificate, proven = _certificate(problem, kinds, "late" if late else "search")
+        else:
+            method = "cells" if solver == "cells" else "linear program"
+            optimal = exact
+            resolution = text
+            if found is None:
+                certificate, proven = _certificate(problem, kinds, solver)
+    if found is not None:
+        x = found.x
+        if not problem.feasible(x[None, :])[0]:  # pragma: no cover - every solver checks its answer
+            raise RuntimeError("counterfactual: the solver's answer does not meet the requirements")
+    else:
+        x = x0
+    predictions = [float(p[0]) for p in problem.predictions(x[None, :])]
+    changed = problem.changed(x) if found is not None else []
+    return Counterfactual(
+        feasible=found is not None,
+        row={name: float(v) for name, v in zip(space.factors, x, strict=True)},
+        changes={space.factors[j]: {"from": float(x0[j]), "to": float(x[j]), "unit": space.units[j]} for j in changed},
+        predictions={t.surface.name: p for t, p in zip(targets, predictions, strict=True)},
+        intervals={t.surface.name: t.surface.interval(p) for t, p in zip(targets, predictions, strict=True)},
+        distance=float(problem.distance(x[None, :])[0]) if found is not None else None,
+        n_changed=len(changed) if found is not None else None,
+        method=method,
+        optimal=optimal and found is not None,
+        gap=0.0 if optimal and found is not None else None,
+        resolution=resolution,
+        certificate=certificate,
+        proven=proven,
+        seconds=time.perf_counter() - started,
+        evaluations=problem.evaluations,
+        notes=notes,
+    )
