@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from glassline._collinearity import HARD_R_LIMIT
 from glassline._output import output_path, writing
 from glassline.data._prepare import _UNIT_HEADER
 from glassline.data._readers import is_missing_marker, read_table, user_row
@@ -226,6 +227,9 @@ def _guess_group(frame: pd.DataFrame, candidates: list[str], inputs: list[str]) 
                 continue  # a label whose rows differ in an input is not one configuration
         exact = n_labels == n_configs
         named = any(word in column.lower() for word in _GROUP_WORDS)
+        if column in inputs and not named and pd.api.types.is_numeric_dtype(frame[column]):
+            continue  # a numeric setting that happens to fix the others is a factor, not a label
+
         why = (
             f"each of its {n_labels} values goes with one combination of the inputs"
             + (" (one label per combination)" if exact else f" ({n_configs} input combinations)")
@@ -284,7 +288,7 @@ def draft_study(
             i = int(np.flatnonzero((values.isna() & ~_empty(frame[column])).to_numpy())[0])
             raise DataError(
                 f"{source}: row {user_row(i)}, column {column!r}: the response must be numeric, found "
-                f"{frame[column].iloc[i]!r} ({bad} text cells in that column)"
+                f"{frame[column].iloc[i]!r} ({bad} text cell{'s' if bad != 1 else ''} in that column)"
             )
         if values.notna().sum() < 2:
             raise DataError(
@@ -373,10 +377,13 @@ def draft_study(
         used.add(name)
         return name
 
+    named: dict[str, str] = {}
+
     def header_name(column: str) -> str:
         parsed = headers[column]
         # a header that already is a valid name stays the name, so the table is read as it is
-        return unique(parsed.name)
+        named[column] = unique(parsed.name)
+        return named[column]
 
     group_name = header_name(group_col) if group_col else None
     order_name = header_name(order_col) if order_col else None
@@ -476,9 +483,29 @@ def draft_study(
     if left_out:
         lines.extend(["# Columns left out of the study:", *[f"#   {n}" for n in left_out], ""])
 
-    inputs_for_models = [n for n in factor_names if n not in indicators] + measured_names + indicator_names
+    # near-copies (|r| at or above the comparison's hard limit) would withhold every explanation: the later
+    # column of such a pair stays declared but out of the scenario
+    copies: dict[str, str] = {}
+    kept: list[str] = []
+    for column in numeric:
+        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        for other in kept:
+            r = float(np.corrcoef(values, pd.to_numeric(frame[other], errors="coerce").to_numpy(dtype=float))[0, 1])
+            if abs(r) >= HARD_R_LIMIT:
+                copies[named[column]] = f"{named[column]} is a near-copy of {named[other]} (r = {r:+.3f})"
+                break
+        else:
+            kept.append(column)
+    inputs_for_models = [
+        n
+        for n in [*(n for n in factor_names if n not in indicators), *measured_names, *indicator_names]
+        if n not in copies
+    ]
     lines.append("[scenarios]")
     lines.append("# every input; the categorical factors enter through their indicator columns")
+    for why in copies.values():
+        lines.append(f"# left out: {why}; explanations of inputs this correlated are withheld (|r| ≥ {HARD_R_LIMIT:g})")
+        guesses.append(f"left out of the scenario: {why}")
     lines.append(f"all_inputs = {_toml(inputs_for_models)}")
     lines.append("")
 
