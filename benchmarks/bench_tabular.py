@@ -64,9 +64,7 @@ def table_study(frame: pd.DataFrame, target: str, name: str) -> object:
         {
             "name": name,
             "seed": SEED,
-            "factors": [
-                {"name": c, "low": float(frame[c].min()), "high": float(frame[c].max())} for c in inputs
-            ],
+            "factors": [{"name": c, "low": float(frame[c].min()), "high": float(frame[c].max())} for c in inputs],
             "responses": [{"name": target}],
             "split": {"cv_folds": 5, "cv_repeats": 1},
             "models": {"bootstrap": 0},
