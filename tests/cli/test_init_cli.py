@@ -80,6 +80,7 @@ def test_the_draft_guesses_group_categorical_measured_and_units(tmp_path: Path) 
     draft = draft_study(_plant(tmp_path / "plant.csv"), ["strength"])
     study = draft.study
     assert study.data.group == "batch"
+    assert study.cleaning.outlier_alpha > 0  # replicates: the study's outlier rule stays on
     assert "'batch'" in draft.text
     assert "guessed" in draft.text
     factors = {f.name: f for f in study.factors}
@@ -103,6 +104,7 @@ def test_no_group_column_is_said_so_and_replicates_without_a_label_are_named(tmp
     draft = draft_study(tmp_path / "t.csv", ["y"])
     assert draft.study.data.group is None
     assert "repeat 3 combinations of the inputs, but no column labels them" in draft.text
+    assert draft.study.cleaning.outlier_alpha == 0  # no replicates to judge a value against: the rule is off
 
 
 def test_a_large_table_gets_one_repeat_and_no_svr(tmp_path: Path) -> None:

@@ -520,6 +520,13 @@ def draft_study(
         lines.append(f"order = {_toml(order_name)}")
     lines.append("")
 
+    if group_name is None:
+        lines.append("[cleaning]")
+        lines.append(
+            "# no group column: a value has no replicates to be judged against (an extreme response may come from"
+        )
+        lines.append("# extreme inputs), so the outlier rule is off; set [data] group to switch it on")
+        lines.extend(["outlier_alpha = 0.0", ""])
     repeats = 1 if n_rows >= LARGE_TABLE_ROWS else 2 if n_rows >= MEDIUM_TABLE_ROWS else 5
     lines.append("[split]")
     if repeats < 5:
