@@ -115,6 +115,7 @@ def test_a_large_table_gets_one_repeat_and_no_svr(tmp_path: Path) -> None:
     study = draft_study(tmp_path / "big.parquet", ["y"]).study
     assert study.split.cv_repeats == 1
     assert "svr" not in study.models.families
+    assert study.models.bootstrap == 20
 
 
 @pytest.mark.slow

@@ -49,6 +49,8 @@ __all__ = ["LARGE_TABLE_ROWS", "StudyDraft", "draft_study", "parse_header"]
 LARGE_TABLE_ROWS = 20_000
 #: From this many rows on, two cross-validation repeats instead of five.
 MEDIUM_TABLE_ROWS = 2_000
+#: Bootstrap refits of a drafted study from LARGE_TABLE_ROWS rows on.
+LARGE_BOOTSTRAP = 20
 #: The most levels a text column may have to be read as a categorical input.
 MAX_LEVELS = 12
 
@@ -540,6 +542,11 @@ def draft_study(
         lines.append("[models]")
         lines.append(f"# {n_rows:,} rows: SVR left out (its fit grows with the square of the rows: hours at this size)")
         lines.append(f"families = {_toml(families)}")
+        lines.append(
+            f"# {LARGE_BOOTSTRAP} bootstrap refits of the lead models (100 on smaller tables): each refit is explained "
+            "again, and at this size their spread is small"
+        )
+        lines.append(f"bootstrap = {LARGE_BOOTSTRAP}")
         lines.append("")
         guesses.append(f"{n_rows:,} rows: SVR left out, {repeats} cross-validation repeat")
     text = "\n".join(lines).rstrip() + "\n"
