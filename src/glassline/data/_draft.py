@@ -490,9 +490,9 @@ def draft_study(
     copies: dict[str, str] = {}
     kept: list[str] = []
     for column in numeric:
-        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+        own = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
         for other in kept:
-            r = float(np.corrcoef(values, pd.to_numeric(frame[other], errors="coerce").to_numpy(dtype=float))[0, 1])
+            r = float(np.corrcoef(own, pd.to_numeric(frame[other], errors="coerce").to_numpy(dtype=float))[0, 1])
             if abs(r) >= HARD_R_LIMIT:
                 copies[named[column]] = f"{named[column]} is a near-copy of {named[other]} (r = {r:+.3f})"
                 break
