@@ -74,6 +74,14 @@ CASES = [
         "run order as a number",
         options=("-r", "strength", "--order", "line"),
     ),
+    init(
+        "init-group-not-a-name",
+        GOOD.replace("batch,", "batch id,"),
+        "{tmp}/t.csv",
+        "column 'batch id' (--group)",
+        "'batch_id'",
+        options=("-r", "strength", "--group", "batch id"),
+    ),
     init("init-no-inputs", "id,y\nA,1\nB,2\nC,3\n", "{tmp}/t.csv", "no column can be an input", options=("-r", "y")),
     init("init-constant-inputs", "a,y\n1,1\n1,2\n1,3\n", "{tmp}/t.csv", "'a': constant", options=("-r", "y")),
     Case(

@@ -302,6 +302,13 @@ def draft_study(
     order_col = _find(frame, order, headers, "--order", source) if order else None
     if group_col in response_cols or (order_col is not None and order_col in response_cols):
         raise DataError(f"{source}: column {group_col if group_col in response_cols else order_col!r} is a response")
+    for option, column in (("--group", group_col), ("--order", order_col)):
+        if column is not None and not _NAME.match(column):
+            raise DataError(
+                f"{source}: column {column!r} ({option}): the study names its group and order columns as the table "
+                f"does, and {column!r} is not a name (letters, digits and _); rename the header, e.g. to "
+                f"{headers[column].name!r}"
+            )
     if group_col is not None and group_col == order_col:
         raise DataError(f"{source}: column {group_col!r} cannot be both the group and the order column")
     if order_col is not None:
@@ -349,7 +356,8 @@ def draft_study(
     inputs = numeric + list(categorical)
     group_note = ""
     if group_col is None:
-        candidates = [c for c in frame.columns if c not in response_cols and c != order_col]
+        # a group column is named in the study as in the table: only headers that are names can be one
+        candidates = [c for c in frame.columns if c not in response_cols and c != order_col and _NAME.match(c)]
         group_col, why = _guess_group(frame, candidates, inputs)
         if group_col is not None:
             group_note = f"guessed: {why}"
