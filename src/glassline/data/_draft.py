@@ -302,12 +302,12 @@ def draft_study(
     order_col = _find(frame, order, headers, "--order", source) if order else None
     if group_col in response_cols or (order_col is not None and order_col in response_cols):
         raise DataError(f"{source}: column {group_col if group_col in response_cols else order_col!r} is a response")
-    for option, column in (("--group", group_col), ("--order", order_col)):
-        if column is not None and not _NAME.match(column):
+    for option, named_column in (("--group", group_col), ("--order", order_col)):
+        if named_column is not None and not _NAME.match(named_column):
             raise DataError(
-                f"{source}: column {column!r} ({option}): the study names its group and order columns as the table "
-                f"does, and {column!r} is not a name (letters, digits and _); rename the header, e.g. to "
-                f"{headers[column].name!r}"
+                f"{source}: column {named_column!r} ({option}): the study names its group and order columns as the table "
+                f"does, and {named_column!r} is not a name (letters, digits and _); rename the header, e.g. to "
+                f"{headers[named_column].name!r}"
             )
     if group_col is not None and group_col == order_col:
         raise DataError(f"{source}: column {group_col!r} cannot be both the group and the order column")
