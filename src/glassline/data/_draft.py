@@ -305,9 +305,9 @@ def draft_study(
     for option, named_column in (("--group", group_col), ("--order", order_col)):
         if named_column is not None and not _NAME.match(named_column):
             raise DataError(
-                f"{source}: column {named_column!r} ({option}): the study names its group and order columns as the table "
-                f"does, and {named_column!r} is not a name (letters, digits and _); rename the header, e.g. to "
-                f"{headers[named_column].name!r}"
+                f"{source}: column {named_column!r} ({option}): the study names its group and order columns as "
+                f"the table does, and {named_column!r} is not a name (letters, digits and _); rename the header, "
+                f"e.g. to {headers[named_column].name!r}"
             )
     if group_col is not None and group_col == order_col:
         raise DataError(f"{source}: column {group_col!r} cannot be both the group and the order column")
