@@ -38,6 +38,9 @@ def test_a_fit_on_many_rows_is_explained_on_a_stated_sample(tmp_path: Path) -> N
     sizes = outcome.settings["explanation_rows"]["y · factors · mlr"]
     assert sizes == {"training_rows": 480, "explained_rows": EXPLAIN_ROWS, "test_rows": 120, "permutation_rows": 120}
     assert any(f"seeded sample of {EXPLAIN_ROWS}" in note for note in outcome.notes)
+    # influential points are skipped for such a fit, and the file still has its header (the report reads it)
+    header = (tmp_path / "explanations" / "influential.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",")[:2] == ["target", "scenario"]
     shap_rows = np.asarray(outcome.shap[("y", "factors", "mlr")].values)
     assert shap_rows.shape == (EXPLAIN_ROWS, 2)
     # the signal is recovered from the sample: a ranks above b

@@ -63,7 +63,7 @@ from glassline.explain._importance import (
     permutation_table,
     shap_importance,
 )
-from glassline.explain._influence import influential_points
+from glassline.explain._influence import INFLUENCE_COLUMNS, influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._order import order_table, order_warnings
 from glassline.explain._physics_check import run_physics_checks
@@ -487,7 +487,7 @@ def explain(
     influential = (
         influential_points([fits[k] for k in candidates], {fit.key: g for fit, g in tasks}, n_jobs=n_jobs)
         if influence and candidates
-        else pd.DataFrame()
+        else pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     )
     out = Path(out_dir) if out_dir is not None else folder / "explanations" if folder is not None else None
     ranked = results_table[results_table["best"].astype(bool)].sort_values("cv_r2_pooled", ascending=False)
