@@ -84,7 +84,7 @@ from glassline.models import (
 )
 from glassline.spec import Study, load_study
 
-__all__ = ["collinearity_limits", "explain"]
+__all__ = ["EXPLAIN_ROWS", "PERMUTATION_ROWS", "collinearity_limits", "explain", "explanation_sample"]
 
 
 def _check_folder(results_dir: Path) -> None:
