@@ -5,6 +5,7 @@ from __future__ import annotations
 import test_corpus_api
 import test_corpus_design
 import test_corpus_eis
+import test_corpus_init
 import test_corpus_outputs
 import test_corpus_study
 import test_corpus_tables
@@ -16,6 +17,7 @@ CATEGORIES: dict[str, list[str]] = {
     "design files": [c.id for c in test_corpus_design.FILES],
     "EIS files": [c.id for c in test_corpus_eis.CASES],
     "data-stage tables and options": [c.id for c in test_corpus_tables.CASES],
+    "tables for glassline init": [c.id for c in test_corpus_init.CASES],
     "output paths": [c.id for c in test_corpus_outputs.CASES],
     "API payloads": [c.id for c in test_corpus_api.CALLS],
 }

@@ -2,6 +2,7 @@
 
 from glassline.data._align import LagEstimate, Segment, align_to_coil, coil_position, estimate_lag, segment_means
 from glassline.data._cleaning import CleaningLog, OutlierRule, flag_outliers, outlier_report, remove_outliers
+from glassline.data._draft import StudyDraft, draft_study, parse_header
 from glassline.data._prepare import (
     DEFAULT_LEVEL,
     METADATA_FILE,
@@ -24,7 +25,14 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
-from glassline.data._schema import Column, TableSchema, check_categories, check_labels, normalise_category
+from glassline.data._schema import (
+    Column,
+    TableSchema,
+    check_categories,
+    check_labels,
+    indicator_columns,
+    normalise_category,
+)
 
 __all__ = [
     "DEFAULT_LEVEL",
@@ -38,20 +46,24 @@ __all__ = [
     "OutlierRule",
     "PreparedDataset",
     "Segment",
+    "StudyDraft",
     "TableSchema",
     "align_to_coil",
     "check_categories",
     "check_labels",
     "check_output_folder",
     "coil_position",
+    "draft_study",
     "estimate_lag",
     "flag_outliers",
+    "indicator_columns",
     "is_missing_marker",
     "is_prepared_folder",
     "level_columns",
     "load_dataset",
     "normalise_category",
     "outlier_report",
+    "parse_header",
     "prepare",
     "read_json_object",
     "read_table",

@@ -39,7 +39,7 @@ from glassline.data._readers import (
     require_numeric,
     user_row,
 )
-from glassline.data._schema import check_categories, check_labels
+from glassline.data._schema import check_categories, check_labels, indicator_columns
 from glassline.domains import LineLayout, get_domain
 from glassline.exceptions import DataError, DomainError, did_you_mean
 from glassline.spec import Study
@@ -216,23 +216,60 @@ _UNIT_HEADER = re.compile(r"^\s*(?P<name>[^\[\(]+?)\s*[\[\(](?P<unit>[^\]\)]*)[\
 
 
 def _split_unit_headers(frame: pd.DataFrame, study: Study, source: str) -> pd.DataFrame:
-    """Turn headers like ``porosity [%]`` into ``porosity``, checking the unit against the study."""
+    """Turn headers like ``porosity [%]`` into ``porosity``, checking the unit against the study.
+
+    A header whose name part is not a study name but the ``label`` of exactly one study column (``feed
+    rate [mm/s]`` or ``feed rate`` for ``name = "feed_rate", label = "feed rate"``; a study drafted by
+    ``glassline init`` keeps each header's text as the label) is read as that column, the unit deciding
+    between columns of one label.
+    """
     units = study.units()
+    labels: dict[str, list[str]] = {}
+    for item in study.columns():
+        if item.label and item.label != item.name:
+            labels.setdefault(item.label, []).append(item.name)
+    present = {str(c) for c in frame.columns}
     renamed: dict[str, str] = {}
     for column in frame.columns:
-        match = _UNIT_HEADER.match(str(column))
-        if not match:
+        text = str(column).strip()
+        match = _UNIT_HEADER.match(text)
+        if match:
+            name, unit = match.group("name").strip(), match.group("unit").strip()
+        elif text not in units and text in labels:
+            name, unit = text, None
+        else:
             continue
-        name, unit = match.group("name").strip(), match.group("unit").strip()
-        if name in units:
-            expected = units[name]
-            if expected and unit != expected:
-                raise DataError(
-                    f"{source}: column {column!r}: the study gives {name!r} in {expected!r}, the file in {unit!r}; "
-                    "convert the column or fix the header"
-                )
-            renamed[str(column)] = name
+        # by label: the one column of that label (and unit) not already present; also where the name part
+        # is a study name in another unit but a column labelled so has this unit (`t [°C]`, `t [K]`)
+        candidates = [c for c in labels.get(name, []) if c not in present]
+        if unit is not None and (len(candidates) > 1 or name in units):
+            candidates = [c for c in candidates if units[c] == unit]
+        if name in units and not (unit is not None and units[name] and unit != units[name] and len(candidates) == 1):
+            pass  # the name part is a study name: read as that column (its unit checked below)
+        elif len(candidates) == 1:
+            name = candidates[0]
+        else:
+            continue
+        expected = units[name]
+        if unit is not None and expected and unit != expected:
+            raise DataError(
+                f"{source}: column {column!r}: the study gives {name!r} in {expected!r}, the file in {unit!r}; "
+                "convert the column or fix the header"
+            )
+        renamed[str(column)] = name
     return frame.rename(columns=renamed)
+
+
+def _indicators(study: Study) -> dict[str, tuple[str, str]]:
+    """Measured inputs that are 0/1 indicators of a categorical factor's level: name → (factor, level)."""
+    measured = {m.name for m in study.measured}
+    out: dict[str, tuple[str, str]] = {}
+    for factor in study.factors:
+        if factor.kind == "categorical":
+            for level, name in indicator_columns(factor.name, factor.levels or []).items():
+                if name in measured:
+                    out[name] = (factor.name, level)
+    return out
 
 
 def _find_level_file(raw_dir: Path, level: str) -> Path:
@@ -296,13 +333,19 @@ def _check_level(
     frame = frame.reset_index(drop=True)
     frame["_row"] = rows
     required = ([group] if group else []) + inputs + responses
-    require_columns(frame, required, source=source)
+    # indicators of a categorical factor's levels the table lacks are derived from the factor's column
+    derived = {name: of for name, of in _indicators(study).items() if name not in frame.columns}
+    require_columns(
+        frame, [c for c in required if c not in derived] + sorted({f for f, _ in derived.values()}), source=source
+    )
     units = study.units()
     categorical = {
         f.name: list(f.levels or []) for f in study.factors if f.kind == "categorical" and f.name in frame.columns
     }
     for name, levels in categorical.items():  # a level written with other case or spacing is read and logged
         frame[name] = check_categories(frame[name], levels, column=name, source=source, log=log, rows=rows)
+    for name, (factor, level) in derived.items():
+        frame[name] = (frame[factor] == level).astype(float)
     # inputs must be complete numbers; responses may be missing (the row is dropped and logged)
     frame = require_numeric(frame, [c for c in inputs if c not in categorical], source=source, units=units)
     frame = require_numeric(frame, responses, source=source, units=units, allow_missing=True)

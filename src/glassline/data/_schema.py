@@ -21,7 +21,7 @@ from glassline.data._cleaning import CleaningLog
 from glassline.data._readers import is_missing_marker, require_columns, require_numeric, user_row
 from glassline.exceptions import DataError, did_you_mean
 
-__all__ = ["Column", "TableSchema", "check_categories", "check_labels", "normalise_category"]
+__all__ = ["Column", "TableSchema", "check_categories", "check_labels", "indicator_columns", "normalise_category"]
 
 ColumnKind = Literal["number", "category", "label"]
 
@@ -243,3 +243,28 @@ def _text(value: object) -> str:
 def _show(choices: Sequence[str], limit: int = 12) -> str:
     shown = sorted(choices)
     return str(shown) if len(shown) <= limit else f"{shown[:limit]}… ({len(shown)} values)"
+
+
+def indicator_columns(factor: str, levels: Sequence[str]) -> dict[str, str]:
+    """Level → name of its 0/1 indicator column for a categorical *factor*, every level but the first
+    (the reference level): ``line`` with levels ``A, B, C`` → ``{"B": "line_is_B", "C": "line_is_C"}``.
+
+    The model comparison needs numeric inputs; a study lists these names as measured inputs and the
+    prepare stage derives each from the factor's column when the table does not hold it (1 where the row
+    is at that level, else 0). Names are the factor's, ``_is_`` and the level with every character
+    that is not a letter or digit written as ``_``; a clash gets ``_2``, ``_3`` ….
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for position, level in enumerate(levels[1:], start=2):
+        slug = "_".join(
+            part for part in "".join(c if c.isascii() and c.isalnum() else "_" for c in str(level)).split("_") if part
+        )
+        name = f"{factor}_is_{slug or f'level{position}'}"[:80]
+        base, k = name, 2
+        while name in used:
+            name = f"{base[: 80 - len(str(k)) - 1]}_{k}"
+            k += 1
+        used.add(name)
+        out[str(level)] = name
+    return out

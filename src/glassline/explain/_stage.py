@@ -63,7 +63,7 @@ from glassline.explain._importance import (
     permutation_table,
     shap_importance,
 )
-from glassline.explain._influence import influential_points
+from glassline.explain._influence import INFLUENCE_COLUMNS, influential_points
 from glassline.explain._narrative import narratives
 from glassline.explain._order import order_table, order_warnings
 from glassline.explain._physics_check import run_physics_checks
@@ -84,7 +84,7 @@ from glassline.models import (
 )
 from glassline.spec import Study, load_study
 
-__all__ = ["collinearity_limits", "explain"]
+__all__ = ["EXPLAIN_ROWS", "PERMUTATION_ROWS", "collinearity_limits", "explain", "explanation_sample"]
 
 
 def _check_folder(results_dir: Path) -> None:
@@ -155,6 +155,30 @@ def _explain_fit(
 #: 100). Their intervals in uncertainty.csv and ranks.csv are rougher (``n_boot`` says how many); a random
 #: forest refit costs about ten times a linear one, and all of them at the full count would triple the stage.
 OTHER_FAMILY_SHARE = 0.1
+
+#: Explanations of a fit with more training rows than this run on a seeded random sample of them: SHAP values
+#: (the sample is also their background), partial dependence, bootstrap refits and expectations. Interventional
+#: SHAP costs coalitions × rows × background predictions; on 80,000 training rows it would not finish.
+#: The demo's fits (17–86 rows) are far below and are explained on every row.
+EXPLAIN_ROWS = 200
+#: Permutation importance of a fit with more test rows than this runs on a seeded random sample of them.
+PERMUTATION_ROWS = 5_000
+
+
+def _sample(frame: pd.DataFrame, series: pd.Series, limit: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    if len(frame) <= limit:
+        return frame, series
+    positions = np.sort(np.random.default_rng(seed).choice(len(frame), size=limit, replace=False))
+    return frame.iloc[positions], series.iloc[positions]
+
+
+def explanation_sample(fit: Fit, seed: int) -> Fit:
+    """*fit* with at most :data:`EXPLAIN_ROWS` training and :data:`PERMUTATION_ROWS` test rows (seeded samples)."""
+    X_train, y_train = _sample(fit.X_train, fit.y_train, EXPLAIN_ROWS, seed)
+    X_test, y_test = _sample(fit.X_test, fit.y_test, PERMUTATION_ROWS, seed + 1)
+    if X_train is fit.X_train and X_test is fit.X_test:
+        return fit
+    return dataclasses.replace(fit, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
 
 
 def refits_per_fit(keys: Iterable[FitKey], lead: dict[str, Fit], bootstrap: int) -> dict[FitKey, int]:
@@ -396,7 +420,25 @@ def explain(
             & (results_table["family"] == family)
         )
         results_table.loc[at, "explainable"] = flag
-    fits = Fits(results_table, {k: dataclasses.replace(fits[k], explainable=flags[k]) for k in keys}, folder=folder)
+    sampled = {k: explanation_sample(dataclasses.replace(fits[k], explainable=flags[k]), seed) for k in keys}
+    sizes = {
+        " · ".join(k): {
+            "training_rows": len(fits[k].X_train),
+            "explained_rows": len(sampled[k].X_train),
+            "test_rows": len(fits[k].X_test),
+            "permutation_rows": len(sampled[k].X_test),
+        }
+        for k in keys
+    }
+    large = [k for k in keys if len(sampled[k].X_train) < len(fits[k].X_train)]
+    if large:
+        notes.append(
+            f"{len(large)} fit(s) have more than {EXPLAIN_ROWS:,} training rows: SHAP values (on a background of the "
+            f"same rows), partial dependence and the bootstrap refits use a seeded sample of {EXPLAIN_ROWS:,} of them, "
+            f"permutation importance at most {PERMUTATION_ROWS:,} test rows (sizes per fit: run.json "
+            "'explanation_rows'); influential points are not computed for them"
+        )
+    fits = Fits(results_table, sampled, folder=folder)
     groups = source.groups
     bounds = factor_bounds(the_study)
     tasks = []
@@ -441,11 +483,11 @@ def explain(
     expectations = check_expectations(the_study, [fits[k] for k in keys], best_keys)
     # influential points for the published candidates (best family per target × scenario): the
     # leave-one-configuration-out refits of every family would cost more than the rest of the stage
-    candidates = [k for k in keys if k in best_keys] or keys
+    candidates = [k for k in ([k for k in keys if k in best_keys] or keys) if k not in large]
     influential = (
         influential_points([fits[k] for k in candidates], {fit.key: g for fit, g in tasks}, n_jobs=n_jobs)
-        if influence
-        else pd.DataFrame()
+        if influence and candidates
+        else pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     )
     out = Path(out_dir) if out_dir is not None else folder / "explanations" if folder is not None else None
     ranked = results_table[results_table["best"].astype(bool)].sort_values("cv_r2_pooled", ascending=False)
@@ -528,6 +570,7 @@ def explain(
             "families": chosen_families,
             "include_unexplainable": include_unexplainable,
             "collinearity_limits": dataclasses.asdict(limits),
+            "explanation_rows": sizes,
         },
     )
     outcome.window = window

@@ -37,7 +37,16 @@ if TYPE_CHECKING:
         rmse,
     )
     from glassline.models._parity import parity_figure, write_parity_plots
-    from glassline.models._registry import FAMILIES, ExplainerKind, Family, family_names, get_family
+    from glassline.models._registry import (
+        FAMILIES,
+        LARGE_DATA_ROWS,
+        SMALL_DATA_GROUPS,
+        DataSize,
+        ExplainerKind,
+        Family,
+        family_names,
+        get_family,
+    )
     from glassline.models._results import RESULT_COLUMNS, Comparison, Fit, FitKey, Fits, load_fits, results_markdown
     from glassline.models._rsm import ReducedQuadratic
     from glassline.models._scheme import CVScheme
@@ -49,7 +58,7 @@ if TYPE_CHECKING:
         paper_split,
     )
     from glassline.models._study_file import ResolvedStudy, resolve_study
-    from glassline.models._tuning import Tuned, fit_tuned
+    from glassline.models._tuning import Tuned, TuningSpace, fit_tuned, tuning_space
 
 #: Public names and the module each lives in, imported on first use (scikit-learn and xgboost are slow to
 #: load; the command line's --help and the service's start-up should not pay for what they do not use).
@@ -77,6 +86,9 @@ _LAZY = {
     "parity_figure": "glassline.models._parity",
     "write_parity_plots": "glassline.models._parity",
     "FAMILIES": "glassline.models._registry",
+    "LARGE_DATA_ROWS": "glassline.models._registry",
+    "SMALL_DATA_GROUPS": "glassline.models._registry",
+    "DataSize": "glassline.models._registry",
     "ExplainerKind": "glassline.models._registry",
     "Family": "glassline.models._registry",
     "family_names": "glassline.models._registry",
@@ -98,6 +110,8 @@ _LAZY = {
     "resolve_study": "glassline.models._study_file",
     "Tuned": "glassline.models._tuning",
     "fit_tuned": "glassline.models._tuning",
+    "TuningSpace": "glassline.models._tuning",
+    "tuning_space": "glassline.models._tuning",
 }
 
 __all__ = [
@@ -107,13 +121,16 @@ __all__ = [
     "HARD_R_LIMIT",
     "HARD_VIF_LIMIT",
     "LACK_OF_FIT_LEVEL",
+    "LARGE_DATA_ROWS",
     "RESULT_COLUMNS",
+    "SMALL_DATA_GROUPS",
     "SOFT_R_LIMIT",
     "SOFT_VIF_LIMIT",
     "CVScheme",
     "Collinearity",
     "CollinearityLimits",
     "Comparison",
+    "DataSize",
     "ExplainerKind",
     "Family",
     "Fit",
@@ -125,6 +142,7 @@ __all__ = [
     "RepeatedGroupKFold",
     "ResolvedStudy",
     "Tuned",
+    "TuningSpace",
     "adequate_choice",
     "check_selection",
     "collinearity",
@@ -144,6 +162,7 @@ __all__ = [
     "resolve_study",
     "results_markdown",
     "rmse",
+    "tuning_space",
     "write_parity_plots",
 ]
 

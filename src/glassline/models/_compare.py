@@ -36,10 +36,10 @@ from glassline.models._metrics import (
     r2,
     rmse,
 )
-from glassline.models._registry import family_names, get_family
+from glassline.models._registry import DataSize, family_names, get_family
 from glassline.models._results import RESULT_COLUMNS, Comparison, Fit, FitKey, Fits
 from glassline.models._splits import CVScheme, Fold, _seed, cross_validation_folds, paper_split
-from glassline.models._tuning import fit_tuned
+from glassline.models._tuning import TuningSpace, fit_tuned, tuning_space
 from glassline.spec import Study
 
 __all__ = ["check_selection", "compare"]
@@ -60,6 +60,7 @@ class _Task:
     test: IntArray
     seed: int
     inner_folds: int
+    space: dict[str, list[Any]]
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,14 @@ def _run(task: _Task) -> _Outcome:
     # checks in the thousands of small fits.
     with config_context(assume_finite=True, skip_parameter_validation=True):
         tuned = fit_tuned(
-            family, X_train, y[task.train], groups, seed=task.seed, folds=task.inner_folds, split_seed=inner_seed
+            family,
+            X_train,
+            y[task.train],
+            groups,
+            seed=task.seed,
+            folds=task.inner_folds,
+            split_seed=inner_seed,
+            space=task.space,
         )
         pred_test = np.asarray(tuned.pipeline.predict(X_test), dtype=float)
         pred_train = np.asarray(tuned.pipeline.predict(X_train), dtype=float) if task.split == "paper" else None
@@ -192,11 +200,17 @@ def _plan(study: Study, td: TargetData, scheme: CVScheme) -> _Plan:
     return _Plan(train, test, folds, _cv_description(scheme, td, study.split.cv_folds, study.split.cv_repeats))
 
 
-def _tasks(key: FitKey, td: TargetData, inputs: Sequence[str], plan: _Plan, seed: int, inner: int) -> list[_Task]:
+def _tasks(
+    key: FitKey, td: TargetData, inputs: Sequence[str], plan: _Plan, seed: int, tuning: TuningSpace
+) -> list[_Task]:
     """The paper split's task and one task per CV fold for one target × scenario × family."""
     X, y = td.frame.loc[:, list(inputs)], td.frame[td.target]
-    tasks = [_Task(key, "paper", -1, -1, X, y, td.groups, plan.train, plan.test, seed, inner)]
-    tasks += [_Task(key, "cv", f.repeat, f.fold, X, y, td.groups, f.train, f.test, seed, inner) for f in plan.folds]
+    space = {k: list(v) for k, v in tuning.space.items()}
+    inner = tuning.folds
+    tasks = [_Task(key, "paper", -1, -1, X, y, td.groups, plan.train, plan.test, seed, inner, space)]
+    tasks += [
+        _Task(key, "cv", f.repeat, f.fold, X, y, td.groups, f.train, f.test, seed, inner, space) for f in plan.folds
+    ]
     return tasks
 
 
@@ -225,6 +239,8 @@ def compare(
     worker processes (joblib; 1 runs in this process). ``progress(label, done, total)`` is called
     after each finished task. *vif_limit* / *r_limit*: the hard collinearity limits (default: the
     study's ``[models]`` ones); beyond the soft ones a scenario is marked ``collinear`` (a warning).
+    What nested tuning searches follows the size of each target's data (:func:`~glassline.models.tuning_space`;
+    *inner_folds* is the number of inner folds of small data); ``settings["tuning_spaces"]`` records it.
     """
     start = time.perf_counter()
     study = study.with_seed(seed)
@@ -257,6 +273,7 @@ def compare(
     limits = study.models.collinearity_limits
     checks: dict[tuple[str, str], Collinearity] = {}
     plans: dict[str, _Plan] = {}
+    spaces: list[dict[str, Any]] = []
     for target, td in datasets.items():
         plans[target] = _plan(study, td, scheme)
         if td.dropped:
@@ -286,8 +303,11 @@ def compare(
             checks[(target, scenario)] = check
             if not check.explainable:
                 notes.append(f"{target} / {scenario}: not explainable: {check.reason}")
+            size = DataSize(rows=len(td.frame), groups=td.n_groups, inputs=len(inputs))
             for family in chosen_families:
-                tasks.extend(_tasks((target, scenario, family), td, inputs, plans[target], study.seed, inner_folds))
+                tuning = tuning_space(get_family(family), size, folds=inner_folds)
+                spaces.append({"target": target, "scenario": scenario, **tuning.to_dict()})
+                tasks.extend(_tasks((target, scenario, family), td, inputs, plans[target], study.seed, tuning))
 
     outcomes: list[_Outcome] = []
     total = len(tasks)
@@ -315,6 +335,9 @@ def compare(
             "cv_repeats": study.split.cv_repeats,
             "cv_description": "; ".join(sorted({p.description for p in plans.values()})),
             "inner_folds": inner_folds,
+            # what nested tuning searched per target × scenario × family, and why (the size rule of
+            # glassline.models.tuning_space)
+            "tuning_spaces": spaces,
             "vif_limit": limits.hard_vif if vif_limit is None else vif_limit,
             "r_limit": limits.hard_r if r_limit is None else r_limit,
             "soft_vif_limit": limits.soft_vif,

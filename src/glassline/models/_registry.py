@@ -3,7 +3,9 @@
 Each :class:`Family` holds a name, a label for tables and plots, a factory that returns a fresh,
 unfitted scikit-learn :class:`~sklearn.pipeline.Pipeline` with its scaling inside (so scaling is
 learnt on training rows only and cross-validation never leaks), a small tuning space sized for the
-17–86 rows of a designed experiment, and the kind of explainer the explanation stage should use.
+17–86 rows of a designed experiment, a larger space for tables of hundreds to hundreds of thousands of
+rows (``scaled``, chosen by :func:`glassline.models.tuning_space` from the data's size), and the kind of
+explainer the explanation stage should use.
 
 Adding a family is one entry in :data:`FAMILIES`; ``tests/models/test_registry.py`` runs every
 entry through the same conformance checks. The five entries are the families of the electrode paper
@@ -33,7 +35,19 @@ from xgboost import XGBRegressor
 from glassline.exceptions import UnknownNameError, did_you_mean
 from glassline.models._rsm import DEFAULT_ALPHA, ReducedQuadratic
 
-__all__ = ["FAMILIES", "ExplainerKind", "Family", "Staged", "TermColumns", "family_names", "get_family"]
+__all__ = [
+    "FAMILIES",
+    "LARGE_DATA_ROWS",
+    "SMALL_DATA_GROUPS",
+    "DataSize",
+    "ExplainerKind",
+    "Family",
+    "ScaledSpace",
+    "Staged",
+    "TermColumns",
+    "family_names",
+    "get_family",
+]
 
 #: How the explanation stage explains a family: ``"linear"`` from the coefficients of the scaled
 #: inputs, ``"tree"`` with a tree algorithm (interventional TreeSHAP or exact enumeration, whichever
@@ -59,6 +73,35 @@ class Staged:
     predict: Callable[[Pipeline, Any, Any], Any]
 
 
+#: Below this many configurations (groups; rows without a group column) a table is a designed experiment and
+#: every family keeps its small space (:attr:`Family.space`), exactly as tuned on the 17–86-row studies.
+SMALL_DATA_GROUPS = 300
+#: From this many rows on, a table is large: boosting grows histogram trees, forests grow each tree on a
+#: subsample of at most this many rows, and nested tuning uses 2 inner folds.
+LARGE_DATA_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class DataSize:
+    """The size of the rows a family is tuned on: rows, configurations (groups) and inputs."""
+
+    rows: int
+    groups: int
+    inputs: int
+
+    @property
+    def regime(self) -> Literal["small", "medium", "large"]:
+        """``small`` (< :data:`SMALL_DATA_GROUPS` groups), ``large`` (≥ :data:`LARGE_DATA_ROWS` rows otherwise),
+        else ``medium``."""
+        if self.groups < SMALL_DATA_GROUPS:
+            return "small"
+        return "large" if self.rows >= LARGE_DATA_ROWS else "medium"
+
+
+#: ``scaled(size)``: a family's tuning space for a table of *size* in the medium and large regimes.
+ScaledSpace = Callable[[DataSize], Mapping[str, Sequence[Any]]]
+
+
 @dataclass(frozen=True)
 class Family:
     """One model family: how to build it, what to tune, how to explain it.
@@ -67,6 +110,8 @@ class Family:
     ``space`` maps Pipeline parameter names to the candidate values tried by nested tuning (empty:
     nothing is tuned); the first candidate of each list is the simplest, and ties go to it.
     ``staged`` optionally names one parameter of ``space`` that one fit can evaluate at every value.
+    ``scaled`` (optional) gives the space for tables of at least :data:`SMALL_DATA_GROUPS` configurations
+    (see :class:`DataSize`); None keeps ``space`` at every size.
     ``terms`` gives the fitted model's OLS design columns (see :data:`TermColumns`); None for families
     not linear in their parameters, which get no lack-of-fit test.
     """
@@ -79,6 +124,7 @@ class Family:
     description: str = ""
     staged: Staged | None = None
     terms: TermColumns | None = None
+    scaled: ScaledSpace | None = None
 
     def make(self, seed: int = 0) -> Pipeline:
         """A fresh, unfitted pipeline seeded with *seed*."""
@@ -176,6 +222,52 @@ def _xgb(seed: int) -> Pipeline:
     )
 
 
+# ----------------------------------------------------------------------------- spaces for larger tables
+#: Boosting rounds evaluated on the inner folds (staged: one fit at the largest count predicts with every
+#: count, so choosing among them is early stopping judged on the inner folds' out-of-fold error).
+_XGB_ROUNDS = (50, 100, 200, 300, 500, 750, 1000)
+
+
+def _xgb_scaled(size: DataSize) -> Mapping[str, Sequence[Any]]:
+    # Deeper trees capture the interactions a large table can support; two learning rates (the slower
+    # one needs the longer end of the rounds); histogram split finding keeps 10⁴–10⁵ rows affordable.
+    large = size.regime == "large"
+    return {
+        "model__max_depth": [4, 6, 8] if large else [2, 4, 6],
+        "model__learning_rate": [0.1] if large else [0.1, 0.03],
+        "model__tree_method": ["hist"],
+        "model__n_estimators": list(_XGB_ROUNDS),
+    }
+
+
+def _rf_scaled(size: DataSize) -> Mapping[str, Sequence[Any]]:
+    # max_features and min_samples_leaf are the forest's two tunable knobs (Probst et al. 2019); with few
+    # inputs a third of them would be one input, so that choice needs ≥ 6 inputs.
+    features: list[float] = [1.0, 0.5] + ([0.33] if size.inputs >= 6 else [])
+    if size.regime == "large":
+        return {
+            "model__max_features": [1.0, 0.5],
+            "model__min_samples_leaf": [5],
+            "model__max_samples": [min(1.0, LARGE_DATA_ROWS / max(size.rows, 1))],
+        }
+    return {"model__max_features": features, "model__min_samples_leaf": [1, 5]}
+
+
+def _svr_scaled(size: DataSize) -> Mapping[str, Sequence[Any]]:
+    # γ on a grid around the 1/inputs default (inputs standardized), C over two decades, ε in units of the
+    # target's SD; the ε choice only where a fit is cheap (the SVR's fit grows with the square of the rows).
+    # From 2,000 rows on a fit takes seconds: γ from the default up only (wide kernels underfit large tables)
+    # and one ε, 6 candidates instead of 18; a larger kernel cache (MB) for the larger kernel matrix.
+    cheap = size.rows < 2000
+    gamma = [round(g / max(size.inputs, 1), 6) for g in ((0.3, 1.0, 3.0) if cheap else (1.0, 3.0))]
+    return {
+        "model__regressor__C": [1.0, 10.0, 100.0],
+        "model__regressor__gamma": gamma,
+        "model__regressor__epsilon": [0.05, 0.2] if cheap else [0.1],
+        "model__regressor__cache_size": [200 if cheap else 1000],
+    }
+
+
 #: Every family glassline compares, in the order tables list them (the paper's order).
 FAMILIES: Mapping[str, Family] = MappingProxyType(
     {
@@ -220,7 +312,9 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
                 space={"model__regressor__C": [1.0, 10.0, 100.0]},
                 explainer="exact",
                 description="Support vector regression with an RBF kernel (γ = 1/inputs on standardized inputs, "
-                "ε = 0.1 SD of the target); inputs and target standardized; the penalty C is tuned.",
+                "ε = 0.1 SD of the target); inputs and target standardized; the penalty C is tuned (on tables of "
+                f"{SMALL_DATA_GROUPS} configurations or more also γ around 1/inputs and ε).",
+                scaled=_svr_scaled,
             ),
             Family(
                 name="rf",
@@ -230,7 +324,10 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
                 explainer="tree",
                 description="Random forest of 100 trees with scikit-learn's defaults; nothing is tuned: random "
                 "forests gain the least from tuning of the common learners (Probst, Boulesteix & Bischl, "
-                "'Tunability', JMLR 20, 2019), and each tuning candidate would cost a forest per inner fold.",
+                "'Tunability', JMLR 20, 2019), and each tuning candidate would cost a forest per inner fold. On tables "
+                f"of {SMALL_DATA_GROUPS} configurations or more, max_features and min_samples_leaf are tuned (from "
+                f"{LARGE_DATA_ROWS:,} rows each tree grows on a subsample of {LARGE_DATA_ROWS:,} rows).",
+                scaled=_rf_scaled,
             ),
             Family(
                 name="xgb",
@@ -239,8 +336,11 @@ FAMILIES: Mapping[str, Family] = MappingProxyType(
                 space={"model__n_estimators": [25, 50, 100]},
                 explainer="tree",
                 description="Gradient-boosted trees (XGBoost) of depth 2 at learning rate 0.1; the number of rounds, "
-                "its regularization on small data, is tuned (one fit per inner fold evaluates every count).",
+                "its regularization on small data, is tuned (one fit per inner fold evaluates every count). On tables "
+                f"of {SMALL_DATA_GROUPS} configurations or more, depth 2–8, two learning rates and 50–1000 rounds "
+                "(chosen on the inner folds: early stopping) on histogram trees.",
                 staged=Staged("model__n_estimators", _xgb_rounds),
+                scaled=_xgb_scaled,
             ),
         )
     }

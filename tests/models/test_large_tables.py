@@ -1,0 +1,48 @@
+"""Large tables: explanations run on stated samples of the training and test rows, and say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from glassline import study_from_dict
+from glassline.explain import explain
+from glassline.explain._stage import EXPLAIN_ROWS, explanation_sample
+from glassline.models import compare
+
+
+def test_a_fit_on_many_rows_is_explained_on_a_stated_sample(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 600
+    frame = pd.DataFrame({"a": rng.uniform(size=n), "b": rng.uniform(size=n)})
+    frame["y"] = 2 * frame["a"] - frame["b"] + rng.normal(0, 0.1, n)
+    study = study_from_dict(
+        {
+            "name": "wide",
+            "factors": [{"name": "a", "low": 0, "high": 1}, {"name": "b", "low": 0, "high": 1}],
+            "responses": [{"name": "y"}],
+            "split": {"cv_folds": 2, "cv_repeats": 1},
+            "models": {"families": ["mlr"], "bootstrap": 0},
+        }
+    )
+    comparison = compare(study, frame, n_jobs=1)
+    fit = comparison.fits.best("y", "factors")
+    assert len(fit.X_train) == 480
+    sample = explanation_sample(fit, seed=0)
+    assert len(sample.X_train) == EXPLAIN_ROWS
+    assert set(sample.X_train.index) <= set(fit.X_train.index)
+    assert explanation_sample(sample, seed=0) is sample  # small enough: unchanged
+    outcome = explain(comparison, tmp_path / "explanations", study=study, plots=False)
+    sizes = outcome.settings["explanation_rows"]["y · factors · mlr"]
+    assert sizes == {"training_rows": 480, "explained_rows": EXPLAIN_ROWS, "test_rows": 120, "permutation_rows": 120}
+    assert any(f"seeded sample of {EXPLAIN_ROWS}" in note for note in outcome.notes)
+    # influential points are skipped for such a fit, and the file still has its header (the report reads it)
+    header = (tmp_path / "explanations" / "influential.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",")[:2] == ["target", "scenario"]
+    shap_rows = np.asarray(outcome.shap[("y", "factors", "mlr")].values)
+    assert shap_rows.shape == (EXPLAIN_ROWS, 2)
+    # the signal is recovered from the sample: a ranks above b
+    importance = outcome.importance[outcome.importance["method"] == "shap"].set_index("feature")["importance"]
+    assert importance["a"] > importance["b"]
