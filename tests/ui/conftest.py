@@ -80,7 +80,7 @@ def make_counterfactual(models: dict[str, ServedModel], calls: list[tuple[str, d
     """A counterfactual provider answering with issue 17's exact shape: the smallest one-input change on a grid
     of the input's validity range that meets the requirement (with the interval when asked); else infeasible."""
 
-    def counterfactual(name: str, request: dict[str, Any]) -> dict[str, Any]:
+    def counterfactual(name: str, request: dict[str, Any], actor: str) -> dict[str, Any]:
         calls.append((name, request))
         model = models[name]
         row = request["row"]

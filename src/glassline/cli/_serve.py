@@ -96,6 +96,27 @@ def publish(
     console.print(f"{published.name}/{published.version}", highlight=False)
 
 
+def _providers(app: Any) -> Any:
+    """The dashboards' providers over this service's own paths: the counterfactual route's
+    (:class:`glassline.serve._counterfactual.CounterfactualPath`, audited under the page user's name)."""
+    import json
+
+    from glassline.ui import Providers
+
+    paths = app.state.counterfactuals
+
+    def counterfactual(name: str, request: dict[str, Any], actor: str) -> dict[str, Any]:
+        answer = paths.run_one(name, json.dumps(request).encode(), actor)
+        body: dict[str, Any] = json.loads(answer.content)
+        if answer.status >= 400:
+            detail = body.get("detail")
+            words = detail if isinstance(detail, str) else "; ".join(str(d.get("msg", d)) for d in detail or [])
+            raise ValueError(f"{words} (request {body.get('request_id', '?')})")
+        return body
+
+    return Providers(counterfactual=counterfactual)
+
+
 @app.command()
 def serve(
     model: Annotated[
@@ -162,10 +183,10 @@ def serve(
         raise SpecError(f"--results: expected a results folder written by 'glassline fit', got {str(results)!r}")
     configure = None
     if ui:
-        from glassline.ui import Providers, UiConfig, create_ui
+        from glassline.ui import UiConfig, create_ui
 
         def configure(app: Any) -> None:
-            create_ui(app, Providers(), config=UiConfig(results=results, alarm_budget=alarm_budget))
+            create_ui(app, _providers(app), config=UiConfig(results=results, alarm_budget=alarm_budget))
 
     dashboards = f"; dashboards: http://{host}:{port}/ui/" if ui else ""
     console.print(

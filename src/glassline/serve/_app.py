@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from glassline.exceptions import StoreError
 from glassline.registry import LoadedModel
+from glassline.serve._counterfactual import CounterfactualPath
 from glassline.serve._errors import conform_openapi
 from glassline.serve._metrics import BodyLimitAndMetrics
 from glassline.serve._pipeline import PredictionPath, unrecorded
@@ -81,13 +82,14 @@ def create_app(
         version=str(served[0].bundle.lineage.get("glassline_version", "")),
         description=_description(served, config),
     )
+    counterfactuals = CounterfactualPath(paths)
     routers = (
         predict_router(service, paths),
         models_router(service),
         oversight_router(service),
         tokens_router(service),
         health_router(service),
-        counterfactual_router(service, paths),  # issue 17: counterfactuals over the same prediction path
+        counterfactual_router(service, counterfactuals),  # issue 17: counterfactuals over the same prediction path
     )
     for router in routers:
         app.include_router(router)
@@ -99,6 +101,7 @@ def create_app(
     app.state.service = service
     app.state.audit = service.audit
     app.state.tokens = service.tokens
+    app.state.counterfactuals = counterfactuals  # the dashboards' what-if form answers through the same path
     return app
 
 

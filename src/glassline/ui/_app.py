@@ -676,7 +676,7 @@ def _counterfactual(ui: _Ui, session: Session, form: dict[str, Any]) -> Response
         "interval": str(form.get("interval", "")) in ("1", "on", "true"),
     }
     try:
-        answer = provider(model.name, request)
+        answer = provider(model.name, request, session.actor)
     except Exception as exc:  # the provider's failure, named on the page
         return ui.render(
             "partials/counterfactual.html",

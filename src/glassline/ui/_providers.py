@@ -17,11 +17,12 @@ __all__ = ["CounterfactualProvider", "HandoverProvider", "MonitorProvider", "Pro
 #: ``"retraining": {"retrain", "why", "since"}``), or None when the model has no window yet.
 MonitorProvider = Callable[[str], "dict[str, Any] | None"]
 
-#: ``counterfactual(model_name, request)``: the answer of ``POST /v1/models/{name}/counterfactual`` for
+#: ``counterfactual(model_name, request, actor)``: the answer of ``POST /v1/models/{name}/counterfactual`` for
 #: ``{"row", "require": {"min", "max"}, "settable", "weights", "interval"}``: ``{"feasible", "row", "changes":
 #: {name: {"from", "to", "unit"}}, "prediction", "interval", "distance", "n_changed", "certificate",
-#: "request_id"}`` (audited by the provider like a prediction, under that request id).
-CounterfactualProvider = Callable[[str, "dict[str, Any]"], "dict[str, Any]"]
+#: "request_id"}`` (audited by the provider like a prediction, under that request id, naming *actor*: the
+#: signed-in session's ``role:token-prefix…``).
+CounterfactualProvider = Callable[[str, "dict[str, Any]", str], "dict[str, Any]"]
 
 #: ``handover(model_name)``: the handover pack for the person who monitors the model, as Markdown, or None.
 HandoverProvider = Callable[[str], "str | None"]

@@ -15,7 +15,6 @@ from glassline.serve._counterfactual import (
     request_schema,
 )
 from glassline.serve._errors import AUTH_CODES, error_responses
-from glassline.serve._pipeline import PredictionPath
 from glassline.serve._service import Service
 
 __all__ = ["counterfactual_router"]
@@ -51,9 +50,9 @@ def _one(cf: CounterfactualPath, name: str, service: Service) -> Callable[..., A
     return counterfactual
 
 
-def counterfactual_router(service: Service, paths: dict[str, PredictionPath]) -> APIRouter:
+def counterfactual_router(service: Service, cf: CounterfactualPath) -> APIRouter:
     router = APIRouter(tags=["counterfactual"])
-    cf = CounterfactualPath(paths)
+    paths = cf.paths
     one = request_schema(CounterfactualRequest)
     for name in paths:
         router.add_api_route(
