@@ -25,12 +25,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def open_log() -> Iterator[Callable[[str], AuditLog]]:
-    """AuditLog factory whose engines are disposed after the test (no connection left to the garbage collector)."""
+def open_log() -> Iterator[Callable[..., AuditLog]]:
+    """AuditLog factory whose engines are disposed after the test (no connection left to the garbage collector);
+    keyword arguments go to :class:`AuditLog` (``write_seconds``)."""
     logs: list[AuditLog] = []
 
-    def make(url: str) -> AuditLog:
-        logs.append(AuditLog(connect(url)))
+    def make(url: str, **options: float) -> AuditLog:
+        logs.append(AuditLog(connect(url), **options))
         return logs[-1]
 
     yield make

@@ -59,9 +59,12 @@ def test_deleted_record_breaks_the_chain(db_url: str, open_log: Callable[[str], 
     assert "sequence gap" in report.reason
 
 
-def test_concurrent_writers_keep_one_chain(db_url: str, open_log: Callable[[str], AuditLog]) -> None:
-    """Two logs (two services on one database) and several threads: no fork, no duplicate sequence number."""
-    logs = [open_log(db_url), open_log(db_url)]
+def test_concurrent_writers_keep_one_chain(db_url: str, open_log: Callable[..., AuditLog]) -> None:
+    """Two logs (two services on one database) and several threads: no fork, no duplicate sequence number.
+
+    The write bound is generous here: what is tested is the chain, not the time (on a busy machine four threads
+    queueing for one lock can pass the service's 1.5 s bound; tests/audit/test_write_bound.py tests the bound)."""
+    logs = [open_log(db_url, write_seconds=120.0), open_log(db_url, write_seconds=120.0)]
 
     def write(log: AuditLog, k: int) -> None:
         for i in range(15):
