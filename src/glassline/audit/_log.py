@@ -141,6 +141,8 @@ KINDS = (
     "model_published",
     "token_created",
     "token_revoked",
+    "monitor_alarm",
+    "monitor_reference",
 )
 
 #: The kinds of record that stop and start a service; the newest one concerning a service's models decides.

@@ -24,6 +24,7 @@ from glassline.serve._metrics import BodyLimitAndMetrics
 from glassline.serve._pipeline import PredictionPath, unrecorded
 from glassline.serve._routers.health import health_router
 from glassline.serve._routers.models import models_router
+from glassline.serve._routers.monitor import MonitorRunner, monitor_router
 from glassline.serve._routers.oversight import oversight_router
 from glassline.serve._routers.predict import predict_router
 from glassline.serve._routers.tokens import tokens_router
@@ -35,10 +36,15 @@ __all__ = ["ServiceConfig", "create_app"]
 
 
 def create_app(
-    models: LoadedModel | ServedModel | Sequence[LoadedModel | ServedModel], config: ServiceConfig
+    models: LoadedModel | ServedModel | Sequence[LoadedModel | ServedModel],
+    config: ServiceConfig,
+    *,
+    monitor_window: int | None = 30,
 ) -> FastAPI:
     """The service for *models* (one, or several with distinct names); tokens and audit records live in
-    ``config.db_url``. Each model loaded writes a ``model_loaded`` record."""
+    ``config.db_url``. Each model loaded writes a ``model_loaded`` record. *monitor_window*: every this many
+    predictions of a model, a background thread tests its newest window (``GET /v1/models/{name}/monitor``);
+    None: no monitoring."""
     chosen = [models] if isinstance(models, LoadedModel | ServedModel) else list(models)
     served = [m if isinstance(m, ServedModel) else ServedModel(m) for m in chosen]
     service = Service(served, config)
@@ -69,9 +75,14 @@ def create_app(
             },
         )
 
+    runner = MonitorRunner(service, window=monitor_window or 30)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if monitor_window is not None:
+            runner.start()
         yield
+        runner.stop()
         service.close()
 
     app = FastAPI(
@@ -86,6 +97,7 @@ def create_app(
         oversight_router(service),
         tokens_router(service),
         health_router(service),
+        monitor_router(service, runner),
     )
     for router in routers:
         app.include_router(router)
@@ -97,6 +109,7 @@ def create_app(
     app.state.service = service
     app.state.audit = service.audit
     app.state.tokens = service.tokens
+    app.state.monitor = runner
     return app
 
 
