@@ -183,8 +183,12 @@ class MinPTest:
             return self._critical[key]
         rng = np.random.default_rng([self.seed, n, 7])
         chosen = max(1, round(n / float(self._sizes.mean())))
-        chosen = min(chosen, len(self._sizes) - 1)
-        null = self._null(self._sums, self._sizes, chosen, rng)
+        # a new window drawn from the reference (groups with replacement), against the reference mean; its
+        # spread scaled from 1/n to the two-sample 1/n + 1/m
+        index = rng.integers(0, len(self._sizes), size=(self.resamples, chosen))
+        window_mean = self._sums[index].sum(axis=1) / self._sizes[index].sum(axis=1)[:, None]
+        inflate = math.sqrt(1.0 + n / float(self._sizes.sum()))
+        null = self._statistic((window_mean - self.mean) * inflate)
         sorted_stats = np.sort(null, axis=0)
         b = self.resamples
         min_p = np.sort((self._ranks(sorted_stats, null) / b).min(axis=1))
