@@ -242,14 +242,15 @@ def test_cli_exit_codes_and_handover(
 
 def test_service_route_over_http(monitored: LoadedModel, tmp_path: Path) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "serve"))
-    from serve_helpers import make_tokens, serving
+    from serve_helpers import make_tokens, serving_app
 
-    from glassline.serve import Fallback, ServiceConfig
+    from glassline.serve import Fallback, ServiceConfig, create_app
 
     db = f"sqlite:///{tmp_path / 'served.db'}"
     tokens = make_tokens(db)
     rng = np.random.default_rng(12)
-    with serving(monitored, ServiceConfig(db_url=db, fallback=Fallback.flag)) as url:
+    app = create_app(monitored, ServiceConfig(db_url=db, fallback=Fallback.flag), monitor_window=30)
+    with serving_app(app) as url:
         import httpx
 
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['operator']}"}) as client:

@@ -39,12 +39,12 @@ def create_app(
     models: LoadedModel | ServedModel | Sequence[LoadedModel | ServedModel],
     config: ServiceConfig,
     *,
-    monitor_window: int | None = 30,
+    monitor_window: int | None = None,
 ) -> FastAPI:
     """The service for *models* (one, or several with distinct names); tokens and audit records live in
     ``config.db_url``. Each model loaded writes a ``model_loaded`` record. *monitor_window*: every this many
     predictions of a model, a background thread tests its newest window (``GET /v1/models/{name}/monitor``);
-    None: no monitoring."""
+    None (the default here; ``glassline serve`` monitors every 30): no monitoring, and the route answers 404."""
     chosen = [models] if isinstance(models, LoadedModel | ServedModel) else list(models)
     served = [m if isinstance(m, ServedModel) else ServedModel(m) for m in chosen]
     service = Service(served, config)
@@ -75,12 +75,11 @@ def create_app(
             },
         )
 
-    runner = MonitorRunner(service, window=monitor_window or 30)
+    runner = MonitorRunner(service, window=monitor_window or 30, enabled=monitor_window is not None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if monitor_window is not None:
-            runner.start()
+        runner.start()
         yield
         runner.stop()
         service.close()

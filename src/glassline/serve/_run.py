@@ -52,8 +52,10 @@ def run_server(
     anonymous_role: Role | None = None,
     max_batch: int = 1000,
     log_level: str = "warning",
+    monitor_window: int | None = 30,
 ) -> None:
-    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted."""
+    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted;
+    *monitor_window*: test each model's next window every this many predictions in the background (None: off)."""
     import uvicorn
 
     refs = [model] if isinstance(model, str) else list(model)
@@ -61,7 +63,7 @@ def run_server(
     config = ServiceConfig(
         db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
     )
-    app = create_app(loaded, config)
+    app = create_app(loaded, config, monitor_window=monitor_window)
     uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level)).run()
 
 

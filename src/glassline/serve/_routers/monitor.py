@@ -26,8 +26,11 @@ class MonitorRunner:
     new predictions of a model, its next window is tested; alarms go to the audit log (``monitor_alarm``) and
     to the metrics (``glassline_monitor_alarm_active{model,kind,input}``)."""
 
-    def __init__(self, service: Service, window: int = 30, poll: float = MONITOR_POLL_SECONDS) -> None:
+    def __init__(
+        self, service: Service, window: int = 30, poll: float = MONITOR_POLL_SECONDS, *, enabled: bool = True
+    ) -> None:
         self.service = service
+        self.enabled = enabled
         self.window = window
         self.poll = poll
         self.monitors: dict[str, Monitor] = {}
@@ -38,7 +41,8 @@ class MonitorRunner:
         self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if self.enabled:
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
