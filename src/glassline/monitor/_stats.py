@@ -19,7 +19,10 @@ which keeps a window with 10,000 reference rows well under 100 ms.
 
 Assumptions: in control, production rows are exchangeable with the reference rows (or groups with groups):
 no autocorrelation between requests beyond the grouping; the test looks at means (a change in spread alone at
-constant mean is not what it tests); the reference should hold at least 30 rows.
+constant mean is not what it tests); the reference should hold at least 30 rows. The rate is controlled over
+references and windows together: against one fixed reference of *m* rows, the rate of its windows also carries
+that reference's own sampling error, which grows with n/m (measured in ``benchmarks/bench_monitor.py``), so a
+reference several times larger than the window (≥ 5×) keeps every reference's rate near α.
 
 CUSUM limits (Gandy & Kvaløy 2013)
 ----------------------------------
