@@ -38,12 +38,14 @@ from glassline._output import output_path, writing
 from glassline.exceptions import SpecError, UnknownNameError, did_you_mean
 
 __all__ = [
+    "ALARM_KINDS",
     "DEFAULT_BOOTSTRAP",
     "KNOWN_FAMILIES",  # noqa: F822 - provided by the module __getattr__ below, from the model registry
     "MAX_FACTOR_MAGNITUDE",
     "MIN_RELATIVE_SPAN",
     "REQUIREMENT_PATTERN",
     "Cleaning",
+    "Contact",
     "DataSettings",
     "Direction",
     "Factor",
@@ -52,6 +54,7 @@ __all__ = [
     "Models",
     "Name",
     "Response",
+    "RunbookEntry",
     "Split",
     "Study",
     "load_study",
@@ -396,6 +399,27 @@ class Cleaning(_Strict):
     outlier_mad: _Number = Field(3.5, ge=0.0, allow_inf_nan=False)
 
 
+#: The alarm kinds of monitoring (:mod:`glassline.monitor`), which a ``[[runbook]]`` entry may name.
+ALARM_KINDS = ("input_drift", "prediction_drift", "attribution_drift", "ood_rate", "performance", "coverage")
+
+
+class RunbookEntry(_Strict):
+    """What to do about one alarm kind (for one input, or any): ``[[runbook]]`` in the study file."""
+
+    alarm: Literal["input_drift", "prediction_drift", "attribution_drift", "ood_rate", "performance", "coverage"]
+    input: Name | None = None
+    steps: list[_Line] = Field(min_length=1)
+
+
+class Contact(_Strict):
+    """Who to call about the model: ``[[contacts]]`` in the study file (in the handover pack)."""
+
+    role: _Line = Field(min_length=1)
+    name: _Line = Field(min_length=1)
+    email: _Line = ""
+    phone: _Line = ""
+
+
 class Study(_Strict):
     """A whole study: factors, measured inputs, responses, scenarios and the settings of each stage."""
 
@@ -416,6 +440,9 @@ class Study(_Strict):
     cleaning: Cleaning = Field(default_factory=lambda: Cleaning())
     #: constraints on responses that define the process window, e.g. ``["adhesion_strength >= 400"]``
     requirements: list[_Line] = Field(default_factory=list)
+    #: monitoring: steps per alarm kind and input, and who looks after the model (both optional)
+    runbook: list[RunbookEntry] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Study:
@@ -486,6 +513,13 @@ class Study(_Strict):
                     f"requirements[{i}]",
                     f"{match.group(1)!r} is not a response; responses are {responses}."
                     + did_you_mean(match.group(1), responses),
+                )
+        for i, entry in enumerate(self.runbook):
+            if entry.input is not None and entry.input not in inputs:
+                raise _FieldError(
+                    f"runbook[{i}].input",
+                    f"{entry.input!r} is neither a factor nor a measured column; inputs are {inputs}."
+                    + did_you_mean(entry.input, inputs),
                 )
         factor_names = [f.name for f in self.factors]
         for i, constraint in enumerate(self.constraints):

@@ -323,6 +323,21 @@ CASES = [
         "'strenght' is not a response",
         "Did you mean 'strength'?",
     ),
+    case(
+        "runbook-unknown-input",
+        GOOD + '[[runbook]]\nalarm = "input_drift"\ninput = "sped"\nsteps = ["check the encoder"]\n',
+        "runbook[0].input",
+        "'sped' is neither a factor nor a measured column",
+        "Did you mean 'speed'?",
+    ),
+    case(
+        "runbook-unknown-alarm",
+        GOOD + '[[runbook]]\nalarm = "drift"\nsteps = ["check"]\n',
+        "runbook[0].alarm",
+        "'input_drift'",
+    ),
+    case("runbook-no-steps", GOOD + '[[runbook]]\nalarm = "ood_rate"\nsteps = []\n', "runbook[0].steps", "at least 1"),
+    case("contact-no-name", GOOD + '[[contacts]]\nrole = "engineer"\n', "contacts[0].name", "required"),
 ]
 
 

@@ -142,6 +142,8 @@ KINDS = (
     "token_created",
     "token_revoked",
     "counterfactual",
+    "monitor_alarm",
+    "monitor_reference",
 )
 
 #: The kinds of record that stop and start a service; the newest one concerning a service's models decides.

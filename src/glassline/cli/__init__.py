@@ -7,6 +7,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _explain,
     _fit,
     _init,
+    _monitor,
     _prepare,
     _report,
     _serve,

@@ -162,6 +162,13 @@ def serve(
     alarm_budget: Annotated[
         int, typer.Option("--alarm-budget", min=0, help="Monitoring alarms per model and week the manager page allows.")
     ] = 3,
+    monitor_window: Annotated[
+        int,
+        typer.Option(
+            "--monitor-window",
+            help="Test each model's next window of this many predictions (10-100) in the background; 0: off.",
+        ),
+    ] = 30,
 ) -> None:
     """Serve registered models over HTTP: predictions with attributions, intervals, fallback, audit log; role
     dashboards at /ui/."""
@@ -205,7 +212,19 @@ def serve(
         anonymous_role=role,
         max_batch=max_batch,
         configure=configure,
+        monitor_window=_monitor_window(monitor_window),
     )
+
+
+def _monitor_window(window: int) -> int | None:
+    from glassline.exceptions import SpecError
+    from glassline.monitor import MAX_WINDOW, MIN_WINDOW
+
+    if window == 0:
+        return None
+    if not (MIN_WINDOW <= window <= MAX_WINDOW):
+        raise SpecError(f"--monitor-window: expected 0 (off) or {MIN_WINDOW} to {MAX_WINDOW} rows, got {window}")
+    return window
 
 
 token_app = typer.Typer(help="API tokens for the service.", no_args_is_help=True)

@@ -26,6 +26,7 @@ from glassline.serve._pipeline import PredictionPath, unrecorded
 from glassline.serve._routers.counterfactual import counterfactual_router
 from glassline.serve._routers.health import health_router
 from glassline.serve._routers.models import models_router
+from glassline.serve._routers.monitor import MonitorRunner, monitor_router
 from glassline.serve._routers.oversight import oversight_router
 from glassline.serve._routers.predict import predict_router
 from glassline.serve._routers.tokens import tokens_router
@@ -37,10 +38,15 @@ __all__ = ["ServiceConfig", "create_app"]
 
 
 def create_app(
-    models: LoadedModel | ServedModel | Sequence[LoadedModel | ServedModel], config: ServiceConfig
+    models: LoadedModel | ServedModel | Sequence[LoadedModel | ServedModel],
+    config: ServiceConfig,
+    *,
+    monitor_window: int | None = None,
 ) -> FastAPI:
     """The service for *models* (one, or several with distinct names); tokens and audit records live in
-    ``config.db_url``. Each model loaded writes a ``model_loaded`` record."""
+    ``config.db_url``. Each model loaded writes a ``model_loaded`` record. *monitor_window*: every this many
+    predictions of a model, a background thread tests its newest window (``GET /v1/models/{name}/monitor``);
+    None (the default here; ``glassline serve`` monitors every 30): no monitoring, and the route answers 404."""
     chosen = [models] if isinstance(models, LoadedModel | ServedModel) else list(models)
     served = [m if isinstance(m, ServedModel) else ServedModel(m) for m in chosen]
     service = Service(served, config)
@@ -71,9 +77,13 @@ def create_app(
             },
         )
 
+    runner = MonitorRunner(service, window=monitor_window or 30, enabled=monitor_window is not None)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runner.start()
         yield
+        runner.stop()
         service.close()
 
     app = FastAPI(
@@ -90,6 +100,7 @@ def create_app(
         tokens_router(service),
         health_router(service),
         counterfactual_router(service, counterfactuals),  # issue 17: counterfactuals over the same prediction path
+        monitor_router(service, runner),
     )
     for router in routers:
         app.include_router(router)
@@ -102,6 +113,7 @@ def create_app(
     app.state.audit = service.audit
     app.state.tokens = service.tokens
     app.state.counterfactuals = counterfactuals  # the dashboards' what-if form answers through the same path
+    app.state.monitor = runner
     return app
 
 

@@ -52,9 +52,11 @@ def run_server(
     anonymous_role: Role | None = None,
     max_batch: int = 1000,
     log_level: str = "warning",
+    monitor_window: int | None = 30,
     configure: Callable[[FastAPI], object] | None = None,
 ) -> None:
-    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted.
+    """Load each *model* (NAME, NAME@ALIAS or NAME/VERSION; one or several) and serve them until interrupted;
+    *monitor_window*: test each model's next window every this many predictions in the background (None: off);
     *configure* is called with the app before it serves (the CLI mounts the dashboards, :mod:`glassline.ui`)."""
     import uvicorn
 
@@ -63,7 +65,7 @@ def run_server(
     config = ServiceConfig(
         db_url=database_url(home, db), fallback=fallback, anonymous_role=anonymous_role, max_batch=max_batch
     )
-    app = create_app(loaded, config)
+    app = create_app(loaded, config, monitor_window=monitor_window)
     if configure is not None:
         configure(app)
     uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level)).run()
