@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
 from glassline.data import prepare as prepare_dataset
 from glassline.spec import load_study
 
@@ -21,10 +22,11 @@ def prepare(
     raw: Annotated[Path, typer.Option("--raw", help="Folder of raw line data.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Read, align, clean and derive: one tidy table per response level, with a cleaning log."""
     study = load_study(spec)
-    with progress("preparing", quiet=quiet) as update:
+    with using_cluster(cluster), progress("preparing", quiet=quiet) as update:
         dataset = prepare_dataset(study, raw, out, progress=update)
     table = Table(title=f"prepared dataset in {out}", title_justify="left")
     for column in ("table", "rows", "groups", "responses"):
