@@ -89,7 +89,8 @@ def test_a_bad_cluster_value_from_the_environment_is_one_line(
         main(["fit", str(study), "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r"), "-q"])
     err = capsys.readouterr().err
     assert info.value.code == 1
-    assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error:"), err
+    assert len(err.strip().splitlines()) == 1, err
     assert "'dsak'" in err
     assert CLUSTER_ENV in err
 
