@@ -207,19 +207,21 @@ def map_tasks(
     ordered: bool = True,
     min_seconds: float = MIN_TASK_SECONDS,
     prefer: str | None = "processes",
+    chunk: int | None = None,
 ) -> Iterator[R]:
     """Yield ``func(*item)`` for every item, run where the active :func:`cluster` says.
 
     *func* must be a module-level function (it is pickled to worker processes). ``local``: in this
     process when *n_jobs* is 1, else joblib's process pool with *n_jobs* workers (-1: all cores). Dask:
     chunked to at least *min_seconds* per task (see the module docstring); *n_jobs* is not used.
-    *ordered*: results in the items' order (else as they finish).
+    *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask task, when the
+    caller knows its items are long enough (then nothing is timed and every item goes to the workers).
     """
     work = [tuple(item) for item in items]
     active = _ACTIVE.get()
     if active is None and parse_cluster(os.environ.get(CLUSTER_ENV)) != "local":
         with cluster() as opened:
-            yield from _dask_map(opened, func, work, ordered=ordered, min_seconds=min_seconds)
+            yield from _dask_map(opened, func, work, ordered=ordered, min_seconds=min_seconds, chunk=chunk)
         return
     if active is None or not active.is_dask:
         if active is not None:
@@ -232,7 +234,7 @@ def map_tasks(
         mode = "generator" if ordered else "generator_unordered"
         yield from Parallel(n_jobs=n_jobs, prefer=prefer, return_as=mode)(delayed(func)(*args) for args in work)
         return
-    yield from _dask_map(active, func, work, ordered=ordered, min_seconds=min_seconds)
+    yield from _dask_map(active, func, work, ordered=ordered, min_seconds=min_seconds, chunk=chunk)
 
 
 def _dask_map(
@@ -242,21 +244,25 @@ def _dask_map(
     *,
     ordered: bool,
     min_seconds: float,
+    chunk: int | None = None,
 ) -> Iterator[R]:
     from distributed import as_completed
 
     active.tasks += len(work)
     if not work:
         return
-    # the first item runs here, timed: it sets the chunk size of the rest
-    start = time.perf_counter()
-    first = _run_chunk(func, work[:1])[0]
-    seconds = time.perf_counter() - start
-    yield first
-    rest = work[1:]
-    if not rest:
-        return
-    size = chunk_size(seconds, len(rest), min_seconds=min_seconds)
+    if chunk is not None:
+        rest, size = work, max(1, chunk)
+    else:
+        # the first item runs here, timed: it sets the chunk size of the rest
+        start = time.perf_counter()
+        first = _run_chunk(func, work[:1])[0]
+        seconds = time.perf_counter() - start
+        yield first
+        rest = work[1:]
+        if not rest:
+            return
+        size = chunk_size(seconds, len(rest), min_seconds=min_seconds)
     chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
     active.chunks += len(chunks)
     client = active.client

@@ -19,13 +19,11 @@ import pandas as pd
 import pytest
 
 import glassline
+from glassline import Study
 from glassline._cluster import CLUSTER_ENV, chunk_size, cluster, map_tasks, parse_cluster, require_dask
 from glassline.cli import main
 from glassline.exceptions import ClusterError
 from glassline.spec import write_study
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import synthetic_study, synthetic_table
 
 SRC = Path(glassline.__file__).resolve().parents[1]
 DASK = Path(sys.executable).with_name("dask")
@@ -80,13 +78,17 @@ def test_missing_dask_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.slow
 def test_a_bad_cluster_value_from_the_environment_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    study: Study,
+    synthetic_rows: pd.DataFrame,
 ) -> None:
     monkeypatch.setenv(CLUSTER_ENV, "dsak")
-    study = write_study(synthetic_study(), tmp_path / "study.toml")
-    synthetic_table().to_csv(tmp_path / "t.csv", index=False)
+    study_file = write_study(study, tmp_path / "study.toml")
+    synthetic_rows.to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(SystemExit) as info:
-        main(["fit", str(study), "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r"), "-q"])
+        main(["fit", str(study_file), "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r"), "-q"])
     err = capsys.readouterr().err
     assert info.value.code == 1
     assert err.startswith("error:"), err
@@ -144,11 +146,13 @@ def scheduler() -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_fit_on_a_real_scheduler_equals_the_local_run(scheduler: str, tmp_path: Path) -> None:
-    study = write_study(synthetic_study(), tmp_path / "study.toml")
+def test_fit_on_a_real_scheduler_equals_the_local_run(
+    scheduler: str, tmp_path: Path, study: Study, synthetic_rows: pd.DataFrame
+) -> None:
+    study_file = write_study(study, tmp_path / "study.toml")
     table = tmp_path / "table.csv"
-    synthetic_table().to_csv(table, index=False)
-    base = ["fit", str(study), "--data", str(table), "-f", "mlr,xgb", "--no-plots", "-q"]
+    synthetic_rows.to_csv(table, index=False)
+    base = ["fit", str(study_file), "--data", str(table), "-f", "mlr,xgb", "--no-plots", "-q"]
     for out, extra in (("local", ["-j", "1"]), ("dask", ["--cluster", scheduler])):
         with pytest.raises(SystemExit) as info:
             main([*base, "--out", str(tmp_path / out), *extra])

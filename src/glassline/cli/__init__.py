@@ -6,6 +6,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _eis,
     _explain,
     _fit,
+    _predict,
     _prepare,
     _report,
     _serve,
