@@ -10,6 +10,7 @@ from rich.table import Table
 
 from glassline.cli._app import app, console, progress
 from glassline.cli._cluster import ClusterOption, using_cluster
+from glassline.data import is_production_folder, prepare_production
 from glassline.data import prepare as prepare_dataset
 from glassline.spec import load_study
 
@@ -26,6 +27,11 @@ def prepare(
 ) -> None:
     """Read, align, clean and derive: one tidy table per response level, with a cleaning log."""
     study = load_study(spec)
+    if is_production_folder(raw):  # a production run's log of many coils: segment means (pandas or dask path)
+        with using_cluster(cluster):
+            done = prepare_production(raw, out)
+        console.print(f"[green]ok[/] {done.summary()} → {out / 'segments.parquet'}", highlight=False)
+        return
     with using_cluster(cluster), progress("preparing", quiet=quiet) as update:
         dataset = prepare_dataset(study, raw, out, progress=update)
     table = Table(title=f"prepared dataset in {out}", title_justify="left")

@@ -14,6 +14,13 @@ from glassline.data._prepare import (
     prepare,
     study_outlier_rule,
 )
+from glassline.data._production import (
+    DASK_LOG_BYTES,
+    ProductionDataset,
+    aggregate_production,
+    is_production_folder,
+    prepare_production,
+)
 from glassline.data._readers import (
     MISSING_MARKERS,
     TABLE_SUFFIXES,
@@ -27,6 +34,7 @@ from glassline.data._readers import (
 from glassline.data._schema import Column, TableSchema, check_categories, check_labels, normalise_category
 
 __all__ = [
+    "DASK_LOG_BYTES",
     "DEFAULT_LEVEL",
     "METADATA_FILE",
     "MISSING_MARKERS",
@@ -37,8 +45,10 @@ __all__ = [
     "LevelTable",
     "OutlierRule",
     "PreparedDataset",
+    "ProductionDataset",
     "Segment",
     "TableSchema",
+    "aggregate_production",
     "align_to_coil",
     "check_categories",
     "check_labels",
@@ -48,11 +58,13 @@ __all__ = [
     "flag_outliers",
     "is_missing_marker",
     "is_prepared_folder",
+    "is_production_folder",
     "level_columns",
     "load_dataset",
     "normalise_category",
     "outlier_report",
     "prepare",
+    "prepare_production",
     "read_json_object",
     "read_table",
     "remove_outliers",
