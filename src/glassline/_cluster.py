@@ -133,19 +133,30 @@ def active_cluster() -> ActiveCluster | None:
 
 
 @contextmanager
-def cluster(spec: str | None = None, *, workers: int | None = None) -> Iterator[ActiveCluster]:
+def cluster(spec: Any = None, *, workers: int | None = None) -> Iterator[ActiveCluster]:
     """Run the parallel work of the block where *spec* says (default: ``$GLASSLINE_CLUSTER``, else ``local``).
 
     ``local``: this machine's processes (each call's ``n_jobs``). ``dask``: a ``distributed.LocalCluster``
     with *workers* single-threaded worker processes (default: the cores) started for the block and shut
     down after it. ``tcp://HOST:PORT``: the scheduler at that address (its workers must have glassline
-    installed). Blocks nest; the innermost wins.
+    installed). A connected ``distributed.Client`` is used as it is (and left open). Blocks nest; the
+    innermost wins.
 
     Raises
     ------
     ClusterError
         An invalid *spec*, Dask not installed, or no scheduler answering at the address (one line each).
     """
+    if spec is not None and not isinstance(spec, str):
+        if not hasattr(spec, "submit") or not hasattr(spec, "scheduler_info"):
+            raise ClusterError(f"cluster: expected 'local', 'dask', 'tcp://HOST:PORT' or a Dask Client, got {spec!r}")
+        given = ActiveCluster(str(getattr(spec.scheduler, "address", "dask")), client=spec)
+        token = _ACTIVE.set(given)
+        try:
+            yield given
+        finally:
+            _ACTIVE.reset(token)
+        return
     chosen = parse_cluster(os.environ.get(CLUSTER_ENV) if spec is None else spec)
     if workers is not None and workers < 1:
         raise ClusterError(f"workers: expected a positive number of Dask workers, got {workers}")
@@ -159,16 +170,18 @@ def cluster(spec: str | None = None, *, workers: int | None = None) -> Iterator[
         return
     require_dask(chosen)
     import dask
-    from distributed import Client, LocalCluster
+    import distributed
 
-    local = None
+    engine: Any = distributed  # untyped library: its calls are Any
+    Client, LocalCluster = engine.Client, engine.LocalCluster
+    local: Any = None
     with dask.config.set({"distributed.worker.daemon": False, "logging.distributed": "error"}):
         if chosen == "dask":
             local = LocalCluster(
                 n_workers=workers or _cores(),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: never clash with another cluster's 8787
                 silence_logs=40,
             )
             client = Client(local, set_as_default=False)
@@ -246,7 +259,9 @@ def _dask_map(
     min_seconds: float,
     chunk: int | None = None,
 ) -> Iterator[R]:
-    from distributed import as_completed
+    import distributed
+
+    as_completed: Any = distributed.as_completed
 
     active.tasks += len(work)
     if not work:

@@ -187,7 +187,9 @@ def aggregate_production(
         table = _part_means(log, segments, layout, str(folder / str(layout["log"])))
     else:
         require_dask("dask")
-        import dask.dataframe as dd
+        import dask.dataframe
+
+        dd: Any = dask.dataframe  # untyped library: its calls are Any
 
         # the columns and dtypes of one partition's result (a tiny sample of the first file)
         sample = _read_file(str(files[0]), columns)
