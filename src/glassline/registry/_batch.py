@@ -105,14 +105,12 @@ def predict_batch(
         raise SpecError(f"--chunk-rows: expected a whole number of rows ≥ 1, got {chunk_rows!r}")
     if n_jobs == 0 or n_jobs < -1:
         raise SpecError(f"--jobs: expected a positive number of worker processes (or -1 for all), got {n_jobs}")
+    path, target = Path(data), Path(out)
+    _check_paths(path, target)  # before the model loads: a typo costs no registry round trip
     loaded = load_model(model, tracking=tracking, home=home) if isinstance(model, str) else model
     inputs = list(loaded.bundle.inputs)
-    path = Path(data)
     keep = list(dict.fromkeys(keep))
     reader, total = _reader(path, [*keep, *[c for c in inputs if c not in keep]], chunk_rows)
-    target = Path(out)
-    if target.suffix.lower() != ".parquet":
-        raise SpecError(f"--out {target}: expected a .parquet file to write, got the suffix {target.suffix!r}")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -147,23 +145,31 @@ def predict_batch(
     return BatchPrediction(loaded.name, loaded.version, target, rows, chunks, statuses, time.perf_counter() - start)
 
 
+def _check_paths(path: Path, target: Path) -> None:
+    if not path.exists():
+        raise DataError(f"--data {path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if not path.is_dir() and suffix not in (".parquet", ".pq", ".csv"):
+        raise DataError(
+            f"--data {path}: expected a Parquet file, a folder of Parquet files or a CSV file, "
+            f"got the suffix {suffix!r}"
+        )
+    if target.suffix.lower() != ".parquet":
+        raise SpecError(f"--out {target}: expected a .parquet file to write, got the suffix {target.suffix!r}")
+    if target.resolve() == path.resolve():
+        raise SpecError(f"--out {target}: the same file as --data; choose another output file")
+
+
 def _reader(path: Path, columns: list[str], chunk_rows: int) -> tuple[Iterator[pa.RecordBatch], int]:
     """Record batches of *columns* from a Parquet file or folder, or a CSV file; and the row count (0: unknown)."""
     import pyarrow.dataset as ds
 
-    if not path.exists():
-        raise DataError(f"--data {path}: no such file or folder")
     suffix = path.suffix.lower()
     try:
         if path.is_dir() or suffix in (".parquet", ".pq"):
             dataset = ds.dataset(path, format="parquet", partitioning="hive")
-        elif suffix == ".csv":
-            dataset = ds.dataset(path, format="csv")
         else:
-            raise DataError(
-                f"--data {path}: expected a Parquet file, a folder of Parquet files or a CSV file, "
-                f"got the suffix {suffix!r}"
-            )
+            dataset = ds.dataset(path, format="csv")
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"--data {path}: cannot be read as a table ({error})") from None
     found = list(dataset.schema.names)
