@@ -159,6 +159,7 @@ peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"rows": rows, "seconds": seconds, "peak_mb": peak}}))
 """
 
+
 def _child(kind: str, path: Path, arg: str) -> dict[str, float]:
     code = _CHILD.format(src=str(SRC))
     out = subprocess.run(
@@ -241,7 +242,7 @@ def batch(sizes: list[int], folder: Path) -> list[str]:
 def extrapolate(costs: dict[str, float], n: int) -> list[str]:
     per_task = costs[f"per_task_{n}"]
     chunks = costs[f"chunks_{n}"]
-        # Dask's cost per chunk: what 1 worker took beyond the same work in this process, per chunk (≥ 0)
+    # Dask's cost per chunk: what 1 worker took beyond the same work in this process, per chunk (≥ 0)
     overhead = max(0.0, (costs[f"dask1_{n}"] - per_task * n) / max(chunks, 1))
     out = []
     for tasks in (10**4, 10**5):
