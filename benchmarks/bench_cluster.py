@@ -126,6 +126,7 @@ def scaling(sizes: list[int]) -> tuple[list[str], dict[str, float]]:
             costs[f"per_task_{n}"] = sequential / n
             costs[f"chunks_{n}"] = chunks
             costs[f"dask1_{n}"] = timings[1]
+            print(f"  {n} tasks: {sequential:.1f} s, pool {pool:.1f} s, dask {timings}", file=sys.stderr, flush=True)
             lines.append(
                 f"| {n:,} | {sequential:.1f} | {pool:.1f} | {timings[1]:.1f} | {timings[2]:.1f} | "
                 f"{timings[1] / timings[2]:.2f}× | {pool / timings[2]:.2f}× | {chunks} |"
@@ -196,6 +197,7 @@ def logs(sizes: list[int], folder: Path) -> list[str]:
             measured[engine].append((float(got["rows"]), float(got["seconds"])))
             cells += [f"{got['seconds']:.1f}", f"{got['peak_mb']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
+        print("  " + lines[-1], file=sys.stderr, flush=True)
     for engine, points in measured.items():
         slope = _slope([p[0] for p in points], [p[1] for p in points])
         lines.append(f"| exponent of time in rows, {engine} | | | {slope:.2f} | | | |")
