@@ -146,7 +146,7 @@ def scheduler() -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_fit_on_a_real_scheduler_equals_the_local_run(
+def test_fit_and_explain_on_a_real_scheduler_equal_the_local_run(
     scheduler: str, tmp_path: Path, study: Study, synthetic_rows: pd.DataFrame
 ) -> None:
     study_file = write_study(study, tmp_path / "study.toml")
@@ -165,6 +165,14 @@ def test_fit_on_a_real_scheduler_equals_the_local_run(
         pd.read_parquet(tmp_path / "dask" / "predictions.parquet"),
         check_exact=True,
     )
+    # the explain stage (bootstrap refits, SHAP, influence refits) on the cluster: the same tables
+    for out, extra in (("local", ["-j", "1"]), ("dask", ["--cluster", scheduler])):
+        argv = ["explain", str(tmp_path / out), "--out", str(tmp_path / f"e_{out}"), "--bootstrap", "8"]
+        with pytest.raises(SystemExit) as info:
+            main([*argv, "--no-plots", "-q", *extra])
+        assert info.value.code in (0, None)
+    for name in ("importance.csv", "claims.csv", "uncertainty.csv", "influential.csv"):
+        assert (tmp_path / "e_local" / name).read_bytes() == (tmp_path / "e_dask" / name).read_bytes(), name
     # the tasks went to the cluster: the worker ran them in chunks
     with cluster(scheduler) as active:
         # a function the worker can import (this test module is not on its path)
