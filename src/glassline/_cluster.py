@@ -33,6 +33,7 @@ import contextvars
 import math
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -115,6 +116,14 @@ class ActiveCluster:
     @property
     def is_dask(self) -> bool:
         return self.client is not None
+
+    def on_this_host(self) -> bool:
+        """Whether the workers share this machine's disk: a LocalCluster, or a scheduler on this host."""
+        if self.client is None or self.spec == "dask":
+            return True
+        match = _ADDRESS.match(self.spec)
+        host = match.group(1) if match else ""
+        return host in ("127.0.0.1", "localhost", "[::1]", socket.gethostname(), socket.getfqdn())
 
     def workers(self) -> int:
         """Worker count: Dask workers (threads summed), or this machine's cores for ``local``."""
@@ -221,6 +230,7 @@ def map_tasks(
     min_seconds: float = MIN_TASK_SECONDS,
     prefer: str | None = "processes",
     chunk: int | None = None,
+    writes_files: bool = False,
 ) -> Iterator[R]:
     """Yield ``func(*item)`` for every item, run where the active :func:`cluster` says.
 
@@ -229,6 +239,8 @@ def map_tasks(
     chunked to at least *min_seconds* per task (see the module docstring); *n_jobs* is not used.
     *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask task, when the
     caller knows its items are long enough (then nothing is timed and every item goes to the workers).
+    *writes_files*: the tasks write files under this machine's paths; on a scheduler of another host they
+    run on this machine's processes instead (a LocalCluster and a scheduler on this host share its disk).
     """
     work = [tuple(item) for item in items]
     active = _ACTIVE.get()
@@ -236,6 +248,8 @@ def map_tasks(
         with cluster() as opened:
             yield from _dask_map(opened, func, work, ordered=ordered, min_seconds=min_seconds, chunk=chunk)
         return
+    if active is not None and active.is_dask and writes_files and not active.on_this_host():
+        active = None
     if active is None or not active.is_dask:
         if active is not None:
             active.tasks += len(work)

@@ -181,3 +181,24 @@ def test_fit_and_explain_on_a_real_scheduler_equal_the_local_run(
         assert active.chunks == 4
         assert active.workers() == 1
     assert got == [i * i for i in range(5)]
+
+
+class _RemoteClient:
+    """Stands in for a Client of a scheduler on another host; any task sent to it fails the test."""
+
+    class scheduler:  # the attribute distributed.Client has
+        address = "tcp://10.9.9.9:8786"
+
+    def submit(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("a file-writing task went to a remote cluster")
+
+    def scheduler_info(self, **kwargs: object) -> dict[str, object]:
+        return {"workers": {}}
+
+
+def test_file_writing_tasks_stay_on_this_machine_with_a_remote_scheduler() -> None:
+    with cluster(_RemoteClient()) as active:
+        assert active.is_dask
+        assert not active.on_this_host()
+        got = list(map_tasks(_square_plus, [(2, 1), (3, 1)], n_jobs=1, writes_files=True))
+    assert got == [5, 10]

@@ -240,7 +240,7 @@ def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> li
         title = f"{labels.get(target, target)} · {family}"
         tasks.append((e, outcome.fits[key], rows, labels, folder / target / scenario, title))
     # where the figures are drawn: glassline._cluster (local processes, or the active Dask cluster)
-    per_fit = list(map_tasks(_fit_figures, tasks, n_jobs=n_jobs, prefer=None))
+    per_fit = list(map_tasks(_fit_figures, tasks, n_jobs=n_jobs, prefer=None, writes_files=True))
     written: list[Path] = [path for paths in per_fit for path in paths]
     for target, fit in outcome.lead.items():
         where = folder / target / fit.scenario
