@@ -34,6 +34,7 @@ def test_top_level_all_is_the_curated_list() -> None:
             "StudyRun",
             "__version__",
             "build_report",
+            "cluster",
             "compare",
             "diagnose",
             "explain",

@@ -10,6 +10,8 @@ explained in the language of the people who act on them::
     run.run("raw/")                                        # prepare → fit → explain → report
     run.fits.best("adhesion_strength", "product")
     glassline.run_study(study, "raw/", "out/")             # the same in one call, returning the paths
+    with glassline.cluster("dask"):                        # the parallel work on Dask (or "tcp://HOST:PORT")
+        run.fit()
     fits = glassline.load_fits("out/results")
 
 The stages are also importable on their own (``glassline.design``, ``glassline.data``,
@@ -20,6 +22,7 @@ The stages are also importable on their own (``glassline.design``, ``glassline.d
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from glassline._cluster import cluster
 from glassline._lazy import load_lazily as _load_lazily
 from glassline.exceptions import DataError, DesignError, GlasslineError, SpecError
 from glassline.spec import Study, load_study, study_from_dict, write_study
@@ -53,6 +56,7 @@ __all__ = [
     "StudyRun",
     "__version__",
     "build_report",
+    "cluster",
     "compare",
     "diagnose",
     "explain",

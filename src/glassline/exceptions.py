@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "ClusterError",
     "DataError",
     "DesignError",
     "DomainError",
@@ -66,6 +67,10 @@ class DomainError(GlasslineError, LookupError):
 
 class QueryError(GlasslineError, ValueError):
     """A read of stored records (the audit log) asks for something impossible: an unknown kind, an empty range."""
+
+
+class ClusterError(GlasslineError, RuntimeError):
+    """Where work runs cannot be used: an unknown ``--cluster`` value, Dask missing, no scheduler at the address."""
 
 
 class RegistryError(GlasslineError, LookupError):

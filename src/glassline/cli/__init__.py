@@ -8,6 +8,7 @@ from glassline.cli import (  # noqa: F401  (registers commands)
     _fit,
     _init,
     _monitor,
+    _predict,
     _prepare,
     _report,
     _serve,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
 
 __all__ = ["demo"]
 
@@ -29,9 +30,10 @@ def demo(
     targets: Annotated[list[str] | None, typer.Option("--target", "-t", help="Only these targets (repeat).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the model comparison.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run the paper's study on the simulated pilot line: design → line → dataset → models."""
-    with progress("demo", quiet=quiet) as update:
+    with using_cluster(cluster), progress("demo", quiet=quiet) as update:
         from glassline.demo import run_demo
 
         result = run_demo(out, seed=seed, families=families, targets=targets, n_jobs=jobs, progress=update)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
 
 __all__ = ["explain"]
 
@@ -101,12 +102,13 @@ def explain(
     ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """SHAP, MDI, normalized coefficients and permutation importance for every model; agreement, expert
     expectations, influential points and narratives per target."""
     from glassline.explain import explain as explain_results  # shap and statsmodels: load on use, not on --help
 
-    with progress("explaining", quiet=quiet) as update:
+    with using_cluster(cluster), progress("explaining", quiet=quiet) as update:
         outcome = explain_results(
             results_dir,
             out,

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
 from glassline.models._scheme import CVScheme
 from glassline.spec import load_study
 
@@ -56,12 +57,13 @@ def fit(
     ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the parity plots.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary table.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Compare model families on the paper's split and in grouped cross-validation; write RESULTS_DIR."""
     from glassline.models import compare
 
     study = load_study(spec)
-    with progress("fitting", quiet=quiet) as update:
+    with using_cluster(cluster), progress("fitting", quiet=quiet) as update:
         comparison = compare(
             study,
             data,

@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
+from glassline.data import is_production_folder, prepare_production
 from glassline.data import prepare as prepare_dataset
 from glassline.spec import load_study
 
@@ -21,10 +23,16 @@ def prepare(
     raw: Annotated[Path, typer.Option("--raw", help="Folder of raw line data.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", help="Folder for the prepared dataset.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Read, align, clean and derive: one tidy table per response level, with a cleaning log."""
     study = load_study(spec)
-    with progress("preparing", quiet=quiet) as update:
+    if is_production_folder(raw):  # a production run's log of many coils: segment means (pandas or dask path)
+        with using_cluster(cluster):
+            done = prepare_production(raw, out)
+        console.print(f"[green]ok[/] {done.summary()} → {out / 'segments.parquet'}", highlight=False)
+        return
+    with using_cluster(cluster), progress("preparing", quiet=quiet) as update:
         dataset = prepare_dataset(study, raw, out, progress=update)
     table = Table(title=f"prepared dataset in {out}", title_justify="left")
     for column in ("table", "rows", "groups", "responses"):

@@ -73,6 +73,19 @@ def simulate(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    production: Annotated[
+        int | None,
+        typer.Option(
+            "--production",
+            help="Simulate a production run of DAYS days instead (electrode: 24 coils a day, recipe changes, an "
+            "inline log partitioned by day, 864,000 rows a day at 10 Hz); --design is not used.",
+            show_default=False,
+        ),
+    ] = None,
+    rate_hz: Annotated[
+        float | None,
+        typer.Option("--rate-hz", help="Inline-log samples per second of a --production run. [default: 10]"),
+    ] = None,
 ) -> None:
     """Run a domain's simulated line on a design and write its raw files (with the true values)."""
     spec = load_study(study) if study is not None else None
@@ -85,7 +98,8 @@ def simulate(
         raise SpecError(f"--seed: expected an integer from 0 to {MAX_SEED}, got {seed}")
     output_path(out, folder=True, what="--out")
     with progress("simulating the line", quiet=quiet) as update, writing(out, what="--out"):
-        result = pack.simulate(design, out, seed=seed, drift=drift, progress=None if quiet else update)
+        extra = {"production": production, "rate_hz": rate_hz} if production is not None else {}
+        result = pack.simulate(design, out, seed=seed, drift=drift, progress=None if quiet else update, **extra)
     if not quiet:
         summary = getattr(result, "summary", None)
         frame = summary() if callable(summary) else None

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from glassline.cli._app import app, console, progress
+from glassline.cli._cluster import ClusterOption, using_cluster
 from glassline.workflow import run_study
 
 __all__ = ["study"]
@@ -39,9 +40,10 @@ def study(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run the whole study: prepare (raw data) → fit → explain → report, all files in one folder."""
-    with progress("study", quiet=quiet) as update:
+    with using_cluster(cluster), progress("study", quiet=quiet) as update:
         run = run_study(
             spec,
             data,

@@ -15,6 +15,13 @@ from glassline.data._prepare import (
     prepare,
     study_outlier_rule,
 )
+from glassline.data._production import (
+    DASK_LOG_BYTES,
+    ProductionDataset,
+    aggregate_production,
+    is_production_folder,
+    prepare_production,
+)
 from glassline.data._readers import (
     MISSING_MARKERS,
     TABLE_SUFFIXES,
@@ -35,6 +42,7 @@ from glassline.data._schema import (
 )
 
 __all__ = [
+    "DASK_LOG_BYTES",
     "DEFAULT_LEVEL",
     "METADATA_FILE",
     "MISSING_MARKERS",
@@ -45,9 +53,11 @@ __all__ = [
     "LevelTable",
     "OutlierRule",
     "PreparedDataset",
+    "ProductionDataset",
     "Segment",
     "StudyDraft",
     "TableSchema",
+    "aggregate_production",
     "align_to_coil",
     "check_categories",
     "check_labels",
@@ -59,12 +69,14 @@ __all__ = [
     "indicator_columns",
     "is_missing_marker",
     "is_prepared_folder",
+    "is_production_folder",
     "level_columns",
     "load_dataset",
     "normalise_category",
     "outlier_report",
     "parse_header",
     "prepare",
+    "prepare_production",
     "read_json_object",
     "read_table",
     "remove_outliers",

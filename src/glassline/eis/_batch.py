@@ -14,13 +14,14 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
 
+from glassline._cluster import pool_executor
 from glassline.eis._fit import PARAMETER_UNITS, ReportChoice, check_fit_options, fit_spectrum
 from glassline.eis._readers import SPECTRUM_SUFFIXES, Instrument, read_spectrum
 from glassline.exceptions import DataError
@@ -293,7 +294,7 @@ def _run(
     size = max(1, min(32, math.ceil(total / (workers * 8))))
     chunks = [tasks[i : i + size] for i in range(0, total, size)]
     done = 0
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+    with pool_executor(workers, _pool_context()) as pool:  # glassline._cluster: local processes or Dask
         futures = [pool.submit(_fit_chunk, chunk, options) for chunk in chunks]
         for future in as_completed(futures):
             for index, row in future.result():

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shap
-from joblib import Parallel, delayed
 
+from glassline._cluster import map_tasks
 from glassline.exceptions import DataError, SpecError
 from glassline.explain import _figures as figures
 from glassline.explain._claims import CLAIM_COLUMNS, RANKS_COLUMNS, UNCERTAINTY_COLUMNS
@@ -239,10 +239,8 @@ def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> li
         rows = imp[(imp["target"] == target) & (imp["scenario"] == scenario) & (imp["family"] == family)]
         title = f"{labels.get(target, target)} · {family}"
         tasks.append((e, outcome.fits[key], rows, labels, folder / target / scenario, title))
-    if n_jobs == 1:
-        per_fit = [_fit_figures(*task) for task in tasks]
-    else:
-        per_fit = Parallel(n_jobs=n_jobs)(delayed(_fit_figures)(*task) for task in tasks)
+    # where the figures are drawn: glassline._cluster (local processes, or the active Dask cluster)
+    per_fit = list(map_tasks(_fit_figures, tasks, n_jobs=n_jobs, prefer=None, writes_files=True))
     written: list[Path] = [path for paths in per_fit for path in paths]
     for target, fit in outcome.lead.items():
         where = folder / target / fit.scenario

@@ -19,6 +19,7 @@ import pandas as pd
 import statsmodels.api as sm
 from sklearn.base import clone
 
+from glassline._cluster import map_tasks
 from glassline.models import Fit, FitKey
 
 __all__ = ["INFLUENCE_COLUMNS", "influential_points"]
@@ -107,12 +108,8 @@ def influential_points(
     """
     chosen = list(fits)
     pairs = [(fit, (groups or {}).get(fit.key)) for fit in chosen]
-    if n_jobs == 1 or len(pairs) < 2:
-        parts = [_influence_of(fit, group) for fit, group in pairs]
-    else:
-        from joblib import Parallel, delayed
-
-        parts = list(Parallel(n_jobs=n_jobs)(delayed(_influence_of)(fit, group) for fit, group in pairs))
+    # where the refits run: glassline._cluster (local processes, or the active Dask cluster)
+    parts = list(map_tasks(_influence_of, pairs, n_jobs=n_jobs, prefer=None))
     if not parts:
         return pd.DataFrame(columns=list(INFLUENCE_COLUMNS))
     out = pd.concat(parts, ignore_index=True)

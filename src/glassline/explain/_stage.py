@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shap
-from joblib import Parallel, delayed
 
+from glassline._cluster import map_tasks
 from glassline._progress import ProgressCallback
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain._agreement import agreement
@@ -451,11 +451,9 @@ def explain(
     refits = refits_per_fit(keys, lead, n_boot)
     if progress:
         progress("", 0, len(tasks))
-    jobs = (delayed(_explain_fit)(fit, g, refits[fit.key], seed, 20, bounds) for fit, g in tasks)
-    stream = (
-        (_explain_fit(fit, g, refits[fit.key], seed, 20, bounds) for fit, g in tasks)
-        if n_jobs == 1
-        else Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    # where the fits are explained: glassline._cluster (local processes, or the active Dask cluster)
+    stream = map_tasks(
+        _explain_fit, ((fit, g, refits[fit.key], seed, 20, bounds) for fit, g in tasks), n_jobs=n_jobs, prefer=None
     )
     tables: list[pd.DataFrame] = []
     explanations: dict[FitKey, shap.Explanation] = {}

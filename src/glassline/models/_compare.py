@@ -20,10 +20,10 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn import config_context
 from sklearn.pipeline import Pipeline
 
+from glassline._cluster import map_tasks
 from glassline._progress import ProgressCallback
 from glassline.data import PreparedDataset
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
@@ -313,12 +313,8 @@ def compare(
     total = len(tasks)
     if progress:
         progress("", 0, total)
-    if n_jobs == 1:
-        stream: Iterable[_Outcome] = (_run(task) for task in tasks)
-    else:
-        stream = Parallel(n_jobs=n_jobs, prefer="processes", return_as="generator_unordered")(
-            delayed(_run)(task) for task in tasks
-        )
+    # where the tasks run: glassline._cluster (local processes, or the active Dask cluster)
+    stream: Iterable[_Outcome] = map_tasks(_run, ((task,) for task in tasks), n_jobs=n_jobs, ordered=False)
     for done, outcome in enumerate(stream, start=1):
         outcomes.append(outcome)
         if progress:

@@ -5,6 +5,7 @@
 >>> model = load_model(f"{published.name}/{published.version}")      # doctest: +SKIP
 """
 
+from glassline.registry._batch import DEFAULT_CHUNK_ROWS, PREDICTION_COLUMNS, BatchPrediction, predict_batch
 from glassline.registry._bundle import Bundle, data_hash
 from glassline.registry._domain import (
     DISTANCE_LEVEL,
@@ -29,7 +30,10 @@ from glassline.registry._publish import (
 from glassline.registry._workspace import database_url, tracking_uri, workspace, workspace_lock
 
 __all__ = [
+    "DEFAULT_CHUNK_ROWS",
     "DISTANCE_LEVEL",
+    "PREDICTION_COLUMNS",
+    "BatchPrediction",
     "Bundle",
     "DistanceCheck",
     "DomainSummary",
@@ -47,6 +51,7 @@ __all__ = [
     "database_url",
     "load_model",
     "parse_model_ref",
+    "predict_batch",
     "publish",
     "tracking_uri",
     "workspace",

@@ -10,6 +10,7 @@ import pandas as pd
 from glassline._progress import ProgressCallback
 from glassline.domains import DomainPack, Phrases
 from glassline.domains.electrode import SIMULATOR_SEED
+from glassline.domains.electrode._sim_production import RATE_HZ, ProductionResult, simulate_production
 from glassline.domains.electrode.checks import physics_checks
 from glassline.domains.electrode.glossary import GLOSSARY
 from glassline.domains.electrode.prepare import prepare_raw
@@ -29,9 +30,13 @@ def simulate(
     seed: int,
     drift: str | None = None,
     progress: ProgressCallback | None = None,
-) -> SimulationResult:
+    production: int | None = None,
+    rate_hz: float | None = None,
+) -> SimulationResult | ProductionResult:
     """The pack's simulator: :func:`~glassline.domains.electrode.simulator.simulate_line`, with the drift given
     as text (``KIND:MAGNITUDE[@SEGMENT]``, as ``glassline simulate --drift`` takes it)."""
+    if production is not None:  # a production run (many coils, Parquet log by day); the design is not used
+        return simulate_production(out_dir, production, seed=seed, rate_hz=rate_hz or RATE_HZ, progress=progress)
     return simulate_line(design, out_dir, seed=seed, drift=DriftSpec.parse(drift) if drift else None, progress=progress)
 
 
