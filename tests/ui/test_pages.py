@@ -264,3 +264,24 @@ def test_glassline_serve_wires_the_real_counterfactual_path(ui_models: list, tmp
     assert records[0].actor == who
     with pytest.raises(ValueError, match="nope"):
         providers.counterfactual(model.name, {**request, "settable": ["nope"]}, who)
+    assert providers.monitor_report is None  # create_app monitors only when asked (glassline serve: 30)
+    assert providers.handover is not None
+    pack = providers.handover(model.name)
+    assert pack is not None
+    assert model.name in pack
+    assert providers.handover("no-such-model") is None
+
+
+def test_glassline_serve_wires_the_monitor_report(ui_models: list, tmp_path) -> None:  # type: ignore[type-arg]
+    """With monitoring on, the technician page's provider is the background monitor's newest report (None before
+    the first window)."""
+    from glassline.cli._serve import _providers
+    from glassline.serve import Fallback, ServedModel, ServiceConfig, create_app
+
+    db_url = f"sqlite:///{(tmp_path / 'glassline.db').as_posix()}"
+    app = create_app(
+        [ServedModel(m) for m in ui_models], ServiceConfig(db_url=db_url, fallback=Fallback.flag), monitor_window=10
+    )
+    providers = _providers(app)
+    assert providers.monitor_report is not None
+    assert providers.monitor_report(ui_models[0].name) is None

@@ -98,7 +98,8 @@ def publish(
 
 def _providers(app: Any) -> Any:
     """The dashboards' providers over this service's own paths: the counterfactual route's
-    (:class:`glassline.serve._counterfactual.CounterfactualPath`, audited under the page user's name)."""
+    (:class:`glassline.serve._counterfactual.CounterfactualPath`, audited under the page user's name), the
+    background monitor's newest window report (when monitoring is on) and the handover pack."""
     import json
 
     from glassline.ui import Providers
@@ -114,7 +115,28 @@ def _providers(app: Any) -> Any:
             raise ValueError(f"{words} (request {body.get('request_id', '?')})")
         return body
 
-    return Providers(counterfactual=counterfactual)
+    service = app.state.service
+    runner = app.state.monitor
+    handovers: dict[str, tuple[int, str]] = {}
+
+    def handover(name: str) -> str | None:
+        from glassline.monitor import handover_markdown
+
+        served = service.models.get(name)
+        if served is None:
+            return None
+        report = runner.latest_report(name)
+        key = -1 if report is None else int(report["window"]["last_seq"])
+        cached = handovers.get(name)
+        if cached is None or cached[0] != key:  # written again only when a new window was tested
+            handovers[name] = cached = (key, handover_markdown(service.audit, served.loaded))
+        return cached[1]
+
+    return Providers(
+        counterfactual=counterfactual,
+        monitor_report=runner.latest_report if runner.enabled else None,
+        handover=handover,
+    )
 
 
 @app.command()

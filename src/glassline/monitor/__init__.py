@@ -9,7 +9,7 @@ alarms with hysteresis (audited, exported to Prometheus, with runbook steps) and
 >>> report.to_dict()["alarms"]                                                      # doctest: +SKIP
 """
 
-from glassline.monitor._handover import write_handover
+from glassline.monitor._handover import handover_markdown, write_handover
 from glassline.monitor._monitor import (
     CLEAR_AFTER,
     CLEAR_LEVEL,
@@ -60,6 +60,7 @@ __all__ = [
     "check_all",
     "cusum_limits",
     "cusum_paths",
+    "handover_markdown",
     "minimum_detectable_shift",
     "reference_of",
     "set_reference",

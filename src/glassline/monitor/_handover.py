@@ -147,6 +147,11 @@ def _html(markdown: str, title: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def handover_markdown(log: AuditLog, model: LoadedModel) -> str:
+    """The handover pack of *model* as Markdown (what :func:`write_handover` writes to ``handover.md``)."""
+    return _markdown(Monitor(log, model, record=False, resamples=500))
+
+
 def write_handover(log: AuditLog, model: LoadedModel, out_dir: str | Path) -> dict[str, Path]:
     """Write ``handover.md`` and ``handover.html`` for *model* into *out_dir*; their paths."""
     folder = Path(out_dir)
@@ -154,8 +159,7 @@ def write_handover(log: AuditLog, model: LoadedModel, out_dir: str | Path) -> di
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"--out {folder}: the folder cannot be created ({exc.strerror})") from None
-    monitor = Monitor(log, model, record=False, resamples=500)
-    text = _markdown(monitor)
+    text = handover_markdown(log, model)
     paths = {"markdown": folder / "handover.md", "html": folder / "handover.html"}
     try:
         paths["markdown"].write_text(text, encoding="utf-8")

@@ -92,6 +92,12 @@ class MonitorRunner:
             with self._lock:
                 self.errors[name] = f"{type(exc).__name__}: {exc}"
 
+    def latest_report(self, name: str) -> dict[str, Any] | None:
+        """The newest window report of *name* as its JSON object, None before the first window."""
+        with self._lock:
+            found = self.latest.get(name)
+        return None if found is None else found.to_dict()
+
     def report(self, name: str) -> dict[str, Any]:
         with self._lock:
             found = self.latest.get(name)
