@@ -45,3 +45,16 @@ def test_demo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "17 runs instead of 64" in out
     assert "Prepared tables" in out
     assert "best mlr by grouped CV" in out
+    # the life cycle (on by default from the command line): publish, a production shift through the service with
+    # the simulated dryer-thermocouple bias, monitoring, the dashboards' command and token
+    reports = json.loads((tmp_path / "d" / "monitoring" / "report.json").read_text(encoding="utf-8"))
+    assert len(reports) == 3  # the shift's rows after the reference, in windows of 30
+    for report in reports:
+        assert {"model", "window", "alarms", "tests"} <= set(report)
+    assert not reports[0]["alarms"]  # the in-control window: no alarm (the family-wise rate is 5 %)
+    drifted = [a for r in reports[1:] for a in r["alarms"] if a["input"] == "drying_temperature"]
+    assert drifted, reports[1:]
+    assert "Monitoring: alarm" in out
+    assert "drying_temperature" in out
+    assert "/ui/login with token gl_" in out
+    assert (tmp_path / "d" / "monitoring" / "handover" / "handover.html").is_file()

@@ -20,7 +20,17 @@ from glassline._progress import ProgressCallback
 from glassline.domains import get_domain
 from glassline.spec import Study
 
-__all__ = ["DemoResult", "electrode_study_path", "run_demo"]
+__all__ = [
+    "SHIFT_DRIFT",
+    "SHIFT_JITTER",
+    "SHIFT_ROWS",
+    "SHIFT_WINDOW",
+    "DemoResult",
+    "LifeCycle",
+    "electrode_study_path",
+    "run_demo",
+    "run_life_cycle",
+]
 
 
 def electrode_study_path() -> Path:
@@ -58,7 +68,7 @@ class DemoResult:
         )
 
     def summary_lines(self) -> list[str]:
-        """Six lines a person reads first."""
+        """Six lines a person reads first (eight after the life cycle: its alarm and the dashboards)."""
         raw = ", ".join(f"{k} {v}" for k, v in self.raw_rows.items() if k in ("inline_log.csv", "eis/index.csv"))
         tables = ", ".join(f"{k} {v}" for k, v in self.dataset_rows.items() if not k.startswith(("eis", "align")))
         return [
@@ -69,6 +79,7 @@ class DemoResult:
             f"Prepared tables: {tables}; {self.cleaning_rows} rows in the cleaning log",
             self._models_line(),
             f"Report: {self.paths['report']} (everything else is in {self.out_dir})",
+            *([life.alarm_line(), life.dashboard_line()] if (life := self.extra.get("life_cycle")) else []),
         ]
 
 
@@ -87,6 +98,7 @@ def run_demo(
     targets: list[str] | None = None,
     n_jobs: int = 2,
     progress: ProgressCallback | None = None,
+    life_cycle: bool = False,
 ) -> DemoResult:
     """Design → simulated line → study (prepare → fit → explain → report) for the shipped electrode study.
 
@@ -95,7 +107,9 @@ def run_demo(
     (tidy tables per response level, cleaning log), ``results/`` (the model comparison),
     ``explanations/``, ``cards/``, ``ai_act_evidence.md`` and ``report.html`` into *out_dir*.
     *seed* (default: the study's) drives the design, the simulated line, the splits, the tuning, the
-    models and the explanations; *families* and *targets* narrow the comparison.
+    models and the explanations; *families* and *targets* narrow the comparison. *life_cycle*: then publish
+    the lead model, stream a simulated production shift through the service and monitor it
+    (:func:`run_life_cycle`: ``home/``, ``monitoring/``; needs the ``serve`` extra).
     """
     from glassline.design import fds_curve, optimal_design, plot_fds, write_run_sheet
     from glassline.models import check_selection
@@ -142,6 +156,12 @@ def run_demo(
     dataset = _prepared(out / "dataset")
     comparison_best = run.fits.results
     comparison_best = comparison_best[comparison_best["best"].astype(bool)].reset_index(drop=True)
+    life = None
+    if life_cycle:
+        step("life cycle: publish, production shift through the service, monitoring", total - 1)
+        clock = time.perf_counter()
+        life = run_life_cycle(out, out / "results", study, seed=seed, best=comparison_best)
+        seconds["life_cycle"] = time.perf_counter() - clock
     step("done", total)
     return DemoResult(
         out_dir=out,
@@ -165,5 +185,159 @@ def run_demo(
             "best_models": comparison_best,
             "seconds": seconds | run.seconds,
             "distinct_points": int(pd.Series(map(tuple, sheet[factor_columns].to_numpy())).nunique()),
+            "life_cycle": life,
         },
     )
+
+
+#: The demo's production shift: rows of commissioning (declared the monitoring reference), rows in control,
+#: then rows with the drift; one window of the monitor is this many rows.
+SHIFT_ROWS = {"commissioning": 60, "in_control": 30, "drift": 60}
+SHIFT_WINDOW = 30
+#: The drift the shift carries after its in-control part: the simulator's ``dryer_sensor_bias:5`` (the second
+#: dryer's thermocouple reads 5 °C too high), i.e. the model's input and the bias it reads.
+SHIFT_DRIFT = ("drying_temperature", 5.0)
+#: Run-to-run variation of the shift's settings about the training configurations, as a share of each input's range.
+SHIFT_JITTER = 0.02
+
+
+@dataclass
+class LifeCycle:
+    """What the demo's life-cycle part did: the published model, the monitoring windows and their alarms."""
+
+    model: str
+    version: str
+    home: Path
+    reference: tuple[int, int]
+    reports: list[dict[str, Any]]
+    folder: Path
+    token: str
+    seconds: float
+
+    def alarm_line(self) -> str:
+        first = next((r for r in self.reports if r["alarms"]), None)
+        if first is None:
+            return f"Monitoring: {len(self.reports)} windows after the reference, no alarm ({self.folder})"
+        alarm = first["alarms"][0]
+        where = f"records {first['window']['first_seq']}–{first['window']['last_seq']}"
+        what = alarm["kind"] + (f" ({alarm['input']})" if alarm["input"] else "")
+        cause = f": {alarm['root_cause']}" if alarm.get("root_cause") else ""
+        return f"Monitoring: alarm {what} in {where}{cause} ({self.folder / 'report.md'})"
+
+    def dashboard_line(self) -> str:
+        return (
+            f"Dashboards: glassline serve --model {self.model}/{self.version} --home {self.home} "
+            f"--results {self.folder.parent / 'results'}, then http://127.0.0.1:8000/ui/login with token {self.token}"
+        )
+
+
+def run_life_cycle(out: Path, results: Path, study: Study, *, seed: int, best: pd.DataFrame) -> LifeCycle:
+    """Publish a lead model, stream a simulated production shift through the service, monitor it.
+
+    The model: adhesion's lead model of the product scenario when the run has it, else the first response's lead
+    model (*best*: the comparison's best rows).
+
+    The shift's settings are the model's training configurations drawn at random with a run-to-run jitter of
+    :data:`SHIFT_JITTER` of each input's range; after its commissioning rows (declared the monitoring reference)
+    and its in-control rows, the simulator's :data:`SHIFT_DRIFT` acts on the input it names. Every prediction
+    goes through the service over HTTP on 127.0.0.1 (a server thread of this process) into the audit log of
+    ``out/home``; the monitor then tests every window of :data:`SHIFT_WINDOW` rows after the reference and
+    writes ``out/monitoring/`` (report.json, report.md, the handover pack). Needs the ``serve`` extra.
+    """
+    import threading
+
+    import httpx
+    import numpy as np
+    import uvicorn
+
+    from glassline.audit import AuditLog, Role, TokenStore, connect
+    from glassline.monitor import check_all, set_reference, write_handover
+    from glassline.registry import database_url, load_model, publish
+    from glassline.serve import Fallback, ServedModel, ServiceConfig, create_app, server_config
+
+    clock = time.perf_counter()
+    home = out / "home"
+    lead = best[(best["target"] == "adhesion_strength") & (best["scenario"] == "product")]
+    pick = (lead if len(lead) else best).iloc[0]
+    target, scenario = str(pick["target"]), str(pick["scenario"])
+    published = publish(results, target, scenario, name=target, study=study, home=home, actor="demo")
+    loaded = load_model(f"{published.name}/{published.version}", home=home)
+    db_url = database_url(home)
+    engine = connect(db_url)
+    tokens = TokenStore(engine)
+    operator = tokens.create(Role.operator, "demo: production shift")
+    engineer = tokens.create(Role.engineer, "demo: dashboards")
+    log = AuditLog(engine)
+    drifted, bias = SHIFT_DRIFT
+    rng = np.random.default_rng(seed)
+    background = loaded.bundle.background[loaded.bundle.inputs].to_numpy(float)
+    span = np.ptp(background, axis=0)
+    n = sum(SHIFT_ROWS.values())
+    rows = background[rng.integers(0, len(background), n)] + rng.normal(0.0, SHIFT_JITTER, (n, len(span))) * span
+    onset = SHIFT_ROWS["commissioning"] + SHIFT_ROWS["in_control"]
+    if drifted in loaded.bundle.inputs:
+        rows[onset:, loaded.bundle.inputs.index(drifted)] += bias
+    app = create_app([ServedModel(loaded)], ServiceConfig(db_url=db_url, fallback=Fallback.flag))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, name="demo-service", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the demo's production shift: the service did not start on 127.0.0.1")
+            time.sleep(0.02)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        headers = {"Authorization": f"Bearer {operator}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+            for values in rows:
+                answer = client.post(
+                    f"/v1/models/{loaded.name}/predict",
+                    json={"rows": [dict(zip(loaded.bundle.inputs, map(float, values), strict=True))]},
+                )
+                if answer.status_code != 200:
+                    raise RuntimeError(
+                        f"the demo's production shift: the service answered {answer.status_code}: {answer.text}"
+                    )
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    seqs = [r.seq for r in log.records("prediction", model=loaded.name)]
+    reference = (seqs[0], seqs[SHIFT_ROWS["commissioning"] - 1])
+    set_reference(log, loaded, f"{reference[0]}:{reference[1]}", actor="demo")
+    reports = [r.to_dict() for r in check_all(log, loaded, window=SHIFT_WINDOW)]
+    folder = out / "monitoring"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(reports, indent=2, default=str), encoding="utf-8")
+    write_handover(log, loaded, folder / "handover")
+    result = LifeCycle(
+        loaded.name, loaded.version, home, reference, reports, folder, engineer, time.perf_counter() - clock
+    )
+    unit = next((c.unit for c in study.columns() if c.name == drifted), "")
+    (folder / "report.md").write_text(_monitoring_markdown(result, drifted, bias, unit, onset), encoding="utf-8")
+    engine.dispose()
+    return result
+
+
+def _monitoring_markdown(life: LifeCycle, drifted: str, bias: float, unit: str, onset: int) -> str:
+    lines = [
+        f"# Monitoring of {life.model} v{life.version} on the demo's production shift",
+        "",
+        f"Reference: audit records {life.reference[0]}–{life.reference[1]} (the shift's commissioning rows). "
+        f"The simulated drift (`{drifted}` reads {bias:g} {unit} too high, the simulator's `dryer_sensor_bias`) starts "
+        f"after row {onset} of the shift. "
+        f"Windows of {SHIFT_WINDOW} predictions, family-wise false-alarm rate 5 % per window.",
+        "",
+        "| window (audit records) | alarms | root cause |",
+        "|---|---|---|",
+    ]
+    for report in life.reports:
+        window = f"{report['window']['first_seq']}–{report['window']['last_seq']}"
+        alarms = ", ".join(a["kind"] + (f" ({a['input']})" if a["input"] else "") for a in report["alarms"]) or "none"
+        causes = " ".join(str(a.get("root_cause") or "") for a in report["alarms"]).strip() or "–"
+        lines.append(f"| {window} | {alarms} | {causes} |")
+    steps: list[str] = next((a["runbook"] for r in life.reports for a in r["alarms"] if a.get("runbook")), [])
+    if steps:
+        lines += ["", "What to do (runbook of the first alarm):", "", *[f"1. {s}" for s in steps]]
+    lines += ["", "The handover pack for the person who monitors the model: `handover/handover.html`."]
+    return "\n".join(lines) + "\n"

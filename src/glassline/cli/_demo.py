@@ -31,11 +31,21 @@ def demo(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for the model comparison.")] = 2,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     cluster: ClusterOption = None,
+    life_cycle: Annotated[
+        bool,
+        typer.Option(
+            "--life-cycle/--no-life-cycle",
+            help="Then publish the lead model, stream a simulated production shift (a dryer thermocouple that "
+            "reads 5 °C high) through the service and monitor it.",
+        ),
+    ] = True,
 ) -> None:
     """Run the paper's study on the simulated pilot line: design → line → dataset → models."""
     with using_cluster(cluster), progress("demo", quiet=quiet) as update:
         from glassline.demo import run_demo
 
-        result = run_demo(out, seed=seed, families=families, targets=targets, n_jobs=jobs, progress=update)
+        result = run_demo(
+            out, seed=seed, families=families, targets=targets, n_jobs=jobs, progress=update, life_cycle=life_cycle
+        )
     for line in result.summary_lines():
         console.print(line, highlight=False, soft_wrap=True)
