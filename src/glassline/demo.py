@@ -18,6 +18,7 @@ import pandas as pd
 
 from glassline._progress import ProgressCallback
 from glassline.domains import get_domain
+from glassline.exceptions import SpecError
 from glassline.spec import Study
 
 __all__ = [
@@ -115,6 +116,15 @@ def run_demo(
     from glassline.models import check_selection
     from glassline.run import StudyRun
 
+    if life_cycle:
+        import importlib.util
+
+        missing = [m for m in ("fastapi", "uvicorn", "httpx", "mlflow") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise SpecError(
+                f"the demo's life cycle serves a model and needs the serve extra ({', '.join(missing)} missing): "
+                "pip install 'glassline[serve]', or run without it (glassline demo --no-life-cycle)"
+            )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # the shipped study by its file, so the results record the file they were fitted from
