@@ -81,9 +81,63 @@ def test_quadratic_needing_two_factors_is_as_close_as_the_grid() -> None:
     assert answer.n_changed == k == 2
     assert answer.distance <= d + 1e-9
     assert answer.distance >= d - 2 / 400
-    assert answer.method == "search"
-    assert answer.gap is None
-    assert "not proven" in answer.resolution
+    assert answer.method == "quadratic program"
+    assert answer.optimal and answer.gap == 0.0
+    assert "KKT" in answer.resolution
+
+
+def _brute_pairs(surface: Surface, low: float | None, high: float | None, steps: int) -> float:
+    """The least L1 distance over a fine grid of every two-factor support (the third factor at the row)."""
+    row = np.array([ROW[f] for f in SPACE.factors])
+    best = np.inf
+    for support in itertools.combinations(range(3), 2):
+        axes = [np.linspace(SPACE.low[j], SPACE.high[j], steps) for j in support]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        X = np.repeat(row[None, :], mesh[0].size, axis=0)
+        for j, m in zip(support, mesh, strict=True):
+            X[:, j] = m.ravel()
+        p = surface.values(X)
+        ok = np.ones(len(X), dtype=bool)
+        if low is not None:
+            ok &= p - 0.1 >= low
+        if high is not None:
+            ok &= p + 0.1 <= high
+        if ok.any():
+            best = min(best, float((np.abs(X[ok] - row) / SPACE.widths).sum(axis=1).min()))
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_quadratic_two_factor_changes_equal_the_brute_force_optimum(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = rng.normal(0, 1, 9)
+
+    def f(a: np.ndarray, b: np.ndarray, cc: np.ndarray) -> np.ndarray:  # curvature of either sign, interactions
+        return c[0] * a + c[1] * b + c[2] * cc + c[3] * a**2 + c[4] * b**2 + c[5] * cc**2 + c[6] * a * b + c[7] * b * cc
+
+    surface = _fit(Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), f)
+    row = np.array([[ROW[n] for n in SPACE.factors]])
+    grid = np.linspace(0, 1, 401)
+    best_one = -np.inf  # the highest any one factor reaches alone
+    for j in range(3):
+        X = np.repeat(row, len(grid), axis=0)
+        X[:, j] = SPACE.low[j] + grid * SPACE.widths[j]
+        best_one = max(best_one, float(surface.values(X).max()))
+    box = itertools.product(*[np.linspace(lo, hi, 41) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)])
+    top = float(surface.values(np.asarray(list(box))).max())
+    low = best_one + 0.1 + 0.3 * (top - best_one)  # beyond one factor (with the interval), short of the box's best
+    answer = counterfactual(ROW, [Target(surface, low=low)], SPACE)
+    assert answer.method == "quadratic program"
+    if answer.n_changed != 2:  # the grid of pairs must then have nothing feasible either
+        assert answer.n_changed == 3
+        assert _brute_pairs(surface, low, None, 201) == np.inf
+        return
+    d = _brute_pairs(surface, low, None, 801)
+    assert answer.optimal
+    assert answer.distance <= d + 1e-9  # no grid point of any pair is closer
+    assert answer.distance >= d - 2 / 800  # and the grid's best is within its spacing
+    x = np.array([[answer.row[n] for n in SPACE.factors]])
+    assert surface.values(x)[0] - 0.1 >= low
 
 
 @pytest.mark.parametrize("family", ["rf", "xgb"])
