@@ -586,13 +586,14 @@ def _quadratic_form(problem: _Problem, t: int, base: FloatArray) -> _Quadratic |
 
 def _qp_support(
     problem: _Problem, support: tuple[int, ...], base: FloatArray, forms: list[_Quadratic]
-) -> tuple[list[FloatArray], bool]:
+) -> list[FloatArray]:
     """Every KKT point of ``min Σ c_j |x_j − r_j|`` subject to the target's bounds on the quadratic, over the
     support's box (the others at *base*), each factor of the support changed: per orthant of the change and per
     face (each factor either at the far end of its orthant's interval or free), the free factors solve
     ``∇_F q = μ d`` with the constraint active, a line in ``(x_F, μ)`` on which ``q = b`` is a quadratic in
-    one unknown. Returns the candidate rows and whether the enumeration was complete (False: a degenerate face
-    with a family of stationary points of dimension ≥ 2, left to the search)."""
+    one unknown. An optimum of the support is among the candidates: at it the constraint is active on a face
+    (every cost slope is non-zero), and ``∇_F q`` is either parallel to the cost (KKT) or zero, both in the
+    family."""
     row, lows, highs = problem.row, problem.space.lows, problem.space.highs
     where = {j: i for i, j in enumerate(problem.free)}
     S = list(support)
@@ -622,7 +623,6 @@ def _qp_support(
         constraints.append((form, -1.0, -(target.high - half)))
     yb = np.zeros(len(problem.free))
     out: list[FloatArray] = []
-    complete = True
     k = len(S)
     g_all, H_all = form.g, form.H
     for choice in itertools.product(*pieces):
@@ -648,7 +648,9 @@ def _qp_support(
                 rank = int(np.sum(sv > 1e-12 * max(1.0, float(sv[0]) if len(sv) else 1.0)))
                 null = vt[rank:]
                 if len(null) != 1:
-                    complete = False
+                    # a family of stationary points of dimension ≥ 2: it holds a direction along which both q and
+                    # the cost are constant (∇q·δ = μ d·δ = 0 and δᵀHδ = δμ d·δ = 0 for δ ⊥ d), so an optimum of
+                    # this face also lies on a smaller face, which the enumeration covers
                     continue
                 n = null[0]
                 for q, sign, bound in constraints:
@@ -682,13 +684,54 @@ def _qp_support(
                             z[idx[i]] = min(max(z[idx[i]], lo_i), hi_i)
                         if inside:
                             out.append(_row_from(base, problem.free, z))
-    return out, complete
+    return out
 
 
 def _row_from(base: FloatArray, free: list[int], y: FloatArray) -> FloatArray:
     x = base.copy()
     x[free] = base[free] + y
     return x
+
+
+def _form_extreme(form: _Quadratic, idx: list[int], lo: FloatArray, hi: FloatArray, upper: bool) -> float:
+    """The exact highest (*upper*) or lowest value of the quadratic form over the box ``lo ≤ y ≤ hi`` of the
+    coordinates *idx* (the others 0): every face of the box (each coordinate at an end or free), the free
+    ones at the face's stationary point when it lies inside; a singular face's extreme lies on a smaller face."""
+    sign = 1.0 if upper else -1.0
+    best = -np.inf
+    k = len(idx)
+    y = np.zeros(len(form.g))
+    for assignment in itertools.product((0, 1, 2), repeat=k):  # free, at low, at high
+        y[:] = 0.0
+        open_ = [idx[i] for i, a in enumerate(assignment) if a == 0]
+        for i, a in enumerate(assignment):
+            if a:
+                y[idx[i]] = lo[i] if a == 1 else hi[i]
+        if open_:
+            try:
+                sol = np.linalg.solve(form.H[np.ix_(open_, open_)], -(form.g[open_] + form.H[open_] @ y))
+            except np.linalg.LinAlgError:
+                continue
+            inside = [i for i, a in enumerate(assignment) if a == 0]
+            if np.any(sol < lo[inside] - 1e-12) or np.any(sol > hi[inside] + 1e-12):
+                continue
+            y[open_] = sol
+        best = max(best, sign * float(form.f0 + form.g @ y + 0.5 * y @ form.H @ y))
+    return sign * best
+
+
+def _form_misses(problem: _Problem, form: _Quadratic, support: Sequence[int], base: FloatArray) -> bool:
+    """True when no setting of the *support* (the others at *base*) can meet the target: its exact extreme over
+    the support's box misses a bound (with a margin of 1e-9 of the response's scale for rounding)."""
+    where = {j: i for i, j in enumerate(problem.free)}
+    idx = [where[j] for j in support]
+    lo = np.array([problem.space.lows[j] - base[j] for j in support])
+    hi = np.array([problem.space.highs[j] - base[j] for j in support])
+    target, half = problem.targets[0], problem.half[0]
+    slack = 1e-9 * max(1.0, abs(form.f0))
+    if target.low is not None and _form_extreme(form, idx, lo, hi, True) - half < target.low - slack:
+        return True
+    return target.high is not None and _form_extreme(form, idx, lo, hi, False) + half > target.high + slack
 
 
 def _qp(problem: _Problem) -> tuple[_Found | None, str, bool] | None:
@@ -701,6 +744,8 @@ def _qp(problem: _Problem) -> tuple[_Found | None, str, bool] | None:
     if form is None:
         return None
     must = [j for j in problem.free if base[j] != problem.row[j]]
+    if _form_misses(problem, form, problem.free, base):
+        return None, "exact: the quadratic's extreme over the settable factors' box misses the requirement", True
     candidates_seen = 0
     blocked = False
     for k in range(max(1, len(must)), len(problem.free) + 1):
@@ -708,9 +753,9 @@ def _qp(problem: _Problem) -> tuple[_Found | None, str, bool] | None:
         for support in _supports(problem.free, k):
             if any(j not in support for j in must):
                 continue
-            points, complete = _qp_support(problem, support, base, [form])
-            if not complete:
-                return None
+            if k < len(problem.free) and _form_misses(problem, form, support, base):
+                continue
+            points = _qp_support(problem, support, base, [form])
             candidates_seen += len(points)
             if not points:
                 continue
@@ -1086,8 +1131,8 @@ def counterfactual(
             solver = "quadratic program"
             if outcome is None:
                 notes.append(
-                    "the quadratic program's KKT enumeration did not apply (not an exact quadratic over the box, more "
-                    f"than {QP_MAX_FACTORS} settable factors, or a degenerate face); searched instead"
+                    "the quadratic program's KKT enumeration did not apply (not an exact quadratic over the box, or "
+                    f"more than {QP_MAX_FACTORS} settable factors); searched instead"
                 )
             elif outcome[0] is None and not outcome[2]:
                 outcome = None
