@@ -82,7 +82,8 @@ def test_quadratic_needing_two_factors_is_as_close_as_the_grid() -> None:
     assert answer.distance <= d + 1e-9
     assert answer.distance >= d - 2 / 400
     assert answer.method == "quadratic program"
-    assert answer.optimal and answer.gap == 0.0
+    assert answer.optimal
+    assert answer.gap == 0.0
     assert "KKT" in answer.resolution
 
 
@@ -278,3 +279,34 @@ def test_forest_certificate_is_proven_by_its_leaf_bound() -> None:
     assert not answer.feasible
     assert answer.proven is True
     assert "extreme leaf" in (answer.certificate or "")
+
+
+def test_forest_leaf_bound_pruning_gives_the_same_answers_as_full_enumeration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glassline.optimize import _counterfactual
+
+    surface = _fit(
+        Pipeline(
+            [("s", StandardScaler()), ("m", RandomForestRegressor(n_estimators=10, max_leaf_nodes=12, random_state=1))]
+        ),
+        _quadratic,
+    )
+    top = float(surface.values(np.array([[0.6, 2.0, 1.0]]))[0])
+    lows = [top - 1.5, top - 0.8, top - 0.3, top, top + 5.0]  # one, two, two, three factors; unreachable
+
+    def answers() -> list[tuple[bool, int | None, float | None, list[float], str]]:
+        out = []
+        for low in lows:
+            a = counterfactual(ROW, [Target(surface, low=low)], SPACE)
+            out.append((a.feasible, a.n_changed, a.distance, list(a.row.values()), a.method))
+        return out
+
+    pruned = answers()
+    monkeypatch.setattr(_counterfactual, "NODE_CELLS", 16)  # boxes split down to 16 cells, each bounded
+    split = answers()
+    monkeypatch.setattr(_counterfactual, "NODE_CELLS", 10**9)  # every support enumerated whole
+    monkeypatch.setattr(_counterfactual, "LEAF_BOUND", False)  # nothing skipped by the bound
+    full = answers()
+    assert pruned == full
+    assert split == full
+    assert [a[1] for a in pruned] == [1, 2, 2, 3, None]
+    assert all(a[4] == "cells" for a in pruned)

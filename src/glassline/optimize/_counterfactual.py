@@ -29,6 +29,7 @@ Feasibility of every answer is re-checked with the callers' own predictor and do
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import time
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linprog, minimize
 from scipy.stats import qmc
 
@@ -52,8 +54,12 @@ DEFAULT_SECONDS = 10.0
 SCAN_POINTS = 401
 #: Quasi-random points per support of several factors in the search solver (times the support's size).
 SOBOL_POINTS = 512
-#: The most candidate cells the tree solver enumerates for one support (beyond: the search solver from there).
+#: The most cells the tree solver enumerates in all (beyond: the search solver from that support size on).
 MAX_CELLS = 1_000_000
+#: Boxes of at most this many cells are enumerated by the tree solver; larger ones are split.
+NODE_CELLS = 2048
+#: Whether the tree solver skips boxes of cells whose forest leaf bound misses a requirement (exact either way).
+LEAF_BOUND = True
 #: The most settable factors for the exact quadratic program (its KKT enumeration grows as 4^k per support).
 QP_MAX_FACTORS = 6
 #: Rows predicted at once.
@@ -225,77 +231,195 @@ def _supports(free: list[int], k: int) -> list[tuple[int, ...]]:
     return list(itertools.combinations(free, k))
 
 
+@dataclass
+class _Leaves:
+    """Every leaf of a scikit-learn forest as a box in the model's (transformed) units: the leaf holds the points
+    with ``low < z ≤ high`` per input (float32 comparisons, as the trees compare); ``starts`` is the first leaf of
+    each tree."""
+
+    low: FloatArray
+    high: FloatArray
+    value: FloatArray
+    starts: npt.NDArray[np.intp]
+    transform: Any
+
+    def bounds(self, lo: FloatArray, hi: FloatArray) -> tuple[float, float]:
+        """The lowest and highest the forest can predict on the box ``lo ≤ x ≤ hi`` (raw units of its inputs):
+        the mean over the trees of the extreme leaf each tree can reach there (a bound: the trees' extremes need
+        not be reached at one point)."""
+        zlo = np.asarray(self.transform(lo[None, :]), dtype=float)[0].astype(np.float32).astype(float)
+        zhi = np.asarray(self.transform(hi[None, :]), dtype=float)[0].astype(np.float32).astype(float)
+        reach = np.all((zlo <= self.high) & (zhi > self.low), axis=1)
+        top = np.maximum.reduceat(np.where(reach, self.value, -np.inf), self.starts)
+        bottom = np.minimum.reduceat(np.where(reach, self.value, np.inf), self.starts)
+        return float(np.mean(bottom)), float(np.mean(top))
+
+
+def _leaf_table(surface: Surface) -> _Leaves | None:
+    """The leaves of *surface*'s scikit-learn random forest or extra-trees (None for any other model)."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    estimator = surface.estimator
+    if estimator is None:
+        return None
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    forest = steps[-1]
+    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
+        return None
+    p = len(surface.inputs)
+    found = tree_thresholds(estimator, p)
+    if found is None:
+        return None
+    zero = np.asarray(found.transform(np.zeros((1, p))), dtype=float)[0]
+    slope = np.asarray(found.transform(np.ones((1, p))), dtype=float)[0] - zero
+    if not np.all(slope > 0):  # the box's ends must map to the transformed box's ends
+        return None
+    lows: list[FloatArray] = []
+    highs: list[FloatArray] = []
+    values: list[float] = []
+    starts: list[int] = []
+    for tree in forest.estimators_:
+        structure = tree.tree_
+        left, right = structure.children_left, structure.children_right
+        feature, threshold = structure.feature, structure.threshold
+        value = structure.value.reshape(structure.node_count, -1)[:, 0]
+        starts.append(len(values))
+        stack = [(0, np.full(p, -np.inf), np.full(p, np.inf))]
+        while stack:
+            node, lo, hi = stack.pop()
+            if left[node] == -1:
+                lows.append(lo)
+                highs.append(hi)
+                values.append(float(value[node]))
+                continue
+            f, t = int(feature[node]), float(threshold[node])
+            hi_left = hi.copy()
+            hi_left[f] = min(hi[f], t)
+            lo_right = lo.copy()
+            lo_right[f] = max(lo[f], t)
+            stack.append((int(left[node]), lo, hi_left))
+            stack.append((int(right[node]), lo_right, hi))
+    return _Leaves(
+        np.asarray(lows), np.asarray(highs), np.asarray(values), np.asarray(starts, dtype=np.intp), found.transform
+    )
+
+
 def _cells(problem: _Problem, edges: dict[int, list[FloatArray]]) -> tuple[_Found | None, str, bool, int | None]:
-    """Exact enumeration of the cells between split thresholds, support size by support size: the answer, how it
-    was found, whether proven, and the support size at which a support had too many cells (None: none had)."""
+    """Exact search of the cells between split thresholds, support size by support size: the answer, how it was
+    found, whether proven, and the support size at which the cell budget ran out (None: it did not).
+
+    Per support size, a best-first branch and bound over boxes of cells (one candidate value per cell and
+    factor: the value just beyond each threshold, nearest the row): a box's distance bound is the sum of each
+    factor's nearest value, its prediction bound (random forests, :data:`LEAF_BOUND`) the forest's leaf bound
+    over the box; a box whose prediction bound misses a requirement is skipped whole, boxes of at most
+    :data:`NODE_CELLS` cells are enumerated, larger ones split in two along their longest factor, and the search
+    stops when the nearest remaining box is no nearer than the best cell found. Exact: every skipped cell is
+    either provably infeasible or no nearer."""
     space, row = problem.space, problem.row
     lows, highs = space.lows, space.highs
+    base = row.copy()
+    for j in problem.free:
+        base[j] = float(np.clip(row[j], lows[j], highs[j]))
     values: dict[int, FloatArray] = {}
     for j in problem.free:
-        start = float(np.clip(row[j], lows[j], highs[j]))
+        start = base[j]
         candidates = [float(lows[j]), float(highs[j])]  # a cell may meet the box only at its end
         for pair in edges.get(j, []):
             below, above = pair[:, 0], pair[:, 1]
             candidates.extend(above[(above > start) & (above <= highs[j])].tolist())
             candidates.extend(below[(below < start) & (below >= lows[j])].tolist())
-        # a clipped start is itself a change: the start value leads the list either way
-        values[j] = np.unique(np.asarray(candidates, dtype=float)) if candidates else np.zeros(0)
-        values[j] = values[j][values[j] != start]
-        if start != row[j]:
-            values[j] = np.concatenate([[start], values[j]])
-    base = row.copy()
-    for j in problem.free:
-        base[j] = float(np.clip(row[j], lows[j], highs[j]))
+        v = np.unique(np.asarray(candidates, dtype=float))
+        v = v[v != start]
+        if start != row[j]:  # a clipped start is itself a change
+            v = np.unique(np.concatenate([[start], v]))
+        values[j] = v
+    gaps = {j: problem.cost[j] * np.abs(values[j] - row[j]) for j in problem.free}
     must = [j for j in problem.free if base[j] != row[j]]  # out-of-range settable values change anyway
+    tables = [_leaf_table(t.surface) for t in problem.targets] if LEAF_BOUND else []
+    use_bound = bool(tables) and all(table is not None for table in tables)
+
+    def pruned(support: tuple[int, ...], ranges: tuple[tuple[int, int], ...]) -> bool:
+        if not use_bound:
+            return False
+        lo, hi = base.copy(), base.copy()
+        for j, (a, b) in zip(support, ranges, strict=True):
+            lo[j], hi[j] = values[j][a], values[j][b - 1]
+        for table, target, h, cols in zip(tables, problem.targets, problem.half, problem.columns, strict=True):
+            assert table is not None
+            bottom, top = table.bounds(lo[cols], hi[cols])
+            if target.low is not None and top - h < target.low:
+                return True
+            if target.high is not None and bottom + h > target.high:
+                return True
+        return False
+
+    def nearest(support: tuple[int, ...], ranges: tuple[tuple[int, int], ...]) -> float:
+        return float(sum(gaps[j][a:b].min() for j, (a, b) in zip(support, ranges, strict=True)))
+
     cells = 0
+    skipped = 0
     best: _Found | None = None
     domain_blocked = 0
-    too_many: int | None = None
     for k in range(len(problem.free) + 1):
+        heap: list[tuple[float, int, tuple[int, ...], tuple[tuple[int, int], ...]]] = []
         for support in _supports(problem.free, k):
-            if any(j not in support for j in must):
+            if any(j not in support for j in must) or any(len(values[j]) == 0 for j in support):
                 continue
-            options = [values[j] for j in support]
-            if any(len(o) == 0 for o in options):
-                continue
-            if math.prod(len(o) for o in options) > MAX_CELLS:
-                too_many = k
+            ranges = tuple((0, len(values[j])) for j in support)
+            heapq.heappush(heap, (nearest(support, ranges), len(heap), support, ranges))
+        counter = len(heap)
+        while heap:
+            bound, _, support, ranges = heapq.heappop(heap)
+            if best is not None and bound >= best.distance:
                 break
-            grids = np.meshgrid(*options, indexing="ij") if support else []
-            X = np.repeat(base[None, :], int(np.prod([len(o) for o in options])) if support else 1, axis=0)
-            for j, g in zip(support, grids, strict=True):
-                X[:, j] = g.ravel()
-            cells += len(X)
+            if cells > MAX_CELLS or problem.late():
+                if best is None:
+                    return None, f"{cells} cells enumerated before the cell budget ran out", True, k
+                return best, f"{cells} cells enumerated before the cell budget ran out", False, None
+            size = math.prod(b - a for a, b in ranges)
+            if pruned(support, ranges):
+                skipped += size
+                continue
+            if size > NODE_CELLS:
+                widest = max(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0])
+                a, b = ranges[widest]
+                middle = (a + b) // 2
+                for part in ((a, middle), (middle, b)):
+                    child = (*ranges[:widest], part, *ranges[widest + 1 :])
+                    heapq.heappush(heap, (nearest(support, child), counter, support, child))
+                    counter += 1
+                continue
+            options = [values[j][a:b] for j, (a, b) in zip(support, ranges, strict=True)]
+            X = np.repeat(base[None, :], size, axis=0)
+            if support:
+                for j, g in zip(support, np.meshgrid(*options, indexing="ij"), strict=True):
+                    X[:, j] = g.ravel()
             d = problem.distance(X)
             order = np.argsort(d, kind="stable")
             X, d = X[order], d[order]
             if best is not None:
                 keep = d < best.distance
                 X, d = X[keep], d[keep]
-            for start, stop in _batches(len(X)):
-                chunk = X[start:stop]
-                meets = np.flatnonzero(problem.meets(chunk))
-                hit = None
-                for i in meets:
-                    if space.contains(chunk[i : i + 1])[0]:
-                        hit = i
-                        break
-                    domain_blocked += 1
-                if hit is not None:
-                    best = _Found(chunk[hit].copy(), float(d[start + hit]), k)
+            cells += len(X)
+            if not len(X):
+                continue
+            for i in np.flatnonzero(problem.meets(X)):
+                if space.contains(X[i : i + 1])[0]:
+                    best = _Found(X[i].copy(), float(d[i]), k)
                     break
-        if best is not None or too_many is not None:
+                domain_blocked += 1
+        if best is not None:
             break
-    if too_many is not None and best is None:
-        return None, f"{cells} cells of supports of fewer than {too_many} factors enumerated", True, too_many
     note = f"exact: {cells} cells between the split thresholds of the settable factors enumerated"
-    proven = domain_blocked == 0 and too_many is None
+    if skipped:
+        note += f", {skipped} more skipped whole by the forest's leaf bound"
     if domain_blocked:
         note += (
             f"; {domain_blocked} nearer cells met the requirements only at points outside the validity domain's "
             "distance check, so the answer is the nearest cell point inside the domain"
         )
-    return best, note, proven, None
+    return best, note, domain_blocked == 0, None
 
 
 def _linear_parts(problem: _Problem) -> list[tuple[FloatArray, float]]:
@@ -602,13 +726,13 @@ def _qp_support(
     pieces: list[list[tuple[float, float, float, tuple[float, ...]]]] = []
     for j in S:
         c = float(problem.cost[j])
-        b0 = base[j] - base[j]
-        lo, hi = lows[j] - base[j], highs[j] - base[j]
+        b0 = 0.0
+        lo, hi = float(lows[j] - base[j]), float(highs[j] - base[j])
         if base[j] != row[j]:  # outside its range at the start: changed anyway, one piece over the box
             slope = c if row[j] < base[j] else -c
             pieces.append([(lo, hi, slope, (lo, hi))])
             continue
-        options = []
+        options: list[tuple[float, float, float, tuple[float, ...]]] = []
         if hi > b0:
             options.append((b0, hi, c, (hi,)))
         if lo < b0:
@@ -660,9 +784,9 @@ def _qp_support(
                     y0[fi] = p[:-1]
                     dy = np.zeros_like(y)
                     dy[fi] = n[:-1]
-                    gamma = form.f0 + form.g @ y0 + 0.5 * y0 @ form.H @ y0
-                    beta = form.g @ dy + y0 @ form.H @ dy
-                    alpha = 0.5 * dy @ form.H @ dy
+                    gamma = float(form.f0 + form.g @ y0 + 0.5 * y0 @ form.H @ y0)
+                    beta = float(form.g @ dy + y0 @ form.H @ dy)
+                    alpha = float(0.5 * dy @ form.H @ dy)
                     level = sign * bound
                     roots: list[float] = []
                     if abs(alpha) > 1e-14 * max(1.0, abs(beta)):
@@ -868,47 +992,14 @@ def _extreme_quadratic(problem: _Problem, t: int, upper: bool) -> tuple[float, F
 def _forest_bound(problem: _Problem, t: int, upper: bool) -> float | None:
     """A bound on a scikit-learn forest's prediction over the settable box (the highest, *upper*, or lowest):
     the mean over its trees of the extreme leaf each tree can reach there; None for any other model."""
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-    from sklearn.pipeline import Pipeline
-
-    surface = problem.targets[t].surface
-    estimator = surface.estimator
-    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    forest = steps[-1]
-    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
-        return None
-    found = tree_thresholds(estimator, len(surface.inputs))
-    if found is None:
+    table = _leaf_table(problem.targets[t].surface)
+    if table is None:
         return None
     cols = problem.columns[t]
-    lo = problem.row[cols].copy()
-    hi = problem.row[cols].copy()
-    for i, j in enumerate(cols):
-        if j in problem.free:
-            lo[i], hi[i] = problem.space.lows[j], problem.space.highs[j]
-    zlo = np.asarray(found.transform(lo[None, :]), dtype=float)[0]
-    zhi = np.asarray(found.transform(hi[None, :]), dtype=float)[0]
-    sign = 1.0 if upper else -1.0
-    extremes = []
-    for tree in forest.estimators_:
-        structure = tree.tree_
-        left, right = structure.children_left, structure.children_right
-        feature, threshold = structure.feature, structure.threshold
-        value = structure.value.reshape(structure.node_count, -1)[:, 0]
-        best = -np.inf
-        stack = [0]
-        while stack:
-            node = stack.pop()
-            if left[node] == -1:
-                best = max(best, sign * float(value[node]))
-                continue
-            f = int(feature[node])
-            if np.float32(zlo[f]) <= threshold[node]:  # x ≤ t goes left (float32, as the tree compares)
-                stack.append(int(left[node]))
-            if np.float32(zhi[f]) > threshold[node]:
-                stack.append(int(right[node]))
-        extremes.append(best)
-    return sign * float(np.mean(extremes))
+    lo, hi = problem.row.copy(), problem.row.copy()
+    lo[problem.free], hi[problem.free] = problem.space.lows[problem.free], problem.space.highs[problem.free]
+    bottom, top = table.bounds(lo[cols], hi[cols])
+    return top if upper else bottom
 
 
 def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str, bool]:
@@ -954,7 +1045,10 @@ def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str,
         lead = "no cell between the split thresholds of the settable factors meets every requirement " + half_text
     elif method == "quadratic program":
         proven = True
-        lead = "no KKT point of the quadratic program of any support of the settable factors meets the requirement " + half_text
+        lead = (
+            "no KKT point of the quadratic program of any support of the settable factors meets the requirement "
+            + half_text
+        )
     elif method == "linear program":
         proven = True
         lead = "the linear program over every support of the settable factors has no solution " + half_text
@@ -1110,8 +1204,8 @@ def counterfactual(
                 outcome = (found_, text_, proven_)
                 if too_many is not None:
                     notes.append(
-                        f"exact cell enumeration up to {too_many - 1} changed factors ({text_}); supports of "
-                        f"{too_many} or more factors have more than {MAX_CELLS} cells each and were searched"
+                        f"exact cell search up to {too_many - 1} changed factors ({text_}); the budget of "
+                        f"{MAX_CELLS} cells ran out at {too_many} changed factors, searched from there"
                     )
                     solver = "search"
                     outcome = _search(problem, too_many)
@@ -1157,7 +1251,13 @@ def counterfactual(
             if found is None:
                 certificate, proven = _certificate(problem, kinds, "late" if late else "search")
         else:
-            method = "cells" if solver == "cells" else "linear program" if solver == "linear program" else "quadratic program"
+            method = (
+                "cells"
+                if solver == "cells"
+                else "linear program"
+                if solver == "linear program"
+                else "quadratic program"
+            )
             optimal = exact
             resolution = text
             if found is None:
