@@ -310,3 +310,25 @@ def test_forest_leaf_bound_pruning_gives_the_same_answers_as_full_enumeration(mo
     assert split == full
     assert [a[1] for a in pruned] == [1, 2, 2, 3, None]
     assert all(a[4] == "cells" for a in pruned)
+
+
+def test_svr_answer_states_a_certified_gap_and_an_unreachable_one_a_proof() -> None:
+    svr = _fit(Pipeline([("s", StandardScaler()), ("m", SVR(C=10.0))]), _quadratic)
+    grid = np.asarray(
+        list(itertools.product(*[np.linspace(lo, hi, 21) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)]))
+    )
+    top = float(svr.values(grid).max())
+    for low in (top - 1.2, top - 0.4):
+        answer = counterfactual(ROW, [Target(svr, low=low)], SPACE)
+        assert answer.method == "search"
+        assert answer.gap is not None
+        assert answer.gap >= 0.0
+        k, d = _brute(svr, low, steps=201)
+        assert answer.n_changed == k
+        # the certified lower bound (answer − gap) is below every feasible grid point of that support size
+        assert answer.distance - answer.gap <= d + 1e-9
+        assert "RBF kernel" in answer.resolution
+    unreachable = counterfactual(ROW, [Target(svr, low=top + 5.0)], SPACE)
+    assert not unreachable.feasible
+    assert unreachable.proven is True
+    assert "RBF kernel" in (unreachable.certificate or "")

@@ -33,6 +33,7 @@ import heapq
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -1091,6 +1092,164 @@ def _sampled_extreme(problem: _Problem, t: int, upper: bool) -> tuple[float, Flo
     return best, where
 
 
+# ---------------------------------------------------------------------------------------------- RBF kernel bound
+#: Time the RBF-kernel bound of a search answer may take, in seconds (an unreachable requirement: 8 times that).
+CERTIFY_SECONDS = 0.25
+#: Boxes narrower than this share of every range are not split further by the certificate.
+CERTIFY_WIDTH = 1e-4
+
+
+@dataclass
+class _Kernel:
+    """An RBF support-vector regression as ``a · (Σ_i α_i exp(−γ ‖z − s_i‖²) + b) + c`` with ``z`` a per-input
+    affine map of the raw inputs (its scalers) and ``a > 0`` (a scaled target)."""
+
+    transform: Any
+    vectors: FloatArray
+    alpha: FloatArray
+    gamma: float
+    intercept: float
+    scale: float
+    shift: float
+
+    def bounds(self, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Per box (rows of *lo*, *hi*, raw units): certified lowest and highest prediction. Each term is bounded
+        exactly over the box by the nearest and farthest distance to its support vector."""
+        zlo = np.asarray(self.transform(lo), dtype=float)
+        zhi = np.asarray(self.transform(hi), dtype=float)
+        s = self.vectors[None, :, :]
+        a, b = zlo[:, None, :], zhi[:, None, :]
+        near = np.sum(np.maximum(0.0, np.maximum(a - s, s - b)) ** 2, axis=2)
+        far = np.sum(np.maximum(np.abs(s - a), np.abs(s - b)) ** 2, axis=2)
+        k_near, k_far = np.exp(-self.gamma * near), np.exp(-self.gamma * far)
+        positive = self.alpha > 0
+        top = np.where(positive, self.alpha * k_near, self.alpha * k_far).sum(axis=1) + self.intercept
+        bottom = np.where(positive, self.alpha * k_far, self.alpha * k_near).sum(axis=1) + self.intercept
+        return self.scale * bottom + self.shift, self.scale * top + self.shift
+
+
+def _kernel(surface: Surface) -> _Kernel | None:
+    """*surface*'s model as an RBF kernel expansion (scikit-learn scalers, then ``SVR(kernel="rbf")``, optionally
+    inside a ``TransformedTargetRegressor`` with a standard scaler); None for anything else."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    from sklearn.svm import SVR
+
+    estimator = surface.estimator
+    if estimator is None:
+        return None
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    scalers, model = steps[:-1], steps[-1]
+    if not all(type(s) in (StandardScaler, MinMaxScaler) for s in scalers):
+        return None
+    scale, shift = 1.0, 0.0
+    if isinstance(model, TransformedTargetRegressor):
+        transformer: Any = getattr(model, "transformer_", None)
+        if type(transformer) is not StandardScaler or getattr(model, "func", None) is not None:
+            return None
+        scale = float(np.ravel(transformer.scale_)[0]) if transformer.scale_ is not None else 1.0
+        shift = float(np.ravel(transformer.mean_)[0]) if transformer.mean_ is not None else 0.0
+        model = model.regressor_
+    if type(model) is not SVR or model.kernel != "rbf" or not scale > 0:
+        return None
+
+    p = len(surface.inputs)
+    ends = np.vstack([np.zeros(p), np.ones(p)])
+    with warnings.catch_warnings():  # scalers fitted on named columns warn on a plain array
+        warnings.simplefilter("ignore", UserWarning)
+        for scaler in scalers:
+            ends = np.asarray(scaler.transform(ends), dtype=float)
+    zero, slope = ends[0], ends[1] - ends[0]
+    if not np.all(slope > 0):
+        return None
+
+    def transform(X: FloatArray) -> FloatArray:  # each scaler is affine per input
+        return np.asarray(zero + slope * np.asarray(X, dtype=float), dtype=float)
+
+    return _Kernel(
+        transform,
+        np.asarray(model.support_vectors_, dtype=float),
+        np.asarray(model.dual_coef_, dtype=float).ravel(),
+        float(model._gamma),
+        float(np.ravel(model.intercept_)[0]),
+        scale,
+        shift,
+    )
+
+
+@dataclass
+class _Gap:
+    lower: float  # no setting with at most `size` changed factors is nearer than this
+    size: int
+    fewer_excluded: bool  # every support of fewer factors is proven infeasible
+    complete: bool  # every box was resolved (no box left at the width limit or by the time limit)
+    boxes: int
+
+
+def _kernel_gap(problem: _Problem, kernels: list[_Kernel], found: _Found | None) -> _Gap:
+    """A certified lower bound on the distance of any feasible setting with at most as many changed factors as
+    *found* (every settable factor when None): best-first branch and bound over boxes of each support, a box
+    dropped when a kernel bound misses a requirement (or, for the answer's support size, when it is no nearer
+    than the answer); what is left when the boxes reach :data:`CERTIFY_WIDTH` or :data:`CERTIFY_SECONDS` runs out
+    bounds the distance from below."""
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    base = np.clip(row, lows, highs)
+    must = [j for j in problem.free if base[j] != row[j]]
+    size = found.n_changed if found is not None else len(problem.free)
+    widths = np.where(problem.space.widths > 0, problem.space.widths, 1.0)
+    deadline = min(problem.deadline, time.monotonic() + CERTIFY_SECONDS * (1 if found is not None else 8))
+    heap: list[tuple[float, int, int, FloatArray, FloatArray]] = []
+
+    def nearest(lo: FloatArray, hi: FloatArray) -> float:
+        return float(problem.cost @ np.maximum(0.0, np.maximum(lo - row, row - hi)))
+
+    supports = (
+        [tuple(problem.free)]
+        if found is None
+        else [s for k in range(1, size + 1) for s in _supports(problem.free, k) if all(j in s for j in must)]
+    )
+    for support in supports:
+        lo, hi = base.copy(), base.copy()
+        lo[list(support)], hi[list(support)] = lows[list(support)], highs[list(support)]
+        heapq.heappush(heap, (nearest(lo, hi), len(heap), len(support), lo, hi))
+    counter = len(heap)
+    left: list[tuple[float, int]] = []  # (distance bound, support size) of boxes not resolved
+    boxes = 0
+    limit = found.distance if found is not None else math.inf
+    while heap and time.monotonic() < deadline:
+        batch = [heapq.heappop(heap) for _ in range(min(64, len(heap)))]
+        keep = [b for b in batch if b[2] < size or b[0] < limit]
+        if not keep:
+            continue
+        boxes += len(keep)
+        LO, HI = np.asarray([b[3] for b in keep]), np.asarray([b[4] for b in keep])
+        alive = np.ones(len(keep), dtype=bool)
+        for kernel, target, h, cols in zip(kernels, problem.targets, problem.half, problem.columns, strict=True):
+            bottom, top = kernel.bounds(LO[:, cols], HI[:, cols])
+            if target.low is not None:
+                alive &= top - h >= target.low
+            if target.high is not None:
+                alive &= bottom + h <= target.high
+        for (bound, _, k, lo, hi), ok in zip(keep, alive, strict=True):
+            if not ok:
+                continue
+            spread = (hi - lo) / widths
+            j = int(np.argmax(spread))
+            if spread[j] <= CERTIFY_WIDTH:
+                left.append((bound, k))
+                continue
+            middle = 0.5 * (lo[j] + hi[j])
+            for a, b in ((lo[j], middle), (middle, hi[j])):
+                clo, chi = lo.copy(), hi.copy()
+                clo[j], chi[j] = a, b
+                heapq.heappush(heap, (nearest(clo, chi), counter, k, clo, chi))
+                counter += 1
+    rest = [(b[0], b[2]) for b in heap if b[2] < size or b[0] < limit] + left
+    lower = min([limit, *[b for b, _ in rest]])
+    return _Gap(lower, size, not any(k < size for _, k in rest), not rest, boxes)
+
+
 # ---------------------------------------------------------------------------------------------- entry point
 def counterfactual(
     row: Mapping[str, Any],
@@ -1163,6 +1322,7 @@ def counterfactual(
     kinds = [_kind(t.surface) for t in targets]
 
     found: _Found | None = None
+    gap: float | None = None
     method: Method
     optimal = False
     resolution = ""
@@ -1248,8 +1408,33 @@ def counterfactual(
             )
             if late:
                 notes.append(f"the time budget of {seconds:g} s ran out; the search stopped early")
+            kernels = [_kernel(t.surface) for t in targets]
+            bound: _Gap | None = None
+            if kernels and all(kernel is not None for kernel in kernels) and not late:
+                bound = _kernel_gap(problem, [kernel for kernel in kernels if kernel is not None], found)
             if found is None:
                 certificate, proven = _certificate(problem, kinds, "late" if late else "search")
+                if bound is not None and bound.complete:
+                    certificate = (
+                        "no setting of the settable factors meets every requirement "
+                        + ("with its interval" if interval else "by its prediction")
+                        + f": proven by bounds of the RBF kernel expansion over {bound.boxes} boxes covering their "
+                        "ranges, each of which misses a requirement"
+                    )
+                    proven = True
+            elif bound is not None:
+                gap = max(0.0, found.distance - bound.lower)
+                resolution += (
+                    f"; certified by bounds of the RBF kernel expansion ({bound.boxes} boxes, boxes down to "
+                    f"{CERTIFY_WIDTH:g} of each range): no setting changing at most {bound.size} "
+                    f"factor{'s' if bound.size > 1 else ''} is nearer "
+                    f"than {bound.lower:.6g}, an optimality gap of {gap:.3g} in distance; "
+                    + (
+                        "no setting changing fewer factors meets the requirements"
+                        if bound.fewer_excluded
+                        else "a setting changing fewer factors is not excluded"
+                    )
+                )
         else:
             method = (
                 "cells"
@@ -1280,7 +1465,7 @@ def counterfactual(
         n_changed=len(changed) if found is not None else None,
         method=method,
         optimal=optimal and found is not None,
-        gap=0.0 if optimal and found is not None else None,
+        gap=0.0 if optimal and found is not None else gap,
         resolution=resolution,
         certificate=certificate,
         proven=proven,
