@@ -13,16 +13,30 @@ factor, then of two, …; the first size with any feasible setting gives the ans
 - *tree ensembles* (random forest, XGBoost): the prediction is constant on the cells between the split
   thresholds (:func:`glassline.shapley.tree_grid`). The point of a cell nearest to the row is the row
   clipped to the cell, so per support the candidates are the products of, per factor, the value just beyond
-  each threshold; they are evaluated in order of distance and the first feasible one is the optimum
-  (*exact*; thresholds are resolved to the model's float32 comparison). No feasible cell: a certificate.
+  each threshold (resolved to the model's float32 comparison). They are searched best-first by branch and bound
+  over boxes of cells: a box's distance bound is the sum of each factor's nearest value, and for scikit-learn
+  forests a box whose leaf bound (the mean over the trees of the extreme leaf each can reach in the box)
+  misses a requirement is skipped whole; the search stops when no remaining box is nearer than the best cell
+  (*exact*). No feasible cell: a certificate.
 - *linear models*: one linear program per support (HiGHS via :func:`scipy.optimize.linprog`), *exact*; the
   program over every settable factor infeasible is the certificate.
-- *anything else* (the reduced quadratic, SVR, Gaussian process, a mix of families): per support a dense
+- *the reduced quadratic* (one bounded response, at most :data:`QP_MAX_FACTORS` settable factors): the model's
+  exact quadratic form (checked on the box), then per support every KKT point of ``min Σ w|Δ|`` subject to the
+  bound: per orthant of the change and face of the box, the free factors solve ``∇q = μ·cost`` on the bound, a
+  quadratic equation in one unknown; the nearest candidate that meets the requirement on the model itself is
+  the optimum (*exact*, to 1e-6 of a range width: a root on the bound's edge is moved that far at most). A
+  support whose exact extreme over its box misses the bound is skipped; the box's extreme missing it is the
+  certificate.
+- *anything else* (SVR, Gaussian process, several quadratic responses, a mix of families): per support a dense
   scan (one factor: 401 points, refined by bisection to 1e-9 of the range) or a scrambled Sobol sample
   (several factors), then local refinement (the segment towards the row, SLSQP, coordinate shrinking). The
-  answer states that it is a search and its resolution. Nothing found: for a quadratic, the exact extreme of
-  each bounded prediction over the box (enumeration of the box's faces) certifies infeasibility; otherwise
-  the best reached is stated, not proven.
+  answer states that it is a search and its resolution. For an RBF SVR, interval bounds of the kernel expansion
+  over boxes (each term exact over a box from its nearest and farthest distance to the support vector), by
+  best-first branch and bound within :data:`CERTIFY_SECONDS`, certify a lower bound on the distance of any
+  setting with as many changed factors: ``gap`` is the answer's distance minus it; with nothing found, every
+  box missing the requirement is a proof. Nothing found otherwise: for a quadratic, the exact extreme of each
+  bounded prediction over the box (enumeration of the box's faces) certifies infeasibility; otherwise the best
+  reached is stated, not proven.
 
 Feasibility of every answer is re-checked with the callers' own predictor and domain check.
 """
@@ -74,8 +88,10 @@ class Counterfactual:
     """The answer: the new row, what changed, each bounded prediction with its interval, and how it was found.
 
     ``optimal`` is True when the solver proves the answer optimal (``gap`` 0), False for a search
-    (``gap`` None, ``resolution`` says what the search can miss). When infeasible, ``certificate`` says why
-    no setting inside the domain meets the requirements and ``proven`` whether that is a proof.
+    (``resolution`` says what the search can miss; ``gap`` is the certified bound on how much nearer an
+    optimum with as many changed factors can be where one is known, an RBF SVR, else None). When infeasible,
+    ``certificate`` says why no setting inside the domain meets the requirements and ``proven`` whether that is
+    a proof.
     """
 
     feasible: bool
