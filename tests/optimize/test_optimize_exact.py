@@ -87,8 +87,10 @@ def test_quadratic_needing_two_factors_is_as_close_as_the_grid() -> None:
     assert "KKT" in answer.resolution
 
 
-def _brute_pairs(surface: Surface, low: float | None, high: float | None, steps: int) -> float:
-    """The least L1 distance over a fine grid of every two-factor support (the third factor at the row)."""
+def _brute_pairs(
+    surface: Surface, low: float | None, high: float | None, steps: int, weights: tuple[float, ...] = (1.0, 1.0, 1.0)
+) -> float:
+    """The least weighted L1 distance over a fine grid of every two-factor support (the third at the row)."""
     row = np.array([ROW[f] for f in SPACE.factors])
     best = np.inf
     for support in itertools.combinations(range(3), 2):
@@ -104,8 +106,24 @@ def _brute_pairs(surface: Surface, low: float | None, high: float | None, steps:
         if high is not None:
             ok &= p + 0.1 <= high
         if ok.any():
-            best = min(best, float((np.abs(X[ok] - row) / SPACE.widths).sum(axis=1).min()))
+            best = min(best, float((np.abs(X[ok] - row) / SPACE.widths @ np.asarray(weights)).min()))
     return best
+
+
+def test_quadratic_two_sided_weighted_requirement_equals_the_brute_force_optimum() -> None:
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic
+    )
+    for high in (2.6, 2.4):  # below the row's prediction: two factors must move, a within a band
+        answer = counterfactual(ROW, [Target(surface, low=high - 0.6, high=high)], SPACE, weights={"a": 2.0, "c": 0.5})
+        assert answer.method == "quadratic program"
+        assert answer.optimal
+        assert answer.n_changed == 2
+        d = _brute_pairs(surface, high - 0.6, high, 801, weights=(2.0, 1.0, 0.5))
+        assert answer.distance <= d + 1e-9
+        assert answer.distance >= d - 2 * 2.0 / 800
+        p = surface.values(np.array([[answer.row[f] for f in SPACE.factors]]))[0]
+        assert high - 0.6 <= p - 0.1 <= p + 0.1 <= high
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
