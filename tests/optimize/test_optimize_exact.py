@@ -81,9 +81,82 @@ def test_quadratic_needing_two_factors_is_as_close_as_the_grid() -> None:
     assert answer.n_changed == k == 2
     assert answer.distance <= d + 1e-9
     assert answer.distance >= d - 2 / 400
-    assert answer.method == "search"
-    assert answer.gap is None
-    assert "not proven" in answer.resolution
+    assert answer.method == "quadratic program"
+    assert answer.optimal
+    assert answer.gap == 0.0
+    assert "KKT" in answer.resolution
+
+
+def _brute_pairs(
+    surface: Surface, low: float | None, high: float | None, steps: int, weights: tuple[float, ...] = (1.0, 1.0, 1.0)
+) -> float:
+    """The least weighted L1 distance over a fine grid of every two-factor support (the third at the row)."""
+    row = np.array([ROW[f] for f in SPACE.factors])
+    best = np.inf
+    for support in itertools.combinations(range(3), 2):
+        axes = [np.linspace(SPACE.low[j], SPACE.high[j], steps) for j in support]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        X = np.repeat(row[None, :], mesh[0].size, axis=0)
+        for j, m in zip(support, mesh, strict=True):
+            X[:, j] = m.ravel()
+        p = surface.values(X)
+        ok = np.ones(len(X), dtype=bool)
+        if low is not None:
+            ok &= p - 0.1 >= low
+        if high is not None:
+            ok &= p + 0.1 <= high
+        if ok.any():
+            best = min(best, float((np.abs(X[ok] - row) / SPACE.widths @ np.asarray(weights)).min()))
+    return best
+
+
+def test_quadratic_two_sided_weighted_requirement_equals_the_brute_force_optimum() -> None:
+    surface = _fit(
+        Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), _quadratic
+    )
+    for high in (2.6, 2.4):  # below the row's prediction: two factors must move, a within a band
+        answer = counterfactual(ROW, [Target(surface, low=high - 0.6, high=high)], SPACE, weights={"a": 2.0, "c": 0.5})
+        assert answer.method == "quadratic program"
+        assert answer.optimal
+        assert answer.n_changed == 2
+        d = _brute_pairs(surface, high - 0.6, high, 801, weights=(2.0, 1.0, 0.5))
+        assert answer.distance <= d + 1e-9
+        assert answer.distance >= d - 2 * 2.0 / 800
+        p = surface.values(np.array([[answer.row[f] for f in SPACE.factors]]))[0]
+        assert high - 0.6 <= p - 0.1 <= p + 0.1 <= high
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_quadratic_two_factor_changes_equal_the_brute_force_optimum(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = rng.normal(0, 1, 9)
+
+    def f(a: np.ndarray, b: np.ndarray, cc: np.ndarray) -> np.ndarray:  # curvature of either sign, interactions
+        return c[0] * a + c[1] * b + c[2] * cc + c[3] * a**2 + c[4] * b**2 + c[5] * cc**2 + c[6] * a * b + c[7] * b * cc
+
+    surface = _fit(Pipeline([("s", StandardScaler()), ("p", PolynomialFeatures(2)), ("m", LinearRegression())]), f)
+    row = np.array([[ROW[n] for n in SPACE.factors]])
+    grid = np.linspace(0, 1, 401)
+    best_one = -np.inf  # the highest any one factor reaches alone
+    for j in range(3):
+        X = np.repeat(row, len(grid), axis=0)
+        X[:, j] = SPACE.low[j] + grid * SPACE.widths[j]
+        best_one = max(best_one, float(surface.values(X).max()))
+    box = itertools.product(*[np.linspace(lo, hi, 41) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)])
+    top = float(surface.values(np.asarray(list(box))).max())
+    low = best_one + 0.1 + 0.3 * (top - best_one)  # beyond one factor (with the interval), short of the box's best
+    answer = counterfactual(ROW, [Target(surface, low=low)], SPACE)
+    assert answer.method == "quadratic program"
+    if answer.n_changed != 2:  # the grid of pairs must then have nothing feasible either
+        assert answer.n_changed == 3
+        assert _brute_pairs(surface, low, None, 201) == np.inf
+        return
+    d = _brute_pairs(surface, low, None, 801)
+    assert answer.optimal
+    assert answer.distance <= d + 1e-9  # no grid point of any pair is closer
+    assert answer.distance >= d - 2 / 800  # and the grid's best is within its spacing
+    x = np.array([[answer.row[n] for n in SPACE.factors]])
+    assert surface.values(x)[0] - 0.1 >= low
 
 
 @pytest.mark.parametrize("family", ["rf", "xgb"])
@@ -224,3 +297,56 @@ def test_forest_certificate_is_proven_by_its_leaf_bound() -> None:
     assert not answer.feasible
     assert answer.proven is True
     assert "extreme leaf" in (answer.certificate or "")
+
+
+def test_forest_leaf_bound_pruning_gives_the_same_answers_as_full_enumeration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glassline.optimize import _counterfactual
+
+    surface = _fit(
+        Pipeline(
+            [("s", StandardScaler()), ("m", RandomForestRegressor(n_estimators=10, max_leaf_nodes=12, random_state=1))]
+        ),
+        _quadratic,
+    )
+    top = float(surface.values(np.array([[0.6, 2.0, 1.0]]))[0])
+    lows = [top - 1.5, top - 0.8, top - 0.3, top, top + 5.0]  # one, two, two, three factors; unreachable
+
+    def answers() -> list[tuple[bool, int | None, float | None, list[float], str]]:
+        out = []
+        for low in lows:
+            a = counterfactual(ROW, [Target(surface, low=low)], SPACE)
+            out.append((a.feasible, a.n_changed, a.distance, list(a.row.values()), a.method))
+        return out
+
+    pruned = answers()
+    monkeypatch.setattr(_counterfactual, "NODE_CELLS", 16)  # boxes split down to 16 cells, each bounded
+    split = answers()
+    monkeypatch.setattr(_counterfactual, "NODE_CELLS", 10**9)  # every support enumerated whole
+    monkeypatch.setattr(_counterfactual, "LEAF_BOUND", False)  # nothing skipped by the bound
+    full = answers()
+    assert pruned == full
+    assert split == full
+    assert [a[1] for a in pruned] == [1, 2, 2, 3, None]
+    assert all(a[4] == "cells" for a in pruned)
+
+
+def test_svr_answer_states_a_certified_gap_and_an_unreachable_one_a_proof() -> None:
+    svr = _fit(Pipeline([("s", StandardScaler()), ("m", SVR(C=10.0))]), _quadratic)
+    grid = np.asarray(
+        list(itertools.product(*[np.linspace(lo, hi, 21) for lo, hi in zip(SPACE.low, SPACE.high, strict=True)]))
+    )
+    top = float(svr.values(grid).max())
+    for low in (top - 1.2, top - 0.4):
+        answer = counterfactual(ROW, [Target(svr, low=low)], SPACE)
+        assert answer.method == "search"
+        assert answer.gap is not None
+        assert answer.gap >= 0.0
+        k, d = _brute(svr, low, steps=201)
+        assert answer.n_changed == k
+        # the certified lower bound (answer − gap) is below every feasible grid point of that support size
+        assert answer.distance - answer.gap <= d + 1e-9
+        assert "RBF kernel" in answer.resolution
+    unreachable = counterfactual(ROW, [Target(svr, low=top + 5.0)], SPACE)
+    assert not unreachable.feasible
+    assert unreachable.proven is True
+    assert "RBF kernel" in (unreachable.certificate or "")

@@ -13,30 +13,47 @@ factor, then of two, …; the first size with any feasible setting gives the ans
 - *tree ensembles* (random forest, XGBoost): the prediction is constant on the cells between the split
   thresholds (:func:`glassline.shapley.tree_grid`). The point of a cell nearest to the row is the row
   clipped to the cell, so per support the candidates are the products of, per factor, the value just beyond
-  each threshold; they are evaluated in order of distance and the first feasible one is the optimum
-  (*exact*; thresholds are resolved to the model's float32 comparison). No feasible cell: a certificate.
+  each threshold (resolved to the model's float32 comparison). They are searched best-first by branch and bound
+  over boxes of cells: a box's distance bound is the sum of each factor's nearest value, and for scikit-learn
+  forests a box whose leaf bound (the mean over the trees of the extreme leaf each can reach in the box)
+  misses a requirement is skipped whole; the search stops when no remaining box is nearer than the best cell
+  (*exact*). No feasible cell: a certificate.
 - *linear models*: one linear program per support (HiGHS via :func:`scipy.optimize.linprog`), *exact*; the
   program over every settable factor infeasible is the certificate.
-- *anything else* (the reduced quadratic, SVR, Gaussian process, a mix of families): per support a dense
+- *the reduced quadratic* (one bounded response, at most :data:`QP_MAX_FACTORS` settable factors): the model's
+  exact quadratic form (checked on the box), then per support every KKT point of ``min Σ w|Δ|`` subject to the
+  bound: per orthant of the change and face of the box, the free factors solve ``∇q = μ·cost`` on the bound, a
+  quadratic equation in one unknown; the nearest candidate that meets the requirement on the model itself is
+  the optimum (*exact*, to 1e-6 of a range width: a root on the bound's edge is moved that far at most). A
+  support whose exact extreme over its box misses the bound is skipped; the box's extreme missing it is the
+  certificate.
+- *anything else* (SVR, Gaussian process, several quadratic responses, a mix of families): per support a dense
   scan (one factor: 401 points, refined by bisection to 1e-9 of the range) or a scrambled Sobol sample
   (several factors), then local refinement (the segment towards the row, SLSQP, coordinate shrinking). The
-  answer states that it is a search and its resolution. Nothing found: for a quadratic, the exact extreme of
-  each bounded prediction over the box (enumeration of the box's faces) certifies infeasibility; otherwise
-  the best reached is stated, not proven.
+  answer states that it is a search and its resolution. For an RBF SVR, interval bounds of the kernel expansion
+  over boxes (each term exact over a box from its nearest and farthest distance to the support vector), by
+  best-first branch and bound within :data:`CERTIFY_SECONDS`, certify a lower bound on the distance of any
+  setting with as many changed factors: ``gap`` is the answer's distance minus it; with nothing found, every
+  box missing the requirement is a proof. Nothing found otherwise: for a quadratic, the exact extreme of each
+  bounded prediction over the box (enumeration of the box's faces) certifies infeasibility; otherwise the best
+  reached is stated, not proven.
 
 Feasibility of every answer is re-checked with the callers' own predictor and domain check.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import linprog, minimize
 from scipy.stats import qmc
 
@@ -52,12 +69,18 @@ DEFAULT_SECONDS = 10.0
 SCAN_POINTS = 401
 #: Quasi-random points per support of several factors in the search solver (times the support's size).
 SOBOL_POINTS = 512
-#: The most candidate cells the tree solver enumerates for one support (beyond: the search solver from there).
+#: The most cells the tree solver enumerates in all (beyond: the search solver from that support size on).
 MAX_CELLS = 1_000_000
+#: Boxes of at most this many cells are enumerated by the tree solver; larger ones are split.
+NODE_CELLS = 2048
+#: Whether the tree solver skips boxes of cells whose forest leaf bound misses a requirement (exact either way).
+LEAF_BOUND = True
+#: The most settable factors for the exact quadratic program (its KKT enumeration grows as 4^k per support).
+QP_MAX_FACTORS = 6
 #: Rows predicted at once.
 BATCH = 65_536
 
-Method = Literal["unchanged", "cells", "linear program", "search"]
+Method = Literal["unchanged", "cells", "linear program", "quadratic program", "search"]
 
 
 @dataclass
@@ -65,8 +88,10 @@ class Counterfactual:
     """The answer: the new row, what changed, each bounded prediction with its interval, and how it was found.
 
     ``optimal`` is True when the solver proves the answer optimal (``gap`` 0), False for a search
-    (``gap`` None, ``resolution`` says what the search can miss). When infeasible, ``certificate`` says why
-    no setting inside the domain meets the requirements and ``proven`` whether that is a proof.
+    (``resolution`` says what the search can miss; ``gap`` is the certified bound on how much nearer an
+    optimum with as many changed factors can be where one is known, an RBF SVR, else None). When infeasible,
+    ``certificate`` says why no setting inside the domain meets the requirements and ``proven`` whether that is
+    a proof.
     """
 
     feasible: bool
@@ -223,77 +248,195 @@ def _supports(free: list[int], k: int) -> list[tuple[int, ...]]:
     return list(itertools.combinations(free, k))
 
 
+@dataclass
+class _Leaves:
+    """Every leaf of a scikit-learn forest as a box in the model's (transformed) units: the leaf holds the points
+    with ``low < z ≤ high`` per input (float32 comparisons, as the trees compare); ``starts`` is the first leaf of
+    each tree."""
+
+    low: FloatArray
+    high: FloatArray
+    value: FloatArray
+    starts: npt.NDArray[np.intp]
+    transform: Any
+
+    def bounds(self, lo: FloatArray, hi: FloatArray) -> tuple[float, float]:
+        """The lowest and highest the forest can predict on the box ``lo ≤ x ≤ hi`` (raw units of its inputs):
+        the mean over the trees of the extreme leaf each tree can reach there (a bound: the trees' extremes need
+        not be reached at one point)."""
+        zlo = np.asarray(self.transform(lo[None, :]), dtype=float)[0].astype(np.float32).astype(float)
+        zhi = np.asarray(self.transform(hi[None, :]), dtype=float)[0].astype(np.float32).astype(float)
+        reach = np.all((zlo <= self.high) & (zhi > self.low), axis=1)
+        top = np.maximum.reduceat(np.where(reach, self.value, -np.inf), self.starts)
+        bottom = np.minimum.reduceat(np.where(reach, self.value, np.inf), self.starts)
+        return float(np.mean(bottom)), float(np.mean(top))
+
+
+def _leaf_table(surface: Surface) -> _Leaves | None:
+    """The leaves of *surface*'s scikit-learn random forest or extra-trees (None for any other model)."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.pipeline import Pipeline
+
+    estimator = surface.estimator
+    if estimator is None:
+        return None
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    forest = steps[-1]
+    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
+        return None
+    p = len(surface.inputs)
+    found = tree_thresholds(estimator, p)
+    if found is None:
+        return None
+    zero = np.asarray(found.transform(np.zeros((1, p))), dtype=float)[0]
+    slope = np.asarray(found.transform(np.ones((1, p))), dtype=float)[0] - zero
+    if not np.all(slope > 0):  # the box's ends must map to the transformed box's ends
+        return None
+    lows: list[FloatArray] = []
+    highs: list[FloatArray] = []
+    values: list[float] = []
+    starts: list[int] = []
+    for tree in forest.estimators_:
+        structure = tree.tree_
+        left, right = structure.children_left, structure.children_right
+        feature, threshold = structure.feature, structure.threshold
+        value = structure.value.reshape(structure.node_count, -1)[:, 0]
+        starts.append(len(values))
+        stack = [(0, np.full(p, -np.inf), np.full(p, np.inf))]
+        while stack:
+            node, lo, hi = stack.pop()
+            if left[node] == -1:
+                lows.append(lo)
+                highs.append(hi)
+                values.append(float(value[node]))
+                continue
+            f, t = int(feature[node]), float(threshold[node])
+            hi_left = hi.copy()
+            hi_left[f] = min(hi[f], t)
+            lo_right = lo.copy()
+            lo_right[f] = max(lo[f], t)
+            stack.append((int(left[node]), lo, hi_left))
+            stack.append((int(right[node]), lo_right, hi))
+    return _Leaves(
+        np.asarray(lows), np.asarray(highs), np.asarray(values), np.asarray(starts, dtype=np.intp), found.transform
+    )
+
+
 def _cells(problem: _Problem, edges: dict[int, list[FloatArray]]) -> tuple[_Found | None, str, bool, int | None]:
-    """Exact enumeration of the cells between split thresholds, support size by support size: the answer, how it
-    was found, whether proven, and the support size at which a support had too many cells (None: none had)."""
+    """Exact search of the cells between split thresholds, support size by support size: the answer, how it was
+    found, whether proven, and the support size at which the cell budget ran out (None: it did not).
+
+    Per support size, a best-first branch and bound over boxes of cells (one candidate value per cell and
+    factor: the value just beyond each threshold, nearest the row): a box's distance bound is the sum of each
+    factor's nearest value, its prediction bound (random forests, :data:`LEAF_BOUND`) the forest's leaf bound
+    over the box; a box whose prediction bound misses a requirement is skipped whole, boxes of at most
+    :data:`NODE_CELLS` cells are enumerated, larger ones split in two along their longest factor, and the search
+    stops when the nearest remaining box is no nearer than the best cell found. Exact: every skipped cell is
+    either provably infeasible or no nearer."""
     space, row = problem.space, problem.row
     lows, highs = space.lows, space.highs
+    base = row.copy()
+    for j in problem.free:
+        base[j] = float(np.clip(row[j], lows[j], highs[j]))
     values: dict[int, FloatArray] = {}
     for j in problem.free:
-        start = float(np.clip(row[j], lows[j], highs[j]))
+        start = base[j]
         candidates = [float(lows[j]), float(highs[j])]  # a cell may meet the box only at its end
         for pair in edges.get(j, []):
             below, above = pair[:, 0], pair[:, 1]
             candidates.extend(above[(above > start) & (above <= highs[j])].tolist())
             candidates.extend(below[(below < start) & (below >= lows[j])].tolist())
-        # a clipped start is itself a change: the start value leads the list either way
-        values[j] = np.unique(np.asarray(candidates, dtype=float)) if candidates else np.zeros(0)
-        values[j] = values[j][values[j] != start]
-        if start != row[j]:
-            values[j] = np.concatenate([[start], values[j]])
-    base = row.copy()
-    for j in problem.free:
-        base[j] = float(np.clip(row[j], lows[j], highs[j]))
+        v = np.unique(np.asarray(candidates, dtype=float))
+        v = v[v != start]
+        if start != row[j]:  # a clipped start is itself a change
+            v = np.unique(np.concatenate([[start], v]))
+        values[j] = v
+    gaps = {j: problem.cost[j] * np.abs(values[j] - row[j]) for j in problem.free}
     must = [j for j in problem.free if base[j] != row[j]]  # out-of-range settable values change anyway
+    tables = [_leaf_table(t.surface) for t in problem.targets] if LEAF_BOUND else []
+    use_bound = bool(tables) and all(table is not None for table in tables)
+
+    def pruned(support: tuple[int, ...], ranges: tuple[tuple[int, int], ...]) -> bool:
+        if not use_bound:
+            return False
+        lo, hi = base.copy(), base.copy()
+        for j, (a, b) in zip(support, ranges, strict=True):
+            lo[j], hi[j] = values[j][a], values[j][b - 1]
+        for table, target, h, cols in zip(tables, problem.targets, problem.half, problem.columns, strict=True):
+            assert table is not None
+            bottom, top = table.bounds(lo[cols], hi[cols])
+            if target.low is not None and top - h < target.low:
+                return True
+            if target.high is not None and bottom + h > target.high:
+                return True
+        return False
+
+    def nearest(support: tuple[int, ...], ranges: tuple[tuple[int, int], ...]) -> float:
+        return float(sum(gaps[j][a:b].min() for j, (a, b) in zip(support, ranges, strict=True)))
+
     cells = 0
+    skipped = 0
     best: _Found | None = None
     domain_blocked = 0
-    too_many: int | None = None
     for k in range(len(problem.free) + 1):
+        heap: list[tuple[float, int, tuple[int, ...], tuple[tuple[int, int], ...]]] = []
         for support in _supports(problem.free, k):
-            if any(j not in support for j in must):
+            if any(j not in support for j in must) or any(len(values[j]) == 0 for j in support):
                 continue
-            options = [values[j] for j in support]
-            if any(len(o) == 0 for o in options):
-                continue
-            if math.prod(len(o) for o in options) > MAX_CELLS:
-                too_many = k
+            ranges = tuple((0, len(values[j])) for j in support)
+            heapq.heappush(heap, (nearest(support, ranges), len(heap), support, ranges))
+        counter = len(heap)
+        while heap:
+            bound, _, support, ranges = heapq.heappop(heap)
+            if best is not None and bound >= best.distance:
                 break
-            grids = np.meshgrid(*options, indexing="ij") if support else []
-            X = np.repeat(base[None, :], int(np.prod([len(o) for o in options])) if support else 1, axis=0)
-            for j, g in zip(support, grids, strict=True):
-                X[:, j] = g.ravel()
-            cells += len(X)
+            if cells > MAX_CELLS or problem.late():
+                if best is None:
+                    return None, f"{cells} cells enumerated before the cell budget ran out", True, k
+                return best, f"{cells} cells enumerated before the cell budget ran out", False, None
+            size = math.prod(b - a for a, b in ranges)
+            if pruned(support, ranges):
+                skipped += size
+                continue
+            if size > NODE_CELLS:
+                widest = max(range(len(ranges)), key=lambda i: ranges[i][1] - ranges[i][0])
+                a, b = ranges[widest]
+                middle = (a + b) // 2
+                for part in ((a, middle), (middle, b)):
+                    child = (*ranges[:widest], part, *ranges[widest + 1 :])
+                    heapq.heappush(heap, (nearest(support, child), counter, support, child))
+                    counter += 1
+                continue
+            options = [values[j][a:b] for j, (a, b) in zip(support, ranges, strict=True)]
+            X = np.repeat(base[None, :], size, axis=0)
+            if support:
+                for j, g in zip(support, np.meshgrid(*options, indexing="ij"), strict=True):
+                    X[:, j] = g.ravel()
             d = problem.distance(X)
             order = np.argsort(d, kind="stable")
             X, d = X[order], d[order]
             if best is not None:
                 keep = d < best.distance
                 X, d = X[keep], d[keep]
-            for start, stop in _batches(len(X)):
-                chunk = X[start:stop]
-                meets = np.flatnonzero(problem.meets(chunk))
-                hit = None
-                for i in meets:
-                    if space.contains(chunk[i : i + 1])[0]:
-                        hit = i
-                        break
-                    domain_blocked += 1
-                if hit is not None:
-                    best = _Found(chunk[hit].copy(), float(d[start + hit]), k)
+            cells += len(X)
+            if not len(X):
+                continue
+            for i in np.flatnonzero(problem.meets(X)):
+                if space.contains(X[i : i + 1])[0]:
+                    best = _Found(X[i].copy(), float(d[i]), k)
                     break
-        if best is not None or too_many is not None:
+                domain_blocked += 1
+        if best is not None:
             break
-    if too_many is not None and best is None:
-        return None, f"{cells} cells of supports of fewer than {too_many} factors enumerated", True, too_many
     note = f"exact: {cells} cells between the split thresholds of the settable factors enumerated"
-    proven = domain_blocked == 0 and too_many is None
+    if skipped:
+        note += f", {skipped} more skipped whole by the forest's leaf bound"
     if domain_blocked:
         note += (
             f"; {domain_blocked} nearer cells met the requirements only at points outside the validity domain's "
             "distance check, so the answer is the nearest cell point inside the domain"
         )
-    return best, note, proven, None
+    return best, note, domain_blocked == 0, None
 
 
 def _linear_parts(problem: _Problem) -> list[tuple[FloatArray, float]]:
@@ -524,6 +667,277 @@ def _search(problem: _Problem, first: int = 1) -> tuple[_Found | None, str, bool
     return None, "search", False
 
 
+# ---------------------------------------------------------------------------------------------- exact quadratic
+@dataclass
+class _Quadratic:
+    """One surface as ``f0 + g·y + ½ yᵀHy`` in the raw offsets ``y = x − base`` of the settable factors."""
+
+    f0: float
+    g: FloatArray
+    H: FloatArray
+
+
+def _quadratic_form(problem: _Problem, t: int, base: FloatArray) -> _Quadratic | None:
+    """The exact quadratic form of surface *t* over the settable factors around *base* (differences of a
+    quadratic are exact), checked on quasi-random points of the box; None when the surface is not quadratic
+    there (to 1e-7 of its range) or there are more than :data:`QP_MAX_FACTORS` settable factors."""
+    free = problem.free
+    m = len(free)
+    if m == 0 or m > QP_MAX_FACTORS:
+        return None
+    step = np.where(problem.space.widths > 0, problem.space.widths, 1.0)[free] / 2
+    points = [base.copy()]
+    for i in range(m):
+        for s in (1.0, -1.0):
+            y = base.copy()
+            y[free[i]] += s * step[i]
+            points.append(y)
+    for i in range(m):
+        for j in range(i, m):
+            y = base.copy()
+            y[free[i]] += step[i]
+            y[free[j]] += step[j]
+            points.append(y)
+    lows, highs = problem.space.lows[free], problem.space.highs[free]
+    check = qmc.Sobol(m, scramble=True, seed=7).random(16)
+    X_check = np.repeat(base[None, :], len(check), axis=0)
+    X_check[:, free] = lows + check * (highs - lows)
+    X = np.vstack([np.asarray(points), X_check])
+    values = problem.targets[t].surface.values(X[:, problem.columns[t]])
+    problem.evaluations += len(X)
+    if not np.all(np.isfinite(values)):
+        return None
+    f0 = float(values[0])
+    plus, minus = values[1 : 1 + 2 * m : 2], values[2 : 2 + 2 * m : 2]
+    g = (plus - minus) / (2 * step)
+    H = np.empty((m, m))
+    at = 1 + 2 * m
+    for i in range(m):
+        for j in range(i, m):
+            H[i, j] = H[j, i] = (values[at] - plus[i] - plus[j] + f0) / (step[i] * step[j])
+            at += 1
+    Y = X_check[:, free] - base[free]
+    model = f0 + Y @ g + 0.5 * np.einsum("ni,ij,nj->n", Y, H, Y)
+    truth = values[-len(check) :]
+    scale = max(1.0, float(np.ptp(values)))
+    if np.max(np.abs(model - truth)) > 1e-7 * scale:
+        return None
+    return _Quadratic(f0, g, H)
+
+
+def _qp_support(
+    problem: _Problem, support: tuple[int, ...], base: FloatArray, forms: list[_Quadratic]
+) -> list[FloatArray]:
+    """Every KKT point of ``min Σ c_j |x_j − r_j|`` subject to the target's bounds on the quadratic, over the
+    support's box (the others at *base*), each factor of the support changed: per orthant of the change and per
+    face (each factor either at the far end of its orthant's interval or free), the free factors solve
+    ``∇_F q = μ d`` with the constraint active, a line in ``(x_F, μ)`` on which ``q = b`` is a quadratic in
+    one unknown. An optimum of the support is among the candidates: at it the constraint is active on a face
+    (every cost slope is non-zero), and ``∇_F q`` is either parallel to the cost (KKT) or zero, both in the
+    family."""
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    where = {j: i for i, j in enumerate(problem.free)}
+    S = list(support)
+    idx = [where[j] for j in S]
+    # per factor: its pieces (interval start, end, slope of the cost), and which ends are allowed as a face
+    pieces: list[list[tuple[float, float, float, tuple[float, ...]]]] = []
+    for j in S:
+        c = float(problem.cost[j])
+        b0 = 0.0
+        lo, hi = float(lows[j] - base[j]), float(highs[j] - base[j])
+        if base[j] != row[j]:  # outside its range at the start: changed anyway, one piece over the box
+            slope = c if row[j] < base[j] else -c
+            pieces.append([(lo, hi, slope, (lo, hi))])
+            continue
+        options: list[tuple[float, float, float, tuple[float, ...]]] = []
+        if hi > b0:
+            options.append((b0, hi, c, (hi,)))
+        if lo < b0:
+            options.append((lo, b0, -c, (lo,)))
+        pieces.append(options)
+    constraints: list[tuple[_Quadratic, float, float]] = []  # (form, sign, bound): sign·q ≥ bound
+    target, half = problem.targets[0], problem.half[0]
+    form = forms[0]
+    if target.low is not None:
+        constraints.append((form, 1.0, target.low + half))
+    if target.high is not None:
+        constraints.append((form, -1.0, -(target.high - half)))
+    yb = np.zeros(len(problem.free))
+    out: list[FloatArray] = []
+    k = len(S)
+    g_all, H_all = form.g, form.H
+    for choice in itertools.product(*pieces):
+        for mask in itertools.product((False, True), repeat=k):  # True: free inside its interval
+            F = [i for i in range(k) if mask[i]]
+            E = [i for i in range(k) if not mask[i]]
+            for ends in itertools.product(*[choice[i][3] for i in E]):
+                y = yb.copy()
+                for i, v in zip(E, ends, strict=True):
+                    y[idx[i]] = v
+                if not F:
+                    out.append(_row_from(base, problem.free, y))
+                    continue
+                fi = [idx[i] for i in F]
+                d = np.array([choice[i][2] for i in F])
+                HFF = H_all[np.ix_(fi, fi)]
+                rhs = -(g_all[fi] + H_all[fi] @ y)  # y is zero on F, so H_F· y = H_FE y_E
+                M = np.hstack([HFF, -d[:, None]])
+                p, *_ = np.linalg.lstsq(M, rhs, rcond=None)
+                if np.linalg.norm(M @ p - rhs) > 1e-9 * max(1.0, float(np.linalg.norm(rhs))):
+                    continue  # no stationary point on this face
+                _, sv, vt = np.linalg.svd(M)
+                rank = int(np.sum(sv > 1e-12 * max(1.0, float(sv[0]) if len(sv) else 1.0)))
+                null = vt[rank:]
+                if len(null) != 1:
+                    # a family of stationary points of dimension ≥ 2: it holds a direction along which both q and
+                    # the cost are constant (∇q·δ = μ d·δ = 0 and δᵀHδ = δμ d·δ = 0 for δ ⊥ d), so an optimum of
+                    # this face also lies on a smaller face, which the enumeration covers
+                    continue
+                n = null[0]
+                for q, sign, bound in constraints:
+                    del q
+                    # q(y + w·n_y) along the line: α w² + β w + γ = bound·sign
+                    y0 = y.copy()
+                    y0[fi] = p[:-1]
+                    dy = np.zeros_like(y)
+                    dy[fi] = n[:-1]
+                    gamma = float(form.f0 + form.g @ y0 + 0.5 * y0 @ form.H @ y0)
+                    beta = float(form.g @ dy + y0 @ form.H @ dy)
+                    alpha = float(0.5 * dy @ form.H @ dy)
+                    level = sign * bound
+                    roots: list[float] = []
+                    if abs(alpha) > 1e-14 * max(1.0, abs(beta)):
+                        disc = beta * beta - 4 * alpha * (gamma - level)
+                        if disc >= 0:
+                            r = math.sqrt(disc)
+                            roots = [(-beta - r) / (2 * alpha), (-beta + r) / (2 * alpha)]
+                    elif abs(beta) > 1e-14:
+                        roots = [(level - gamma) / beta]
+                    for w in roots:
+                        z = y0 + w * dy
+                        inside = True
+                        for i in F:
+                            lo_i, hi_i = choice[i][0], choice[i][1]
+                            tol = 1e-9 * (hi_i - lo_i)
+                            if not lo_i - tol <= z[idx[i]] <= hi_i + tol:
+                                inside = False
+                                break
+                            z[idx[i]] = min(max(z[idx[i]], lo_i), hi_i)
+                        if inside:
+                            out.append(_row_from(base, problem.free, z))
+    return out
+
+
+def _row_from(base: FloatArray, free: list[int], y: FloatArray) -> FloatArray:
+    x = base.copy()
+    x[free] = base[free] + y
+    return x
+
+
+def _form_extreme(form: _Quadratic, idx: list[int], lo: FloatArray, hi: FloatArray, upper: bool) -> float:
+    """The exact highest (*upper*) or lowest value of the quadratic form over the box ``lo ≤ y ≤ hi`` of the
+    coordinates *idx* (the others 0): every face of the box (each coordinate at an end or free), the free
+    ones at the face's stationary point when it lies inside; a singular face's extreme lies on a smaller face."""
+    sign = 1.0 if upper else -1.0
+    best = -np.inf
+    k = len(idx)
+    y = np.zeros(len(form.g))
+    for assignment in itertools.product((0, 1, 2), repeat=k):  # free, at low, at high
+        y[:] = 0.0
+        open_ = [idx[i] for i, a in enumerate(assignment) if a == 0]
+        for i, a in enumerate(assignment):
+            if a:
+                y[idx[i]] = lo[i] if a == 1 else hi[i]
+        if open_:
+            try:
+                sol = np.linalg.solve(form.H[np.ix_(open_, open_)], -(form.g[open_] + form.H[open_] @ y))
+            except np.linalg.LinAlgError:
+                continue
+            inside = [i for i, a in enumerate(assignment) if a == 0]
+            if np.any(sol < lo[inside] - 1e-12) or np.any(sol > hi[inside] + 1e-12):
+                continue
+            y[open_] = sol
+        best = max(best, sign * float(form.f0 + form.g @ y + 0.5 * y @ form.H @ y))
+    return sign * best
+
+
+def _form_misses(problem: _Problem, form: _Quadratic, support: Sequence[int], base: FloatArray) -> bool:
+    """True when no setting of the *support* (the others at *base*) can meet the target: its exact extreme over
+    the support's box misses a bound (with a margin of 1e-9 of the response's scale for rounding)."""
+    where = {j: i for i, j in enumerate(problem.free)}
+    idx = [where[j] for j in support]
+    lo = np.array([problem.space.lows[j] - base[j] for j in support])
+    hi = np.array([problem.space.highs[j] - base[j] for j in support])
+    target, half = problem.targets[0], problem.half[0]
+    slack = 1e-9 * max(1.0, abs(form.f0))
+    if target.low is not None and _form_extreme(form, idx, lo, hi, True) - half < target.low - slack:
+        return True
+    return target.high is not None and _form_extreme(form, idx, lo, hi, False) + half > target.high + slack
+
+
+def _qp(problem: _Problem) -> tuple[_Found | None, str, bool] | None:
+    """The exact reduced-quadratic counterfactual (one bounded response, at most :data:`QP_MAX_FACTORS`
+    settable factors): per support the KKT enumeration of :func:`_qp_support`, every candidate checked on the
+    surface itself; None when the surface is not an exact quadratic over the box."""
+    lows, highs = problem.space.lows, problem.space.highs
+    base = np.clip(problem.row, lows, highs)
+    form = _quadratic_form(problem, 0, base)
+    if form is None:
+        return None
+    must = [j for j in problem.free if base[j] != problem.row[j]]
+    if _form_misses(problem, form, problem.free, base):
+        return None, "exact: the quadratic's extreme over the settable factors' box misses the requirement", True
+    candidates_seen = 0
+    blocked = False
+    for k in range(max(1, len(must)), len(problem.free) + 1):
+        found: list[_Found] = []
+        for support in _supports(problem.free, k):
+            if any(j not in support for j in must):
+                continue
+            if k < len(problem.free) and _form_misses(problem, form, support, base):
+                continue
+            points = _qp_support(problem, support, base, [form])
+            candidates_seen += len(points)
+            if not points:
+                continue
+            X = np.asarray(points)
+            d = problem.distance(X)
+            for i in np.argsort(d, kind="stable"):
+                if found and d[i] >= min(f.distance for f in found):
+                    break
+                x = X[i]
+                if not problem.meets(x[None, :])[0]:
+                    x = _nudged_meets(problem, x)
+                    if x is None:
+                        continue
+                if not problem.space.contains(x[None, :])[0]:
+                    blocked = True
+                    continue
+                found.append(_Found(x, float(problem.distance(x[None, :])[0]), k))
+                break
+        if found:
+            note = (
+                f"exact: the KKT points of each support's quadratic program enumerated (every orthant of the change "
+                f"and face of the box; {candidates_seen} candidates, each checked on the model), to 1e-6 of a "
+                "range width"
+            )
+            if blocked:
+                note += "; a nearer candidate lay outside the validity domain's distance check"
+            return min(found, key=lambda f: f.distance), note, not blocked
+    return None, "exact: no KKT point of any support meets the requirement", not blocked
+
+
+def _nudged_meets(problem: _Problem, x: FloatArray) -> FloatArray | None:
+    """A root on the bound's edge moved a hair away from the row until the model's own value meets it (the
+    stated 1e-6 of a range width)."""
+    for step in (1e-12, 1e-10, 1e-8, 1e-6):
+        y = x + step * np.sign(x - problem.row) * problem.space.widths
+        y = np.clip(y, problem.space.lows, problem.space.highs)
+        if problem.meets(y[None, :])[0]:
+            return y
+    return None
+
+
 def _extreme_quadratic(problem: _Problem, t: int, upper: bool) -> tuple[float, FloatArray] | None:
     """The exact largest (*upper*) or smallest prediction of quadratic surface *t* over the settable box, with
     where; None when there are too many settable factors to enumerate the box's faces."""
@@ -595,47 +1009,14 @@ def _extreme_quadratic(problem: _Problem, t: int, upper: bool) -> tuple[float, F
 def _forest_bound(problem: _Problem, t: int, upper: bool) -> float | None:
     """A bound on a scikit-learn forest's prediction over the settable box (the highest, *upper*, or lowest):
     the mean over its trees of the extreme leaf each tree can reach there; None for any other model."""
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-    from sklearn.pipeline import Pipeline
-
-    surface = problem.targets[t].surface
-    estimator = surface.estimator
-    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
-    forest = steps[-1]
-    if type(forest) not in (RandomForestRegressor, ExtraTreesRegressor):
-        return None
-    found = tree_thresholds(estimator, len(surface.inputs))
-    if found is None:
+    table = _leaf_table(problem.targets[t].surface)
+    if table is None:
         return None
     cols = problem.columns[t]
-    lo = problem.row[cols].copy()
-    hi = problem.row[cols].copy()
-    for i, j in enumerate(cols):
-        if j in problem.free:
-            lo[i], hi[i] = problem.space.lows[j], problem.space.highs[j]
-    zlo = np.asarray(found.transform(lo[None, :]), dtype=float)[0]
-    zhi = np.asarray(found.transform(hi[None, :]), dtype=float)[0]
-    sign = 1.0 if upper else -1.0
-    extremes = []
-    for tree in forest.estimators_:
-        structure = tree.tree_
-        left, right = structure.children_left, structure.children_right
-        feature, threshold = structure.feature, structure.threshold
-        value = structure.value.reshape(structure.node_count, -1)[:, 0]
-        best = -np.inf
-        stack = [0]
-        while stack:
-            node = stack.pop()
-            if left[node] == -1:
-                best = max(best, sign * float(value[node]))
-                continue
-            f = int(feature[node])
-            if np.float32(zlo[f]) <= threshold[node]:  # x ≤ t goes left (float32, as the tree compares)
-                stack.append(int(left[node]))
-            if np.float32(zhi[f]) > threshold[node]:
-                stack.append(int(right[node]))
-        extremes.append(best)
-    return sign * float(np.mean(extremes))
+    lo, hi = problem.row.copy(), problem.row.copy()
+    lo[problem.free], hi[problem.free] = problem.space.lows[problem.free], problem.space.highs[problem.free]
+    bottom, top = table.bounds(lo[cols], hi[cols])
+    return top if upper else bottom
 
 
 def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str, bool]:
@@ -679,6 +1060,12 @@ def _certificate(problem: _Problem, kinds: list[str], method: str) -> tuple[str,
     if method == "cells":
         proven = True
         lead = "no cell between the split thresholds of the settable factors meets every requirement " + half_text
+    elif method == "quadratic program":
+        proven = True
+        lead = (
+            "no KKT point of the quadratic program of any support of the settable factors meets the requirement "
+            + half_text
+        )
     elif method == "linear program":
         proven = True
         lead = "the linear program over every support of the settable factors has no solution " + half_text
@@ -719,6 +1106,164 @@ def _sampled_extreme(problem: _Problem, t: int, upper: bool) -> tuple[float, Flo
             where = base.copy()
             where[free] = result.x
     return best, where
+
+
+# ---------------------------------------------------------------------------------------------- RBF kernel bound
+#: Time the RBF-kernel bound of a search answer may take, in seconds (an unreachable requirement: 8 times that).
+CERTIFY_SECONDS = 0.25
+#: Boxes narrower than this share of every range are not split further by the certificate.
+CERTIFY_WIDTH = 1e-4
+
+
+@dataclass
+class _Kernel:
+    """An RBF support-vector regression as ``a · (Σ_i α_i exp(−γ ‖z − s_i‖²) + b) + c`` with ``z`` a per-input
+    affine map of the raw inputs (its scalers) and ``a > 0`` (a scaled target)."""
+
+    transform: Any
+    vectors: FloatArray
+    alpha: FloatArray
+    gamma: float
+    intercept: float
+    scale: float
+    shift: float
+
+    def bounds(self, lo: FloatArray, hi: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Per box (rows of *lo*, *hi*, raw units): certified lowest and highest prediction. Each term is bounded
+        exactly over the box by the nearest and farthest distance to its support vector."""
+        zlo = np.asarray(self.transform(lo), dtype=float)
+        zhi = np.asarray(self.transform(hi), dtype=float)
+        s = self.vectors[None, :, :]
+        a, b = zlo[:, None, :], zhi[:, None, :]
+        near = np.sum(np.maximum(0.0, np.maximum(a - s, s - b)) ** 2, axis=2)
+        far = np.sum(np.maximum(np.abs(s - a), np.abs(s - b)) ** 2, axis=2)
+        k_near, k_far = np.exp(-self.gamma * near), np.exp(-self.gamma * far)
+        positive = self.alpha > 0
+        top = np.where(positive, self.alpha * k_near, self.alpha * k_far).sum(axis=1) + self.intercept
+        bottom = np.where(positive, self.alpha * k_far, self.alpha * k_near).sum(axis=1) + self.intercept
+        return self.scale * bottom + self.shift, self.scale * top + self.shift
+
+
+def _kernel(surface: Surface) -> _Kernel | None:
+    """*surface*'s model as an RBF kernel expansion (scikit-learn scalers, then ``SVR(kernel="rbf")``, optionally
+    inside a ``TransformedTargetRegressor`` with a standard scaler); None for anything else."""
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    from sklearn.svm import SVR
+
+    estimator = surface.estimator
+    if estimator is None:
+        return None
+    steps = [s for _, s in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    scalers, model = steps[:-1], steps[-1]
+    if not all(type(s) in (StandardScaler, MinMaxScaler) for s in scalers):
+        return None
+    scale, shift = 1.0, 0.0
+    if isinstance(model, TransformedTargetRegressor):
+        transformer: Any = getattr(model, "transformer_", None)
+        if type(transformer) is not StandardScaler or getattr(model, "func", None) is not None:
+            return None
+        scale = float(np.ravel(transformer.scale_)[0]) if transformer.scale_ is not None else 1.0
+        shift = float(np.ravel(transformer.mean_)[0]) if transformer.mean_ is not None else 0.0
+        model = model.regressor_
+    if type(model) is not SVR or model.kernel != "rbf" or not scale > 0:
+        return None
+
+    p = len(surface.inputs)
+    ends = np.vstack([np.zeros(p), np.ones(p)])
+    with warnings.catch_warnings():  # scalers fitted on named columns warn on a plain array
+        warnings.simplefilter("ignore", UserWarning)
+        for scaler in scalers:
+            ends = np.asarray(scaler.transform(ends), dtype=float)
+    zero, slope = ends[0], ends[1] - ends[0]
+    if not np.all(slope > 0):
+        return None
+
+    def transform(X: FloatArray) -> FloatArray:  # each scaler is affine per input
+        return np.asarray(zero + slope * np.asarray(X, dtype=float), dtype=float)
+
+    return _Kernel(
+        transform,
+        np.asarray(model.support_vectors_, dtype=float),
+        np.asarray(model.dual_coef_, dtype=float).ravel(),
+        float(model._gamma),
+        float(np.ravel(model.intercept_)[0]),
+        scale,
+        shift,
+    )
+
+
+@dataclass
+class _Gap:
+    lower: float  # no setting with at most `size` changed factors is nearer than this
+    size: int
+    fewer_excluded: bool  # every support of fewer factors is proven infeasible
+    complete: bool  # every box was resolved (no box left at the width limit or by the time limit)
+    boxes: int
+
+
+def _kernel_gap(problem: _Problem, kernels: list[_Kernel], found: _Found | None) -> _Gap:
+    """A certified lower bound on the distance of any feasible setting with at most as many changed factors as
+    *found* (every settable factor when None): best-first branch and bound over boxes of each support, a box
+    dropped when a kernel bound misses a requirement (or, for the answer's support size, when it is no nearer
+    than the answer); what is left when the boxes reach :data:`CERTIFY_WIDTH` or :data:`CERTIFY_SECONDS` runs out
+    bounds the distance from below."""
+    row, lows, highs = problem.row, problem.space.lows, problem.space.highs
+    base = np.clip(row, lows, highs)
+    must = [j for j in problem.free if base[j] != row[j]]
+    size = found.n_changed if found is not None else len(problem.free)
+    widths = np.where(problem.space.widths > 0, problem.space.widths, 1.0)
+    deadline = min(problem.deadline, time.monotonic() + CERTIFY_SECONDS * (1 if found is not None else 8))
+    heap: list[tuple[float, int, int, FloatArray, FloatArray]] = []
+
+    def nearest(lo: FloatArray, hi: FloatArray) -> float:
+        return float(problem.cost @ np.maximum(0.0, np.maximum(lo - row, row - hi)))
+
+    supports = (
+        [tuple(problem.free)]
+        if found is None
+        else [s for k in range(1, size + 1) for s in _supports(problem.free, k) if all(j in s for j in must)]
+    )
+    for support in supports:
+        lo, hi = base.copy(), base.copy()
+        lo[list(support)], hi[list(support)] = lows[list(support)], highs[list(support)]
+        heapq.heappush(heap, (nearest(lo, hi), len(heap), len(support), lo, hi))
+    counter = len(heap)
+    left: list[tuple[float, int]] = []  # (distance bound, support size) of boxes not resolved
+    boxes = 0
+    limit = found.distance if found is not None else math.inf
+    while heap and time.monotonic() < deadline:
+        batch = [heapq.heappop(heap) for _ in range(min(64, len(heap)))]
+        keep = [b for b in batch if b[2] < size or b[0] < limit]
+        if not keep:
+            continue
+        boxes += len(keep)
+        LO, HI = np.asarray([b[3] for b in keep]), np.asarray([b[4] for b in keep])
+        alive = np.ones(len(keep), dtype=bool)
+        for kernel, target, h, cols in zip(kernels, problem.targets, problem.half, problem.columns, strict=True):
+            bottom, top = kernel.bounds(LO[:, cols], HI[:, cols])
+            if target.low is not None:
+                alive &= top - h >= target.low
+            if target.high is not None:
+                alive &= bottom + h <= target.high
+        for (bound, _, k, lo, hi), ok in zip(keep, alive, strict=True):
+            if not ok:
+                continue
+            spread = (hi - lo) / widths
+            j = int(np.argmax(spread))
+            if spread[j] <= CERTIFY_WIDTH:
+                left.append((bound, k))
+                continue
+            middle = 0.5 * (lo[j] + hi[j])
+            for a, b in ((lo[j], middle), (middle, hi[j])):
+                clo, chi = lo.copy(), hi.copy()
+                clo[j], chi[j] = a, b
+                heapq.heappush(heap, (nearest(clo, chi), counter, k, clo, chi))
+                counter += 1
+    rest = [(b[0], b[2]) for b in heap if b[2] < size or b[0] < limit] + left
+    lower = min([limit, *[b for b, _ in rest]])
+    return _Gap(lower, size, not any(k < size for _, k in rest), not rest, boxes)
 
 
 # ---------------------------------------------------------------------------------------------- entry point
@@ -793,6 +1338,7 @@ def counterfactual(
     kinds = [_kind(t.surface) for t in targets]
 
     found: _Found | None = None
+    gap: float | None = None
     method: Method
     optimal = False
     resolution = ""
@@ -834,8 +1380,8 @@ def counterfactual(
                 outcome = (found_, text_, proven_)
                 if too_many is not None:
                     notes.append(
-                        f"exact cell enumeration up to {too_many - 1} changed factors ({text_}); supports of "
-                        f"{too_many} or more factors have more than {MAX_CELLS} cells each and were searched"
+                        f"exact cell search up to {too_many - 1} changed factors ({text_}); the budget of "
+                        f"{MAX_CELLS} cells ran out at {too_many} changed factors, searched from there"
                     )
                     solver = "search"
                     outcome = _search(problem, too_many)
@@ -845,6 +1391,20 @@ def counterfactual(
             outcome = _linear(problem)
             solver = "linear program"
             if outcome[0] is None and not outcome[2]:
+                outcome = None
+        elif (
+            len(kinds) == 1
+            and kinds[0] == "quadratic"
+            and all(problem.space.lows[j] <= x0[j] <= problem.space.highs[j] for j in range(len(x0)) if j not in free)
+        ):
+            outcome = _qp(problem)
+            solver = "quadratic program"
+            if outcome is None:
+                notes.append(
+                    "the quadratic program's KKT enumeration did not apply (not an exact quadratic over the box, or "
+                    f"more than {QP_MAX_FACTORS} settable factors); searched instead"
+                )
+            elif outcome[0] is None and not outcome[2]:
                 outcome = None
         if outcome is not None and outcome[0] is None and not outcome[2] and solver != "search":
             notes.append(f"the {solver} solver was blocked by the validity domain's distance check; searched instead")
@@ -864,10 +1424,41 @@ def counterfactual(
             )
             if late:
                 notes.append(f"the time budget of {seconds:g} s ran out; the search stopped early")
+            kernels = [_kernel(t.surface) for t in targets]
+            bound: _Gap | None = None
+            if kernels and all(kernel is not None for kernel in kernels) and not late:
+                bound = _kernel_gap(problem, [kernel for kernel in kernels if kernel is not None], found)
             if found is None:
                 certificate, proven = _certificate(problem, kinds, "late" if late else "search")
+                if bound is not None and bound.complete:
+                    certificate = (
+                        "no setting of the settable factors meets every requirement "
+                        + ("with its interval" if interval else "by its prediction")
+                        + f": proven by bounds of the RBF kernel expansion over {bound.boxes} boxes covering their "
+                        "ranges, each of which misses a requirement"
+                    )
+                    proven = True
+            elif bound is not None:
+                gap = max(0.0, found.distance - bound.lower)
+                resolution += (
+                    f"; certified by bounds of the RBF kernel expansion ({bound.boxes} boxes, boxes down to "
+                    f"{CERTIFY_WIDTH:g} of each range): no setting changing at most {bound.size} "
+                    f"factor{'s' if bound.size > 1 else ''} is nearer "
+                    f"than {bound.lower:.6g}, an optimality gap of {gap:.3g} in distance; "
+                    + (
+                        "no setting changing fewer factors meets the requirements"
+                        if bound.fewer_excluded
+                        else "a setting changing fewer factors is not excluded"
+                    )
+                )
         else:
-            method = "cells" if solver == "cells" else "linear program"
+            method = (
+                "cells"
+                if solver == "cells"
+                else "linear program"
+                if solver == "linear program"
+                else "quadratic program"
+            )
             optimal = exact
             resolution = text
             if found is None:
@@ -890,7 +1481,7 @@ def counterfactual(
         n_changed=len(changed) if found is not None else None,
         method=method,
         optimal=optimal and found is not None,
-        gap=0.0 if optimal and found is not None else None,
+        gap=0.0 if optimal and found is not None else gap,
         resolution=resolution,
         certificate=certificate,
         proven=proven,
