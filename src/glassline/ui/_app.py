@@ -435,11 +435,11 @@ def _router(ui: _Ui) -> APIRouter:
         chosen = ui.models.get(model) or next(iter(ui.models.values()))
         ui.feed.refresh(log)
         rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
-        charts = ui.derived.get(
+        charts, n_rows = ui.derived.get(
             "charts",
             chosen.name,
             ui.feed.version(chosen.name)[0],
-            lambda: control_charts(chosen, rows, ui.reference(chosen)),
+            lambda: (control_charts(chosen, rows, ui.reference(chosen)), len(rows)),
         )
         return ui.render(
             "technician.html",
@@ -448,7 +448,7 @@ def _router(ui: _Ui) -> APIRouter:
             alarms=alarms,
             chosen=chosen,
             charts=charts,
-            n_rows=len(rows),
+            n_rows=n_rows,
             reference_n=ui.reference(chosen)["n"],
             chain=ui.chain.status(log),
             state=ui.state(),
@@ -796,11 +796,10 @@ def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "",
     version = ui.feed.version(chosen.name)
 
     def figures() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        if len(rows) < 10:
-            return None, []
         return importance_figure(chosen, rows), dependence_figures(chosen, rows)
 
-    importance, dependence = ui.derived.get("engineer", chosen.name, version[0], figures)
+    enough = len(rows) >= 10  # too few rows: no figure (and nothing cached, so the next row counts at once)
+    importance, dependence = ui.derived.get("engineer", chosen.name, version[0], figures) if enough else (None, [])
     performance = ui.derived.get("performance", chosen.name, version[1], lambda: _performance(ui, chosen))
     report, note = ui.monitor(chosen.name)
     done_words = ""
