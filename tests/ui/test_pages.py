@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -371,3 +372,32 @@ def test_derived_figures_are_kept_until_their_key_changes() -> None:
     slow.get("f", "m", 1, lambda: "a")
     assert slow.get("f", "m", 2, lambda: "b") == "a"  # a new key waits for min_age
     assert calls == [1, 3]
+
+
+def test_sessions_in_the_database_expire_and_are_bounded(tmp_path: Path) -> None:
+    import time
+
+    from glassline.audit import TokenStore, connect
+    from glassline.ui._session import Sessions
+
+    engine = connect(f"sqlite:///{(tmp_path / 'g.db').as_posix()}")
+    token = TokenStore(engine).create(Role.operator, "sessions")
+    sessions = Sessions(engine, max_sessions=2, cache_seconds=0.0)
+    first, _ = sessions.create(token, Role.operator)
+    second, session = sessions.create(token, Role.operator)
+    assert sessions.get(first) is not None
+    third, _ = sessions.create(token, Role.operator)  # beyond max_sessions: the oldest ends
+    assert sessions.get(first) is None
+    assert sessions.get(second) is not None
+    assert sessions.get(third) is not None
+    assert sessions.role(session) is Role.operator
+    assert session.actor == f"operator:{token[:7]}…"
+    assert Sessions(engine).get(second) is not None  # another process on the database: the same key
+    short = Sessions(engine, lifetime=1.0, cache_seconds=0.0)
+    cookie, _ = short.create(token, Role.operator)
+    assert short.get(cookie) is not None
+    time.sleep(1.1)
+    assert short.get(cookie) is None
+    assert short.get("not.a.cookie") is None
+    assert short.get(None) is None
+    engine.dispose()
