@@ -401,3 +401,34 @@ def test_sessions_in_the_database_expire_and_are_bounded(tmp_path: Path) -> None
     assert short.get("not.a.cookie") is None
     assert short.get(None) is None
     engine.dispose()
+
+
+def test_while_a_page_is_viewed_new_records_are_read_in_the_background(served: Served) -> None:
+    import time
+
+    from conftest import serving
+    from glassline.serve import Fallback, ServiceConfig, create_app
+    from glassline.ui import UiConfig, create_ui
+
+    app = create_app(list(served.models.values()), ServiceConfig(db_url=served.db_url, fallback=Fallback.flag))
+    create_ui(app, config=UiConfig())
+    ui = app.state.ui
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        page = client.get("/ui/login")
+        token = CSRF.search(page.text)
+        assert token is not None
+        client.post("/ui/login", data={"token": served.tokens["operator"], "csrf": token.group(1)})
+        assert client.get("/ui/operator").status_code == 200
+        before = ui.feed.seq
+        name = next(iter(served.models))
+        answer = client.post(
+            f"/v1/models/{name}/predict",
+            json={"rows": [{"x1": 0.5, "x2": 0.5, "x3": 0.5}]},
+            headers={"Authorization": f"Bearer {served.tokens['operator']}"},
+        )
+        assert answer.status_code == 200
+        deadline = time.monotonic() + 10
+        while ui.feed.seq <= before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ui.feed.seq > before  # read without another page request
+        assert ui.feed.latest(name, 1)[0].request_id == answer.json()["request_id"]

@@ -8,8 +8,10 @@ nothing but this origin.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -45,6 +47,12 @@ from glassline.ui._session import COOKIE, LOGIN_COOKIE, Session, Sessions, csrf_
 from glassline.ui._strings import ENGLISH, text
 
 __all__ = ["UiConfig", "create_ui"]
+
+_LOG = logging.getLogger("glassline.ui")
+#: While a page was asked for in the last this many seconds, new records are read in the background ...
+REFRESH_IDLE_SECONDS = 30.0
+#: ... every this many seconds.
+REFRESH_EVERY_SECONDS = 0.5
 
 _PACKAGE = Path(str(files("glassline.ui")))
 
@@ -104,9 +112,36 @@ class _Ui:
         self.recent = data.RecentRows()
         self.feed = data.Feed(service.models, keep=max(config.rows, config.chart_rows))
         self.derived = data.Derived(min_age=config.refresh_seconds)
+        self._viewed = -math.inf
+        self._refresher: threading.Thread | None = None
+        self._refresher_lock = threading.Lock()
         self._reference: dict[str, Any] = {}
         self._evidence: tuple[float, list[dict[str, Any]]] | None = None
         self._comparison: tuple[float, tuple[list[dict[str, Any]], list[str], str]] | None = None
+
+    # ------------------------------------------------------------------ background refresh
+    def viewed(self) -> None:
+        """A page was asked for: while pages are viewed (one asked for in the last ``REFRESH_IDLE_SECONDS``), a
+        background thread reads the new records every ``REFRESH_EVERY_SECONDS`` in small slices, so that a page
+        finds its rows, the chain's status and the week's rows already up to date."""
+        self._viewed = time.monotonic()
+        with self._refresher_lock:
+            if self._refresher is None or not self._refresher.is_alive():
+                self._refresher = threading.Thread(target=self._refresh, name="glassline-ui-refresh", daemon=True)
+                self._refresher.start()
+
+    def _refresh(self) -> None:
+        log = self.service.audit
+        while time.monotonic() - self._viewed < REFRESH_IDLE_SECONDS:
+            time.sleep(REFRESH_EVERY_SECONDS)
+            try:
+                self.feed.refresh(log)
+                self.chain.status(log)
+                since = data.week_ago()
+                for model in self.models.values():
+                    self.recent.since(log, model, since)
+            except Exception as exc:  # the pages read the same data and show the error; keep trying
+                _LOG.warning("dashboard refresh failed: %s", exc)
 
     # ------------------------------------------------------------------ sessions
     def session(self, request: Request) -> Session | None:
@@ -151,6 +186,7 @@ class _Ui:
 
     def gate(self, request: Request, need: str) -> Session | Response:
         """The session when its role may *need* (a page or action), else the sign-in redirect or a 403 page."""
+        self.viewed()
         session = self.session(request)
         if session is None:
             target = "/ui/login?" + urlencode(
