@@ -135,7 +135,9 @@ class _Ui:
         while time.monotonic() - self._viewed < REFRESH_IDLE_SECONDS:
             time.sleep(REFRESH_EVERY_SECONDS)
             try:
-                self.feed.refresh(log)
+                before = self.feed.seq
+                if self.feed.refresh(log) == before:
+                    continue  # nothing written: nothing to read
                 self.chain.status(log)
                 since = data.week_ago()
                 for model in self.models.values():
