@@ -9,7 +9,8 @@ workspace's SQLite audit log; then ``glassline serve`` serves the three models w
 the standard library's ``http.client`` on one keep-alive connection: p50/p95 over 30 requests after 3
 warm-ups. Goal: every page's p95 ≤ 1 s on 2 cores.
 
-The peer is the service itself without a dashboard open: single-row predict p50 over 600 sequential requests,
+The peer is the service itself without a dashboard open: single-row predict p50 over sequential requests (at
+least 2,000 and for at least 20 s),
 then again while a second client reloads the five dashboard pages one after another, one a second (a dashboard
 refreshing itself), and, as the worst case, back to back with no pause. Goal: the p50 with the refreshing
 dashboard within 10 % of the quiet one. No monitoring or what-if provider is wired (their branches are not
@@ -40,6 +41,7 @@ import pandas as pd
 N_RECORDS = 10_000
 N_PAGE = 30
 N_PREDICT = 2000
+PREDICT_SECONDS = 20.0
 GOAL_P95_S = 1.0
 GOAL_P50_RATIO = 1.10
 PAGES = ("operator", "technician", "engineer", "manager", "quality")
@@ -184,7 +186,8 @@ def _timed(f: Callable[[], object], n: int, warmup: int = 3) -> list[float]:
 
 
 def _predict_p50(port: int, token: str, name: str) -> tuple[float, dict[int, int]]:
-    """The predict p50 in ms over N_PREDICT sequential requests, and the count of each status answered."""
+    """The predict p50 in ms over sequential requests (at least N_PREDICT, and for at least PREDICT_SECONDS so
+    that a dashboard reloading once a second reloads many times meanwhile), and the count of each status."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     body = '{"rows": [{"x1": 0.5, "x2": 0.4, "x3": 0.6}]}'
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
@@ -197,6 +200,9 @@ def _predict_p50(port: int, token: str, name: str) -> tuple[float, dict[int, int
         statuses[response.status] = statuses.get(response.status, 0) + 1
 
     times = _timed(one, N_PREDICT, warmup=50)
+    start = time.perf_counter()
+    while time.perf_counter() - start < PREDICT_SECONDS:
+        times += _timed(one, 100, warmup=0)
     connection.close()
     return statistics.median(times) * 1000, statuses
 
@@ -251,16 +257,18 @@ def run() -> str:
             name = refs[0].split("/")[0]
             quiet, quiet_status = _predict_p50(port, tokens[Role.operator], name)
             busy: dict[str, tuple[float, dict[int, int], int]] = {}
+            changed: dict[str, list[float]] = {}
             for label, pause in (("every 1 s", 1.0), ("back to back", 0.0)):
                 stop = threading.Event()
-                loads = [0]
+                loads: list[float] = []
 
-                def refresh(pause: float = pause, stop: threading.Event = stop, loads: list[int] = loads) -> None:
+                def refresh(pause: float = pause, stop: threading.Event = stop, loads: list[float] = loads) -> None:
                     reloader = Browser(port, tokens[Role.admin])
                     while not stop.is_set():
                         for target in targets[:5]:
+                            start = time.perf_counter()
                             reloader.get(target)
-                            loads[0] += 1
+                            loads.append(time.perf_counter() - start)
                             if stop.wait(pause):
                                 return
 
@@ -270,7 +278,8 @@ def run() -> str:
                 p50, statuses = _predict_p50(port, tokens[Role.operator], name)
                 stop.set()
                 thread.join(60)
-                busy[label] = (p50, statuses, loads[0])
+                busy[label] = (p50, statuses, len(loads))
+                changed[label] = loads
     periodic, tight = busy["every 1 s"], busy["back to back"]
     ratio = periodic[0] / quiet
     lines += [
@@ -284,12 +293,20 @@ def run() -> str:
         "",
         f"- every page's p95 ≤ {GOAL_P95_S:g} s: {'met' if worst <= GOAL_P95_S else 'NOT met'} (worst "
         f"{worst * 1000:.0f} ms)",
-        f"- predict p50 (single row, {N_PREDICT} sequential requests): {quiet:.2f} ms with no dashboard open; "
+        f"- predict p50 (single row, sequential requests for at least {PREDICT_SECONDS:g} s): {quiet:.2f} ms with no "
+        "dashboard open; "
         f"{periodic[0]:.2f} ms while a dashboard reloads one of the five pages every second ({periodic[2]} loads): "
         f"ratio {ratio:.2f} (goal ≤ {GOAL_P50_RATIO:.2f}: {'met' if ratio <= GOAL_P50_RATIO else 'NOT met'}); "
         f"worst case, pages reloaded back to back with no pause ({tight[2]} loads): {tight[0]:.2f} ms, ratio "
         f"{tight[0] / quiet:.2f} (the pages are rendered in the same process and share its interpreter lock)",
         f"- answers by status: quiet {quiet_status}, every second {periodic[1]}, back to back {tight[1]}",
+        "- page loads while predictions arrive (each load reads the records written since the one before): "
+        + "; ".join(
+            f"{label}: p50 {statistics.median(v) * 1000:.0f} ms, p95 {float(np.quantile(v, 0.95)) * 1000:.0f} ms "
+            f"over {len(v)} loads"
+            for label, v in changed.items()
+            if v
+        ),
     ]
     return "\n".join(lines)
 

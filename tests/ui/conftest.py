@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,8 @@ def fill_log(url: str, tokens: dict[str, str], models: list[str], rng: np.random
             assert answer.status_code == 200, answer.text
         answer = operator.post("/v1/override", json={"request_id": ids[1], "row": 0, "value": 2.5, "reason": "lab"})
         assert answer.status_code == 200, answer.text
+    operator.close()
+    engineer.close()
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +174,14 @@ def served(
     app = create_app(served_models, ServiceConfig(db_url=db_url, fallback=Fallback.flag))
     providers = Providers(monitor_report=monitor_report, counterfactual=make_counterfactual(models, calls))
     create_ui(app, providers, config=UiConfig(results=results_dir))
+    with serving(app) as url:
+        fill_log(url, tokens, list(models), np.random.default_rng(18))
+        yield Served(url, db_url, tokens, models, calls)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """*app* over HTTP on 127.0.0.1 (uvicorn in a thread, as `glassline serve` runs it); its base URL."""
     server = uvicorn.Server(server_config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -180,10 +191,8 @@ def served(
             raise RuntimeError("the dashboard server did not start")
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    fill_log(url, tokens, list(models), np.random.default_rng(18))
     try:
-        yield Served(url, db_url, tokens, models, calls)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)

@@ -47,9 +47,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class Watched:
-    """A signed-in page whose console errors and requests are recorded; requests elsewhere are aborted."""
+    """A page whose console errors and requests are recorded; requests elsewhere are aborted. One browser
+    context may serve several roles in turn (:meth:`sign_in` clears the cookies first, so nothing of the last
+    role's session is left), which keeps the vendored scripts in the context's cache."""
 
-    def __init__(self, browser: Any, served: Served, role: str) -> None:
+    def __init__(self, browser: Any, served: Served, role: str | None = None) -> None:
+        self.served = served
         self.errors: list[str] = []
         self.foreign: list[str] = []
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -57,8 +60,16 @@ class Watched:
         self.page = self.context.new_page()
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(served.url + "/ui/login")
-        self.page.fill("#token", served.tokens[role])
+        if role is not None:
+            self.sign_in(role)
+
+    def sign_in(self, role: str) -> None:
+        """Sign in as *role* from a clean slate: no cookie, no recorded error or request."""
+        self.context.clear_cookies()
+        self.errors.clear()
+        self.foreign.clear()
+        self.page.goto(self.served.url + "/ui/login")
+        self.page.fill("#token", self.served.tokens[role])
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state("load")
 
@@ -83,6 +94,14 @@ class Watched:
         self.context.close()
 
 
+@pytest.fixture(scope="module")
+def shared(browser: Any, served: Served) -> Iterator[Watched]:
+    """One browser context for the tests that sign in as each role in turn."""
+    watched = Watched(browser, served)
+    yield watched
+    watched.close()
+
+
 def _serious(page: Any) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -96,83 +115,78 @@ def _serious(page: Any) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", [r.value for r in Role])
-def test_every_page_in_a_browser(browser: Any, served: Served, shots: Path, role: str) -> None:
-    watched = Watched(browser, served, role)
-    try:
-        landing = watched.page.url
-        assert "/ui/login" not in landing, f"{role}: the sign-in did not land on a dashboard"
-        watched.page.screenshot(path=str(shots / f"{role}.png"), full_page=False)
-        for page, needed in PAGES.items():
-            allowed = Role(role).allows(needed)
-            response = watched.open(f"{served.url}/ui/{page}", forbidden=not allowed)
-            if not allowed:
-                assert response.status == 403, (role, page)
-                assert watched.page.get_by_role("alert").inner_text().startswith("This page or action needs")
-                continue
-            assert response.status == 200, (role, page)
-            for testid in TESTIDS[page]:
-                assert watched.page.locator(f"[data-testid={testid}]").count() > 0, (role, page, testid)
-            if role == "admin":  # every page once for accessibility (the admin sees every page)
-                assert _serious(watched.page) == [], (page, _serious(watched.page))
-        assert watched.errors == [], watched.errors
-        assert watched.foreign == [], watched.foreign
-    finally:
-        watched.close()
+def test_every_page_in_a_browser(shared: Watched, served: Served, shots: Path, role: str) -> None:
+    watched = shared
+    watched.sign_in(role)
+    landing = watched.page.url
+    assert "/ui/login" not in landing, f"{role}: the sign-in did not land on a dashboard"
+    watched.page.screenshot(path=str(shots / f"{role}.png"), full_page=False)
+    for page, needed in PAGES.items():
+        if not Role(role).allows(needed):  # refused by the server: asked through the context, not rendered
+            refused = watched.context.request.get(f"{served.url}/ui/{page}", max_redirects=0)
+            assert refused.status == 403, (role, page)
+            assert "This page or action needs" in refused.text(), (role, page)
+            continue
+        response = watched.open(f"{served.url}/ui/{page}")
+        assert response.status == 200, (role, page)
+        for testid in TESTIDS[page]:
+            assert watched.page.locator(f"[data-testid={testid}]").count() > 0, (role, page, testid)
+        if role == "admin":  # every page kind once for accessibility (the admin sees every page)
+            found = _serious(watched.page)
+            assert found == [], (page, found)
+    assert watched.errors == [], watched.errors
+    assert watched.foreign == [], watched.foreign
 
 
 @pytest.mark.slow
 def test_a_prediction_row_opens_its_waterfall_and_the_suggestion_answers(
-    browser: Any, served: Served, shots: Path
+    shared: Watched, served: Served, shots: Path
 ) -> None:
-    watched = Watched(browser, served, "operator")
-    try:
-        watched.open(f"{served.url}/ui/operator")
-        rows = watched.page.locator("[data-testid=prediction-row].light-row-out")
-        assert rows.count() > 0, "the test data have rows out of spec"
-        rows.first.click()
-        waterfall = watched.page.locator("[data-testid=waterfall]")
-        waterfall.first.wait_for()
-        waterfall.first.locator(".chart .main-svg").first.wait_for()  # plotly drew it
-        watched.page.locator(".detail").first.screenshot(path=str(shots / "operator-waterfall.png"))
-        assert _serious(watched.page) == []
-        form = watched.page.locator("[data-testid=whatif-form]").first
-        form.locator("button[type=submit]").click()
-        result = watched.page.locator("[data-testid=whatif-result]").first
-        result.wait_for()
-        assert "Change 1 input" in result.inner_text() or "No setting" in result.inner_text()
-        assert served.calls, "the counterfactual provider was asked"
-        # the operator may override, with a reason (audited)
-        panel = watched.page.locator(".panel:has([data-testid=waterfall])").first
-        panel.locator("input[name=value]").fill("1.5")
-        panel.locator("input[name=reason]").fill("lab value")
-        panel.locator("[data-testid=override-form] button").click()
-        watched.page.get_by_text("Override recorded as audit record").wait_for()
-        # an operator cannot reach engineer actions
-        response = watched.open(f"{served.url}/ui/engineer", forbidden=True)
-        assert response.status == 403
-        assert watched.page.locator("[data-testid=oversight-form]").count() == 0
-        assert watched.errors == []
-        assert watched.foreign == []
-    finally:
-        watched.close()
+    watched = shared
+    watched.sign_in("operator")
+    watched.open(f"{served.url}/ui/operator")
+    rows = watched.page.locator("[data-testid=prediction-row].light-row-out")
+    assert rows.count() > 0, "the test data have rows out of spec"
+    rows.first.click()
+    waterfall = watched.page.locator("[data-testid=waterfall]")
+    waterfall.first.wait_for()
+    waterfall.first.locator(".chart .main-svg").first.wait_for()  # plotly drew it
+    watched.page.locator(".detail").first.screenshot(path=str(shots / "operator-waterfall.png"))
+    assert _serious(watched.page) == []
+    form = watched.page.locator("[data-testid=whatif-form]").first
+    form.locator("button[type=submit]").click()
+    result = watched.page.locator("[data-testid=whatif-result]").first
+    result.wait_for()
+    assert "Change 1 input" in result.inner_text() or "No setting" in result.inner_text()
+    assert served.calls, "the counterfactual provider was asked"
+    # the operator may override, with a reason (audited)
+    panel = watched.page.locator(".panel:has([data-testid=waterfall])").first
+    panel.locator("input[name=value]").fill("1.5")
+    panel.locator("input[name=reason]").fill("lab value")
+    panel.locator("[data-testid=override-form] button").click()
+    watched.page.get_by_text("Override recorded as audit record").wait_for()
+    # an operator cannot reach engineer actions
+    response = watched.open(f"{served.url}/ui/engineer", forbidden=True)
+    assert response.status == 403
+    assert watched.page.locator("[data-testid=oversight-form]").count() == 0
+    assert watched.errors == []
+    assert watched.foreign == []
 
 
 @pytest.mark.slow
-def test_engineer_what_if_and_alarm_drill_down(browser: Any, served: Served) -> None:
-    watched = Watched(browser, served, "engineer")
-    try:
-        watched.open(f"{served.url}/ui/engineer")
-        watched.page.locator("[data-testid=whatif-form] button[type=submit]").click()
-        watched.page.locator("[data-testid=whatif-result]").wait_for()
-        watched.page.locator("[data-testid=whatif-curve-form] button").click()
-        watched.page.locator("#whatif-curve .main-svg").first.wait_for()
-        watched.open(f"{served.url}/ui/technician")
-        watched.page.locator("[data-testid=alarm] a", has_text="Show this window").first.click()
-        watched.page.wait_for_url("**/ui/window**")
-        assert "/ui/window" in watched.page.url
-        watched.page.locator("[data-testid=prediction-row]").first.click()
-        watched.page.locator("[data-testid=waterfall]").wait_for()
-        assert watched.errors == []
-        assert watched.foreign == []
-    finally:
-        watched.close()
+def test_engineer_what_if_and_alarm_drill_down(shared: Watched, served: Served) -> None:
+    watched = shared
+    watched.sign_in("engineer")
+    watched.open(f"{served.url}/ui/engineer")
+    watched.page.locator("[data-testid=whatif-form] button[type=submit]").click()
+    watched.page.locator("[data-testid=whatif-result]").wait_for()
+    watched.page.locator("[data-testid=whatif-curve-form] button").click()
+    watched.page.locator("#whatif-curve .main-svg").first.wait_for()
+    watched.open(f"{served.url}/ui/technician")
+    watched.page.locator("[data-testid=alarm] a", has_text="Show this window").first.click()
+    watched.page.wait_for_url("**/ui/window**")
+    assert "/ui/window" in watched.page.url
+    watched.page.locator("[data-testid=prediction-row]").first.click()
+    watched.page.locator("[data-testid=waterfall]").wait_for()
+    assert watched.errors == []
+    assert watched.foreign == []

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -285,3 +286,170 @@ def test_glassline_serve_wires_the_monitor_report(ui_models: list, tmp_path) -> 
     providers = _providers(app)
     assert providers.monitor_report is not None
     assert providers.monitor_report(ui_models[0].name) is None
+
+
+@contextmanager
+def second_process(served: Served) -> Iterator[httpx.Client]:
+    """A client of another service on the same database, as a second `glassline serve` process would be (its
+    own token store and session cache: nothing shared in memory with the first)."""
+    from conftest import serving
+    from glassline.serve import Fallback, ServiceConfig, create_app
+    from glassline.ui import UiConfig, create_ui
+
+    app = create_app(list(served.models.values()), ServiceConfig(db_url=served.db_url, fallback=Fallback.flag))
+    with serving(create_ui(app, config=UiConfig())) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+def test_sessions_are_shared_by_two_processes_on_one_database(served: Served) -> None:
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    with signed(served, "technician") as client, second_process(served) as other:
+        cookie = client.cookies["glassline_session"]
+        other.cookies.set("glassline_session", cookie, path="/ui")
+        answer = other.get("/ui/technician")
+        assert answer.status_code == 200, answer.text[:500]
+        assert other.get("/ui/engineer").status_code == 403  # the same role
+        # the CSRF token is the session's, so a form signed in one process is accepted by the other
+        token = csrf_of(client, "/ui/technician")
+        assert token in answer.text
+        # neither the token nor the session id is stored as such
+        engine = create_engine(served.db_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT * FROM glassline_ui_sessions")).all()
+        engine.dispose()
+        stored = " ".join(str(v) for row in rows for v in row)
+        assert served.tokens["technician"] not in stored
+        assert cookie.split(".")[0] not in stored
+        # signing out in the second process ends the session in the first too (its cache lasts 0.5 s)
+        assert other.post("/ui/logout", data={"csrf": token}).status_code == 303
+        time.sleep(0.6)
+        assert client.get("/ui/technician").status_code == 303
+
+
+def test_a_session_survives_a_restart(served: Served) -> None:
+    with signed(served, "quality") as client:
+        cookie = client.cookies["glassline_session"]
+    with second_process(served) as restarted:
+        restarted.cookies.set("glassline_session", cookie, path="/ui")
+        assert restarted.get("/ui/quality").status_code == 200
+        forged = cookie[:-4] + ("0000" if not cookie.endswith("0000") else "1111")
+        restarted.cookies.set("glassline_session", forged, path="/ui")
+        assert restarted.get("/ui/quality").status_code == 303
+
+
+def test_the_feed_matches_a_fresh_read_and_reads_only_new_records(served: Served) -> None:
+    from glassline.audit import AuditLog, connect
+    from glassline.ui._data import Feed, latest_rows
+
+    engine = connect(served.db_url)
+    log = AuditLog(engine)
+    feed = Feed(served.models, keep=8)
+    first = feed.refresh(log)
+
+    def same() -> None:
+        for name, model in served.models.items():
+            fresh = latest_rows(log, model, 8)
+            kept = feed.latest(name, 8)
+            assert [(r.key, r.prediction, r.light) for r in kept] == [(r.key, r.prediction, r.light) for r in fresh]
+            assert [r.override for r in kept] == [r.override for r in fresh]
+
+    same()
+    versions = {name: feed.version(name) for name in served.models}
+    assert feed.refresh(log) == first
+    assert {n: feed.version(n) for n in served.models} == versions
+    name = next(iter(served.models))
+    with served.client("operator") as client:
+        answer = client.post(f"/v1/models/{name}/predict", json={"rows": [{"x1": 0.2, "x2": 0.3, "x3": 0.4}] * 2})
+        assert answer.status_code == 200, answer.text
+        request_id = answer.json()["request_id"]
+        override = {"request_id": request_id, "row": 1, "value": 0.5, "reason": "feed test"}
+        assert client.post("/v1/override", json=override).status_code == 200
+    assert feed.refresh(log) > first
+    same()
+    newest = feed.latest(name, 2)
+    assert [r.row for r in newest] == [1, 0]
+    assert newest[0].override is not None
+    assert newest[0].override["reason"] == "feed test"
+    assert newest[1].override is None
+    others = [n for n in served.models if n != name]
+    assert all(feed.version(n) == versions[n] for n in others)  # the other models' figures stay cached
+    assert feed.version(name)[0] > versions[name][0]
+    log.close()
+    engine.dispose()
+
+
+def test_derived_figures_are_kept_until_their_key_changes() -> None:
+    from glassline.ui._data import Derived
+
+    calls: list[int] = []
+    derived = Derived(min_age=0.0)
+    assert derived.get("f", "m", 1, lambda: calls.append(1) or "a") == "a"
+    assert derived.get("f", "m", 1, lambda: calls.append(2) or "b") == "a"
+    assert derived.get("f", "m", 2, lambda: calls.append(3) or "c") == "c"
+    slow = Derived(min_age=60.0)
+    slow.get("f", "m", 1, lambda: "a")
+    assert slow.get("f", "m", 2, lambda: "b") == "a"  # a new key waits for min_age
+    assert calls == [1, 3]
+
+
+def test_sessions_in_the_database_expire_and_are_bounded(tmp_path: Path) -> None:
+    import time
+
+    from glassline.audit import TokenStore, connect
+    from glassline.ui._session import Sessions
+
+    engine = connect(f"sqlite:///{(tmp_path / 'g.db').as_posix()}")
+    token = TokenStore(engine).create(Role.operator, "sessions")
+    sessions = Sessions(engine, max_sessions=2, cache_seconds=0.0)
+    first, _ = sessions.create(token, Role.operator)
+    second, session = sessions.create(token, Role.operator)
+    assert sessions.get(first) is not None
+    third, _ = sessions.create(token, Role.operator)  # beyond max_sessions: the oldest ends
+    assert sessions.get(first) is None
+    assert sessions.get(second) is not None
+    assert sessions.get(third) is not None
+    assert sessions.role(session) is Role.operator
+    assert session.actor == f"operator:{token[:7]}…"
+    assert Sessions(engine).get(second) is not None  # another process on the database: the same key
+    short = Sessions(engine, lifetime=1.0, cache_seconds=0.0)
+    cookie, _ = short.create(token, Role.operator)
+    assert short.get(cookie) is not None
+    time.sleep(1.1)
+    assert short.get(cookie) is None
+    assert short.get("not.a.cookie") is None
+    assert short.get(None) is None
+    engine.dispose()
+
+
+def test_while_a_page_is_viewed_new_records_are_read_in_the_background(served: Served) -> None:
+    import time
+
+    from conftest import serving
+    from glassline.serve import Fallback, ServiceConfig, create_app
+    from glassline.ui import UiConfig, create_ui
+
+    app = create_app(list(served.models.values()), ServiceConfig(db_url=served.db_url, fallback=Fallback.flag))
+    create_ui(app, config=UiConfig())
+    ui = app.state.ui
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        page = client.get("/ui/login")
+        token = CSRF.search(page.text)
+        assert token is not None
+        client.post("/ui/login", data={"token": served.tokens["operator"], "csrf": token.group(1)})
+        assert client.get("/ui/operator").status_code == 200
+        before = ui.feed.seq
+        name = next(iter(served.models))
+        answer = client.post(
+            f"/v1/models/{name}/predict",
+            json={"rows": [{"x1": 0.5, "x2": 0.5, "x3": 0.5}]},
+            headers={"Authorization": f"Bearer {served.tokens['operator']}"},
+        )
+        assert answer.status_code == 200
+        deadline = time.monotonic() + 10
+        while ui.feed.seq <= before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ui.feed.seq > before  # read without another page request
+        assert ui.feed.latest(name, 1)[0].request_id == answer.json()["request_id"]

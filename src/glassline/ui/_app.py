@@ -8,10 +8,13 @@ nothing but this origin.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,12 @@ from glassline.ui._strings import ENGLISH, text
 
 __all__ = ["UiConfig", "create_ui"]
 
+_LOG = logging.getLogger("glassline.ui")
+#: While a page was asked for in the last this many seconds, new records are read in the background ...
+REFRESH_IDLE_SECONDS = 30.0
+#: ... every this many seconds.
+REFRESH_EVERY_SECONDS = 0.5
+
 _PACKAGE = Path(str(files("glassline.ui")))
 
 #: Nothing but this origin: scripts and styles from /ui/static, images as data URIs (plotly), no frames.
@@ -69,7 +78,10 @@ class UiConfig:
     the model comparison and the AI-Act evidence map; *alarm_budget*: the monitoring alarms per model and week
     the manager page compares with; *rows*: predictions per model on the operator page; *chart_rows*: rows in
     the control charts and the engineer's figures; *session_seconds*: a session's lifetime; *secure_cookie*:
-    send the cookie over HTTPS only (set it behind a TLS proxy).
+    send the cookie over HTTPS only (set it behind a TLS proxy); *refresh_seconds*: the charts and figures
+    built from many rows (control charts, global explanation, dependence, performance, levers) are built again
+    when new records arrived, but at most once in this many seconds (tables and traffic lights are always
+    current).
     """
 
     results: Path | None = None
@@ -78,6 +90,7 @@ class UiConfig:
     chart_rows: int = 200
     session_seconds: float = 8 * 3600
     secure_cookie: bool = False
+    refresh_seconds: float = 5.0
 
 
 class _Ui:
@@ -87,7 +100,7 @@ class _Ui:
         self.service = service
         self.providers = providers
         self.config = config
-        self.sessions = Sessions(lifetime=config.session_seconds)
+        self.sessions = Sessions(service.audit.engine, lifetime=config.session_seconds)
         self.env = Environment(
             loader=FileSystemLoader(str(_PACKAGE / "templates")),
             autoescape=select_autoescape(["html"]),
@@ -97,9 +110,40 @@ class _Ui:
         self.env.globals.update(t=text, fmt=data.fmt, urlencode=urlencode, kind_words=_kind_words)
         self.chain = data.ChainCache()
         self.recent = data.RecentRows()
+        self.feed = data.Feed(service.models, keep=max(config.rows, config.chart_rows))
+        self.derived = data.Derived(min_age=config.refresh_seconds)
+        self._viewed = -math.inf
+        self._refresher: threading.Thread | None = None
+        self._refresher_lock = threading.Lock()
         self._reference: dict[str, Any] = {}
         self._evidence: tuple[float, list[dict[str, Any]]] | None = None
         self._comparison: tuple[float, tuple[list[dict[str, Any]], list[str], str]] | None = None
+
+    # ------------------------------------------------------------------ background refresh
+    def viewed(self) -> None:
+        """A page was asked for: while pages are viewed (one asked for in the last ``REFRESH_IDLE_SECONDS``), a
+        background thread reads the new records every ``REFRESH_EVERY_SECONDS`` in small slices, so that a page
+        finds its rows, the chain's status and the week's rows already up to date."""
+        self._viewed = time.monotonic()
+        with self._refresher_lock:
+            if self._refresher is None or not self._refresher.is_alive():
+                self._refresher = threading.Thread(target=self._refresh, name="glassline-ui-refresh", daemon=True)
+                self._refresher.start()
+
+    def _refresh(self) -> None:
+        log = self.service.audit
+        while time.monotonic() - self._viewed < REFRESH_IDLE_SECONDS:
+            time.sleep(REFRESH_EVERY_SECONDS)
+            try:
+                before = self.feed.seq
+                if self.feed.refresh(log) == before:
+                    continue  # nothing written: nothing to read
+                self.chain.status(log)
+                since = data.week_ago()
+                for model in self.models.values():
+                    self.recent.since(log, model, since)
+            except Exception as exc:  # the pages read the same data and show the error; keep trying
+                _LOG.warning("dashboard refresh failed: %s", exc)
 
     # ------------------------------------------------------------------ sessions
     def session(self, request: Request) -> Session | None:
@@ -108,10 +152,9 @@ class _Ui:
         session = self.sessions.get(request.cookies.get(COOKIE))
         if session is None:
             return None
-        tokens = self.service.tokens
-        role = tokens.known_role(session.token) or tokens.role_of(session.token)
+        role = self.sessions.role(session)
         if role is None:
-            self.sessions.drop(session.id)
+            self.sessions.forget_token(session.token_sha256)
             return None
         if role is not session.role:
             session = session.with_role(role)
@@ -145,6 +188,7 @@ class _Ui:
 
     def gate(self, request: Request, need: str) -> Session | Response:
         """The session when its role may *need* (a page or action), else the sign-in redirect or a 403 page."""
+        self.viewed()
         session = self.session(request)
         if session is None:
             target = "/ui/login?" + urlencode(
@@ -325,7 +369,7 @@ def _router(ui: _Ui) -> APIRouter:
         if role is None:
             service.bad_tokens.failed(client)
             return again(text("login.bad_token"), 401)
-        cookie, _session = ui.sessions.create(token, role)
+        cookie, _session = await run_in_threadpool(ui.sessions.create, token, role)
         landing = target if target.startswith("/ui/") and target.strip("/").split("/")[-1] in PAGES else ""
         if landing and not may(role, landing.strip("/").split("/")[-1]):
             landing = ""
@@ -350,7 +394,7 @@ def _router(ui: _Ui) -> APIRouter:
             refused = ui.checked(session, dict(form), request)
             if refused is not None:
                 return refused
-            ui.sessions.drop(session.id)
+            await run_in_threadpool(ui.sessions.drop, session.id)
         response = RedirectResponse("/ui/login?out=1", status_code=303)
         response.delete_cookie(COOKIE, path="/ui")
         return response
@@ -361,6 +405,7 @@ def _router(ui: _Ui) -> APIRouter:
         session = ui.gate(request, "operator")
         if not isinstance(session, Session):
             return session
+        ui.feed.refresh(log)
         blocks = []
         for model in ui.models.values():
             spec = data.model_spec(model)
@@ -370,7 +415,7 @@ def _router(ui: _Ui) -> APIRouter:
                     "display": model.bundle.study.response(model.bundle.target).label or model.bundle.target,
                     "spec": spec,
                     "spec_words": spec.describe(model.unit),
-                    "rows": data.latest_rows(log, model, ui.config.rows),
+                    "rows": ui.feed.latest(model.name, ui.config.rows),
                 }
             )
         return ui.render("operator.html", session, page="operator", blocks=blocks, state=ui.state())
@@ -380,7 +425,7 @@ def _router(ui: _Ui) -> APIRouter:
         session = ui.gate(request, "operator")
         if not isinstance(session, Session):
             return session
-        found = data.one_row(log, ui.models, seq, row)
+        found = data.one_row(log, ui.models, seq, row, ui.feed)
         if found is None:
             return ui.render(
                 "error.html",
@@ -426,8 +471,14 @@ def _router(ui: _Ui) -> APIRouter:
             report, note = ui.monitor(served.name)
             alarms.append({"model": served, "report": report, "note": note})
         chosen = ui.models.get(model) or next(iter(ui.models.values()))
-        rows = list(reversed(data.latest_rows(log, chosen, ui.config.chart_rows)))
-        charts = control_charts(chosen, rows, ui.reference(chosen))
+        ui.feed.refresh(log)
+        rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
+        charts, n_rows = ui.derived.get(
+            "charts",
+            chosen.name,
+            ui.feed.version(chosen.name)[0],
+            lambda: (control_charts(chosen, rows, ui.reference(chosen)), len(rows)),
+        )
         return ui.render(
             "technician.html",
             session,
@@ -435,7 +486,7 @@ def _router(ui: _Ui) -> APIRouter:
             alarms=alarms,
             chosen=chosen,
             charts=charts,
-            n_rows=len(rows),
+            n_rows=n_rows,
             reference_n=ui.reference(chosen)["n"],
             chain=ui.chain.status(log),
             state=ui.state(),
@@ -481,7 +532,7 @@ def _router(ui: _Ui) -> APIRouter:
         if not isinstance(session, Session):
             return session
         served = ui.models.get(model)
-        found = data.one_row(log, ui.models, seq, row)
+        found = data.one_row(log, ui.models, seq, row, ui.feed)
         if served is None or found is None or found.model != served.name or factor not in served.inputs:
             return ui.render(
                 "error.html",
@@ -605,7 +656,7 @@ def _prediction_panel(
 
 def _override(ui: _Ui, session: Session, form: dict[str, Any]) -> Response:
     seq, row = _int(form.get("seq")), _int(form.get("row"), 0)
-    found = data.one_row(ui.service.audit, ui.models, seq or 0, row or 0)
+    found = data.one_row(ui.service.audit, ui.models, seq or 0, row or 0, ui.feed)
     if found is None:
         return ui.render(
             "error.html",
@@ -624,7 +675,7 @@ def _override(ui: _Ui, session: Session, form: dict[str, Any]) -> Response:
         message = _validation_words(exc)
         return _prediction_panel(ui, session, found, override_error=message, status=422)
     record = _override_record(ui, session, body)
-    found = data.one_row(ui.service.audit, ui.models, found.seq, found.row) or found
+    found = data.one_row(ui.service.audit, ui.models, found.seq, found.row, ui.feed) or found
     return _prediction_panel(ui, session, found, override_done=text("override.done", seq=record.seq))
 
 
@@ -648,7 +699,9 @@ def _counterfactual(ui: _Ui, session: Session, form: dict[str, Any]) -> Response
     provider = ui.providers.counterfactual
     if provider is None:
         return ui.render("partials/counterfactual.html", session, error=text("whatif.off"), result=None)
-    found = data.one_row(ui.service.audit, ui.models, _int(form.get("seq"), 0) or 0, _int(form.get("row"), 0) or 0)
+    found = data.one_row(
+        ui.service.audit, ui.models, _int(form.get("seq"), 0) or 0, _int(form.get("row"), 0) or 0, ui.feed
+    )
     if found is None:
         return ui.render(
             "partials/counterfactual.html",
@@ -775,9 +828,17 @@ def _cell(value: Any) -> str:
 def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "", status: int = 200) -> HTMLResponse:
     log = ui.service.audit
     chosen = ui.models.get(model) or next(iter(ui.models.values()))
-    rows = list(reversed(data.latest_rows(log, chosen, ui.config.chart_rows)))
+    ui.feed.refresh(log)
+    rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
     comparison, columns, source = ui.comparison()
-    importance = importance_figure(chosen, rows) if len(rows) >= 10 else None
+    version = ui.feed.version(chosen.name)
+
+    def figures() -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        return importance_figure(chosen, rows), dependence_figures(chosen, rows)
+
+    enough = len(rows) >= 10  # too few rows: no figure (and nothing cached, so the next row counts at once)
+    importance, dependence = ui.derived.get("engineer", chosen.name, version[0], figures) if enough else (None, [])
+    performance = ui.derived.get("performance", chosen.name, version[1], lambda: _performance(ui, chosen))
     report, note = ui.monitor(chosen.name)
     done_words = ""
     if done and ":" in done:
@@ -795,10 +856,10 @@ def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "",
         columns=columns,
         comparison_source=source,
         importance=importance,
-        dependence=dependence_figures(chosen, rows) if len(rows) >= 10 else [],
+        dependence=dependence,
         rows=rows,
         base=rows[-1] if rows else None,
-        performance=_performance(ui, chosen),
+        performance=performance,
         report=report,
         monitor_note=note,
         retraining=_retraining(report),
@@ -812,7 +873,7 @@ def _engineer(ui: _Ui, session: Session, model: str, done: str, error: str = "",
 def _performance(ui: _Ui, model: ServedModel) -> dict[str, Any] | None:
     """Residuals and interval coverage over the newest 200 measured values (feedback) of *model*."""
     log = ui.service.audit
-    feedback = log.tail(200, kind="feedback", model=model.name)
+    feedback = ui.feed.feedback(model.name)
     predictions = data.predictions_of(log, [str(r.payload.get("request_id")) for r in feedback])
     pairs = []
     for record in feedback:
@@ -893,7 +954,12 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
                 ),
                 "alarms": own,
                 "over": len(own) > ui.config.alarm_budget,
-                "levers": _levers(model, rows, display),
+                "levers": ui.derived.get(
+                    "levers",
+                    model.name,
+                    (n, rows[0].seq if rows else 0),
+                    partial(_levers, model, rows, display),
+                ),
             }
         )
     return ui.render(

@@ -13,7 +13,8 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -306,6 +307,154 @@ class RecentRows:
             return list(kept)
 
 
+class Feed:
+    """Each served model's newest predicted rows (at most *keep* per model), its overrides and its feedback,
+    kept in memory and brought up to date from the records after the newest one read before.
+
+    :meth:`refresh` costs one indexed read of the newest sequence number when nothing was written since the
+    last call, and otherwise a read of the new records only (predictions, overrides and feedback; a gap of
+    more than *reload_after* records is read afresh from the newest ones instead). :meth:`version` of a model
+    changes exactly when a record about it arrived, so figures derived from its rows can be cached by it.
+    """
+
+    def __init__(
+        self,
+        models: dict[str, ServedModel],
+        *,
+        keep: int = 200,
+        feedback: int = 200,
+        overrides: int = 5000,
+        reload_after: int = 5000,
+    ) -> None:
+        self.models = models
+        self.keep = keep
+        self.feedback_keep = feedback
+        self.overrides_keep = overrides
+        self.reload_after = reload_after
+        self._seq = -1
+        self._rows: dict[str, deque[PredictionRow]] = {}
+        self._overrides: dict[str, OrderedDict[tuple[str, int], dict[str, Any]]] = {}
+        self._feedback: dict[str, deque[AuditRecord]] = {}
+        self._versions: dict[str, tuple[int, int]] = {}
+        self._specs: dict[str, Spec] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def seq(self) -> int:
+        """The newest record read."""
+        return self._seq
+
+    def refresh(self, log: AuditLog) -> int:
+        """Bring every model up to date with the log; the newest record's sequence number."""
+        with self._lock:
+            newest = last_seq(log)
+            if newest == self._seq:
+                return newest
+            if self._seq < 0 or newest < self._seq or newest - self._seq > self.reload_after:
+                self._reload(log, newest)
+                return newest
+            kinds = ("prediction", "override", "feedback")
+            for record in log.records(kinds, seq_from=self._seq + 1, seq_to=newest):
+                self._add(record)
+            self._seq = newest
+            return newest
+
+    def _reload(self, log: AuditLog, newest: int) -> None:
+        for name, model in self.models.items():
+            spec = model_spec(model)
+            rows: list[PredictionRow] = []
+            for record in reversed(log.tail(self.keep, kind="prediction", model=name)):
+                if record.seq <= newest:
+                    rows += reversed(_rows_of(record, model, spec))
+                if len(rows) >= self.keep:
+                    break
+            self._rows[name] = deque(reversed(rows[: self.keep]), maxlen=self.keep)
+            found = _overrides(log, name, self.overrides_keep // 10)
+            self._overrides[name] = OrderedDict(found)
+            feedback = [r for r in log.tail(self.feedback_keep, kind="feedback", model=name) if r.seq <= newest]
+            self._feedback[name] = deque(feedback, maxlen=self.feedback_keep)
+            for row in self._rows[name]:
+                row.override = self._overrides[name].get((row.request_id, row.row))
+            self._versions[name] = (newest, newest)
+        self._seq = newest
+
+    def _add(self, record: AuditRecord) -> None:
+        for served in {m.name for m in record.models}:
+            model = self.models.get(served)
+            if model is None:
+                continue
+            rows_version, feedback_version = self._versions.get(served, (0, 0))
+            if record.kind == "prediction":
+                if served not in self._specs:
+                    self._specs[served] = model_spec(model)
+                fresh = _rows_of(record, model, self._specs[served])
+                self._rows.setdefault(served, deque(maxlen=self.keep)).extend(fresh)
+                rows_version = record.seq
+            elif record.kind == "override":
+                p = record.payload
+                key = (str(p.get("request_id")), int(p.get("row", 0)))
+                override = {
+                    "value": p.get("value"),
+                    "reason": p.get("reason", ""),
+                    "actor": record.actor,
+                    "seq": record.seq,
+                }
+                table = self._overrides.setdefault(served, OrderedDict())
+                table[key] = override
+                table.move_to_end(key)
+                while len(table) > self.overrides_keep:
+                    table.popitem(last=False)
+                for row in self._rows.get(served, ()):
+                    if (row.request_id, row.row) == key:
+                        row.override = override
+                rows_version = record.seq
+            else:
+                self._feedback.setdefault(served, deque(maxlen=self.feedback_keep)).append(record)
+                feedback_version = record.seq
+            self._versions[served] = (rows_version, feedback_version)
+
+    def latest(self, name: str, n: int) -> list[PredictionRow]:
+        """The model's *n* newest predicted rows (at most ``keep``), newest first."""
+        with self._lock:
+            rows = self._rows.get(name, deque())
+            return [rows[-1 - k] for k in range(min(n, len(rows)))]
+
+    def override_of(self, name: str, request_id: str, row: int) -> dict[str, Any] | None:
+        with self._lock:
+            return self._overrides.get(name, OrderedDict()).get((request_id, row))
+
+    def feedback(self, name: str) -> list[AuditRecord]:
+        """The model's newest feedback records (at most *feedback*), oldest first."""
+        with self._lock:
+            return list(self._feedback.get(name, ()))
+
+    def version(self, name: str) -> tuple[int, int]:
+        """The newest record about the model's rows (predictions, overrides) and about its feedback."""
+        return self._versions.get(name, (0, 0))
+
+
+class Derived:
+    """Figures computed from a model's rows, kept until their *key* (the model's :meth:`Feed.version`) changes;
+    a changed key is computed again at most once every *min_age* seconds (until then the figures of the rows
+    read last are shown: each figure names the records it came from)."""
+
+    def __init__(self, min_age: float = 0.0) -> None:
+        self.min_age = min_age
+        self._values: dict[tuple[str, str], tuple[Any, float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, what: str, model: str, key: Any, compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            found = self._values.get((what, model))
+        if found is not None and (found[0] == key or now - found[1] < self.min_age):
+            return found[2]
+        value = compute()
+        with self._lock:
+            self._values[(what, model)] = (key, now, value)
+        return value
+
+
 def predictions_of(log: AuditLog, request_ids: list[str]) -> dict[str, AuditRecord]:
     """The prediction records of *request_ids* (one read per 500 ids), by request id."""
     found: dict[str, AuditRecord] = {}
@@ -319,8 +468,11 @@ def predictions_of(log: AuditLog, request_ids: list[str]) -> dict[str, AuditReco
     return found
 
 
-def one_row(log: AuditLog, models: dict[str, ServedModel], seq: int, row: int) -> PredictionRow | None:
-    """Row *row* of prediction record *seq* (None: no such prediction row of a served model)."""
+def one_row(
+    log: AuditLog, models: dict[str, ServedModel], seq: int, row: int, feed: Feed | None = None
+) -> PredictionRow | None:
+    """Row *row* of prediction record *seq* (None: no such prediction row of a served model), with its override
+    (from *feed* when given, which knows the overrides read since it started)."""
     found = list(log.records("prediction", seq_from=seq, seq_to=seq))
     if not found:
         return None
@@ -333,7 +485,11 @@ def one_row(log: AuditLog, models: dict[str, ServedModel], seq: int, row: int) -
     if not 0 <= row < len(rows):
         return None
     chosen = rows[row]
-    chosen.override = _overrides(log, name).get((chosen.request_id, row))
+    if feed is not None:
+        feed.refresh(log)
+        chosen.override = feed.override_of(name, chosen.request_id, row)
+    else:
+        chosen.override = _overrides(log, name).get((chosen.request_id, row))
     return chosen
 
 
