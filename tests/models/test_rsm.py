@@ -188,10 +188,8 @@ def test_compressed_elimination_keeps_the_terms_of_the_full_design_reference(
     from glassline.models._rsm import backward_eliminate
 
     rng = np.random.default_rng(seed)
-    if levels is None:
-        X = rng.uniform(-1, 1, (n_runs, m))
-    else:
-        X = rng.choice(np.linspace(-1, 1, levels), size=(n_runs, m))
+    grid = None if levels is None else np.linspace(-1, 1, levels)
+    X = rng.uniform(-1, 1, (n_runs, m)) if grid is None else rng.choice(grid, size=(n_runs, m))
     y = 2.0 * X[:, 0] - 1.5 * X[:, -1] ** 2 + X[:, 0] * X[:, 1] + rng.normal(0, 0.4, n_runs)
     Z = PolynomialFeatures(2, include_bias=False).fit_transform(X)
     for alpha in (0.05, 0.1, 0.5):
