@@ -78,3 +78,20 @@ def test_parity_panels_draw_a_seeded_sample_of_a_large_split_and_say_so() -> Non
     drawn = sorted(len(c.get_offsets()) for c in ax.collections)
     assert drawn == [600, PARITY_POINTS]  # 600 test rows all drawn, 2,400 training rows sampled
     assert f"seeded sample of {PARITY_POINTS:,}" in figure.get_suptitle()
+
+
+def test_rows_by_group_equals_the_row_by_name_scan() -> None:
+    """The one-sort grouping of the bootstrap gives what comparing every row with every name gives."""
+    from glassline.explain._uncertainty import rows_by_group
+
+    rng = np.random.default_rng(2)
+    for names in (
+        rng.choice(["C01", "C10", "C2", "b"], size=57).astype(str),
+        np.array([str(i) for i in rng.permutation(300)]),  # every row its own group
+        np.array(["only"] * 5),
+    ):
+        unique, groups = rows_by_group(names)
+        np.testing.assert_array_equal(unique, np.unique(names))
+        assert list(groups) == list(unique)
+        for g in unique:
+            np.testing.assert_array_equal(groups[g], np.flatnonzero(names == g))
