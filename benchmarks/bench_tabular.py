@@ -20,7 +20,8 @@ with 2 worker processes; the time of each stage, and the sample sizes the explan
 importance on at most ``PERMUTATION_ROWS`` test rows).
 
 Run alone: ``.venv/bin/python benchmarks/run.py tabular`` (writes this section of RESULTS.md) or
-``.venv/bin/python benchmarks/bench_tabular.py``.
+``.venv/bin/python benchmarks/bench_tabular.py``; the large part only, with some families:
+``.venv/bin/python benchmarks/bench_tabular.py --large --family mlr --family rsm``.
 """
 
 from __future__ import annotations
@@ -128,8 +129,11 @@ def compare_table(label: str, frame: pd.DataFrame, target: str) -> dict[str, obj
 LARGE_ROWS = 100_000
 
 
-def large_table(folder: Path, rows: int = LARGE_ROWS) -> dict[str, object]:
-    """The whole study on a synthetic rows × 10 table: stage times and the explanation sample sizes."""
+def large_table(folder: Path, rows: int = LARGE_ROWS, families: list[str] | None = None) -> dict[str, object]:
+    """The whole study on a synthetic rows × 10 table: stage times and the explanation sample sizes.
+
+    *families*: only these (default: the drafted study's, as ``glassline init`` writes them).
+    """
     from glassline import StudyRun
     from glassline.data import draft_study
 
@@ -143,7 +147,7 @@ def large_table(folder: Path, rows: int = LARGE_ROWS) -> dict[str, object]:
     draft.write(folder / "study.toml")
     run = StudyRun(folder / "study.toml", out=folder / "out")
     start = time.perf_counter()
-    run.run(table, n_jobs=N_JOBS)
+    run.run(table, families=families, n_jobs=N_JOBS)
     total = time.perf_counter() - start
     settings = run.explanations.settings if run.explanations is not None else {}
     sizes = next(iter(settings.get("explanation_rows", {}).values()), {})
@@ -154,7 +158,7 @@ def large_table(folder: Path, rows: int = LARGE_ROWS) -> dict[str, object]:
         "seconds": total,
         "stages": dict(run.seconds),
         "sizes": sizes,
-        "families": list(draft.study.models.families),
+        "families": list(families or draft.study.models.families),
         "best": "" if lead is None else f"{lead['family']} (pooled CV R² {float(lead['cv_r2_pooled']):.3f})",
         "bootstrap": draft.study.models.bootstrap,
     }
@@ -193,11 +197,15 @@ def run() -> str:
     lines += ["", "Best family's chosen hyperparameters (paper split): "]
     lines += [f"- {r['table']}: {r['best']} {r['params']}" for r in rows]
     with tempfile.TemporaryDirectory() as tmp:
-        big = large_table(Path(tmp))
+        lines += ["", *large_section(large_table(Path(tmp)))]
+    return "\n".join(lines) + "\n"
+
+
+def large_section(big: dict[str, object]) -> list[str]:
+    """The Markdown lines of the large-table part."""
     stages = ", ".join(f"{k} {v:.0f} s" for k, v in big["stages"].items())  # type: ignore[attr-defined]
     sizes = big["sizes"]
-    lines += [
-        "",
+    return [
         f"### {big['rows']:,} rows × 10 inputs, the whole study ({N_JOBS} worker processes)",
         "",
         f"`draft_study` (as `glassline init`) → prepare → fit ({', '.join(big['families'])}; "  # type: ignore[arg-type]
@@ -206,8 +214,25 @@ def run() -> str:
         f"{sizes.get('explained_rows')} of {sizes.get('training_rows')} training rows (the same rows as background), "  # type: ignore[union-attr]
         f"permutation importance on {sizes.get('permutation_rows')} of {sizes.get('test_rows')} test rows.",  # type: ignore[union-attr]
     ]
-    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> None:
+    """Every part, or with ``--large [--family NAME …] [--rows N]`` the large table only (printed only)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--large", action="store_true", help="only the large synthetic table")
+    parser.add_argument("--family", action="append", help="with --large: only this family (repeat)")
+    parser.add_argument("--rows", type=int, default=LARGE_ROWS, help="with --large: rows of the table")
+    args = parser.parse_args(argv)
+    if not args.large:
+        print(run())
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        print("\n".join(large_section(large_table(Path(tmp), args.rows, args.family))))
 
 
 if __name__ == "__main__":
-    print(run())
+    import sys
+
+    main(sys.argv[1:])

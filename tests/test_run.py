@@ -192,3 +192,21 @@ def test_cli_simulate_seed_defaults_to_the_study(
     assert "(seed 9)" in capsys.readouterr().out
     assert _cli(["simulate", "--out", str(tmp_path / "raw2"), "--study", str(spec), "--seed", "4", "--quiet"]) == 0
     assert "(seed 4)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_every_stage_of_a_whole_run_reports_progress(study: Study, table_file: Path, tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    StudyRun(study, out=tmp_path).run(
+        table_file, families=["mlr"], bootstrap=2, n_jobs=1, progress=lambda *call: calls.append(call)
+    )
+    labels = [label for label, _, _ in calls]
+    stages = [label.split(":")[0] for label in labels]
+    assert stages[0] == "prepare"
+    assert {"fit", "explain", "report"} <= set(stages)
+    assert "fit: writing results and parity plots" in labels
+    assert "explain: writing tables and figures" in labels
+    assert ("report", 3, 4) in calls
+    assert calls[-1] == ("done", 4, 4)
+    done = [d for _, d, _ in calls]
+    assert done == sorted(done)  # the bar only moves forward

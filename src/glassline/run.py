@@ -203,6 +203,8 @@ class StudyRun:
                 n_jobs=n_jobs,
                 progress=progress,
             )
+            if progress:
+                progress("writing results and parity plots", 1, 1)
             comparison.write(self.out / RESULTS, plots=plots, study_file=self.study_file)
         self.comparison = comparison
         return comparison
@@ -298,6 +300,8 @@ class StudyRun:
         self.prepare(data, progress=sub(0, "prepare"))
         self.fit(families=families, targets=targets, n_jobs=n_jobs, progress=sub(1, "fit"))
         self.explain(bootstrap=bootstrap, n_jobs=n_jobs, progress=sub(2, "explain"))
+        if progress:
+            progress("report", 3, stages)
         self.build_report()
         if progress:
             progress("done", stages, stages)

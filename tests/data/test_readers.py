@@ -88,3 +88,16 @@ def test_range_check() -> None:
         require_numeric(frame, ["porosity"], source="d.csv", ranges={"porosity": (0, 100)}, units={"porosity": "%"})
     out = require_numeric(frame.iloc[:1], ["porosity"], source="d.csv", ranges={"porosity": (0, None)})
     assert out["porosity"].dtype == float
+
+
+def test_numeric_columns_convert_as_their_text_does() -> None:
+    """A column read as numbers takes the fast path; it gives what the same cells as text give."""
+    frame = pd.DataFrame({"x": [1.5, 2.0, -3.25e-7, 4.0], "n": [1, 2, 3, 4], "b": [True, False, True, True]})
+    as_text = frame.astype(str).astype(object)
+    fast = require_numeric(frame, ["x", "n"], source="t.csv")
+    slow = require_numeric(as_text, ["x", "n"], source="t.csv")
+    pd.testing.assert_frame_equal(fast[["x", "n"]], slow[["x", "n"]])
+    with pytest.raises(DataError, match=r"row 3, column 'x'.*empty cell"):
+        require_numeric(frame.assign(x=[1.0, np.nan, 2.0, 3.0]), ["x"], source="t.csv")
+    with pytest.raises(DataError, match=r"row 5, column 'x': expected a value in -∞ … 2, found 4 \(1 rows outside\)"):
+        require_numeric(frame, ["x"], source="t.csv", ranges={"x": (None, 2.0)})

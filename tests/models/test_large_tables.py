@@ -46,3 +46,52 @@ def test_a_fit_on_many_rows_is_explained_on_a_stated_sample(tmp_path: Path) -> N
     # the signal is recovered from the sample: a ranks above b
     importance = outcome.importance[outcome.importance["method"] == "shap"].set_index("feature")["importance"]
     assert importance["a"] > importance["b"]
+
+
+def test_parity_panels_draw_a_seeded_sample_of_a_large_split_and_say_so() -> None:
+    from glassline.models._parity import PARITY_POINTS, parity_figure, plotted_rows
+
+    part = pd.DataFrame({"y_true": np.arange(3 * PARITY_POINTS, dtype=float)})
+    shown = plotted_rows(part)
+    assert len(shown) == PARITY_POINTS
+    assert shown.index.is_monotonic_increasing
+    assert shown.index.is_unique
+    assert shown.equals(plotted_rows(part))  # seeded: the same points every time
+    small = part.iloc[:PARITY_POINTS]
+    assert plotted_rows(small) is small
+
+    rng = np.random.default_rng(1)
+    n = 3000
+    frame = pd.DataFrame({"a": rng.uniform(size=n)})
+    frame["y"] = frame["a"] + rng.normal(0, 0.1, n)
+    study = study_from_dict(
+        {
+            "name": "many",
+            "factors": [{"name": "a", "low": 0, "high": 1}],
+            "responses": [{"name": "y"}],
+            "split": {"cv_folds": 2, "cv_repeats": 1},
+            "models": {"families": ["mlr"], "bootstrap": 0},
+        }
+    )
+    figure = parity_figure(compare(study, frame, n_jobs=1), "y")
+    ax = figure.axes[0]
+    drawn = sorted(len(c.get_offsets()) for c in ax.collections)
+    assert drawn == [600, PARITY_POINTS]  # 600 test rows all drawn, 2,400 training rows sampled
+    assert f"seeded sample of {PARITY_POINTS:,}" in figure.get_suptitle()
+
+
+def test_rows_by_group_equals_the_row_by_name_scan() -> None:
+    """The one-sort grouping of the bootstrap gives what comparing every row with every name gives."""
+    from glassline.explain._uncertainty import rows_by_group
+
+    rng = np.random.default_rng(2)
+    for names in (
+        rng.choice(["C01", "C10", "C2", "b"], size=57).astype(str),
+        np.array([str(i) for i in rng.permutation(300)]),  # every row its own group
+        np.array(["only"] * 5),
+    ):
+        unique, groups = rows_by_group(names)
+        np.testing.assert_array_equal(unique, np.unique(names))
+        assert list(groups) == list(unique)
+        for g in unique:
+            np.testing.assert_array_equal(groups[g], np.flatnonzero(names == g))

@@ -138,3 +138,59 @@ def test_replicates_do_not_change_the_terms(seed: int) -> None:
     kept = np.flatnonzero(replicated.support_)
     design = np.column_stack([np.ones(len(y)), Z[:, kept]])
     np.testing.assert_allclose(replicated.coef_[kept], np.linalg.lstsq(design, y, rcond=None)[0][1:], atol=1e-9)
+
+
+def _reference_eliminate(Z: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
+    """The elimination as first written: statsmodels OLS and numpy's rank on the full n-row design each step."""
+    from glassline.models._rsm import _removable
+
+    powers = quadratic_powers(round((-3 + np.sqrt(9 + 8 * Z.shape[1])) / 2))
+    active = np.ones(Z.shape[1], dtype=bool)
+    n = len(y)
+    while active.any():
+        columns = np.flatnonzero(active)
+        design = np.column_stack([np.ones(n), Z[:, columns]])
+        candidates = _removable(active, powers)[columns]
+        rank = int(np.linalg.matrix_rank(design))
+        aliased = None
+        if rank < design.shape[1]:
+            for t in reversed(np.flatnonzero(candidates).tolist()):
+                if int(np.linalg.matrix_rank(np.delete(design, t + 1, axis=1))) == rank:
+                    aliased = int(t)
+                    break
+        if aliased is not None:
+            worst = aliased
+        elif n - design.shape[1] >= 1:
+            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pvalues = np.nan_to_num(np.asarray(sm.OLS(y, design).fit().pvalues, dtype=float)[1:], nan=1.0)
+            score = np.where(candidates, pvalues, -np.inf)
+            worst = int(np.argmax(score))
+            if score[worst] <= alpha:
+                break
+        else:
+            coef = np.linalg.lstsq(design, y, rcond=None)[0][1:]
+            size = np.where(candidates, np.abs(coef) * Z[:, columns].std(axis=0), np.inf)
+            worst = int(np.argmin(size))
+        active[columns[worst]] = False
+    return active
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_runs", "m", "levels"),
+    [(0, 40, 3, None), (1, 200, 4, None), (2, 27, 3, 3), (3, 12, 2, 2), (4, 9, 3, None), (5, 60, 5, 2)],
+)
+def test_compressed_elimination_keeps_the_terms_of_the_full_design_reference(
+    seed: int, n_runs: int, m: int, levels: int | None
+) -> None:
+    """The QR-compressed elimination (O(terms³) per step) keeps exactly the terms statsmodels' OLS on all rows keeps:
+    continuous inputs, inputs at 2 or 3 levels (aliased squares), a saturated start (fewer runs than terms)."""
+    from glassline.models._rsm import backward_eliminate
+
+    rng = np.random.default_rng(seed)
+    grid = None if levels is None else np.linspace(-1, 1, levels)
+    X = rng.uniform(-1, 1, (n_runs, m)) if grid is None else rng.choice(grid, size=(n_runs, m))
+    y = 2.0 * X[:, 0] - 1.5 * X[:, -1] ** 2 + X[:, 0] * X[:, 1] + rng.normal(0, 0.4, n_runs)
+    Z = PolynomialFeatures(2, include_bias=False).fit_transform(X)
+    for alpha in (0.05, 0.1, 0.5):
+        np.testing.assert_array_equal(backward_eliminate(Z, y, alpha), _reference_eliminate(Z, y, alpha))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from glassline.cli._app import app, console
+from glassline.cli._app import app, console, progress
 from glassline.spec import load_study
 
 __all__ = ["report"]
@@ -22,10 +22,13 @@ def report(
     study: Annotated[
         Path | None, typer.Option("--study", help="Study file, when the folder holds no study.toml (nor its results/).")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Write the report: study, data, Table 5, explanations, narratives, model cards, AI-Act evidence."""
     from glassline.report import build_report  # loads the model stage: on use, not on --help
 
-    path = build_report(folder, out, study=load_study(study) if study else None)
+    chosen = load_study(study) if study else None
+    with progress("building the report", quiet=quiet):
+        path = build_report(folder, out, study=chosen)
     size = path.stat().st_size / 1e6
     console.print(f"[green]ok[/] report {path} ({size:.1f} MB); model cards and datasheet in {path.parent / 'cards'}")

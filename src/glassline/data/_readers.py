@@ -149,10 +149,15 @@ def require_numeric(
     for column in columns:
         unit = f" [{units[column]}]" if units and units.get(column) else ""
         raw = out[column]
-        markers = raw.map(is_missing_marker).astype(bool)
-        text = raw.where(~markers, None)
-        values = pd.to_numeric(text, errors="coerce")
-        bad = values.isna() & text.notna() & (text.astype(str).str.strip() != "")
+        if pd.api.types.is_numeric_dtype(raw):  # parsed as numbers already: no text cells, no markers
+            markers = pd.Series(False, index=raw.index)
+            values = raw.astype(float)
+            bad = markers
+        else:
+            markers = raw.map(is_missing_marker).astype(bool)
+            text = raw.where(~markers, None)
+            values = pd.to_numeric(text, errors="coerce")
+            bad = values.isna() & text.notna() & (text.astype(str).str.strip() != "")
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(

@@ -575,5 +575,7 @@ def explain(
     if physics is not None:
         outcome.files = list(physics.figures)
     if out is not None:
+        if progress:
+            progress("writing tables and figures", len(tasks), len(tasks))
         outcome.write(out, plots=plots, n_jobs=n_jobs)
     return outcome

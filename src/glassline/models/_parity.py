@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from glassline.exceptions import UnknownNameError, did_you_mean
@@ -20,9 +21,22 @@ from glassline.models._registry import FAMILIES
 if TYPE_CHECKING:
     from glassline.models._results import Comparison
 
-__all__ = ["parity_figure", "write_parity_plots"]
+__all__ = ["PARITY_POINTS", "parity_figure", "plotted_rows", "write_parity_plots"]
 
 _PANEL_INCHES = 2.6
+
+#: A panel draws at most this many training and this many test points: a seeded sample of a larger split
+#: (a scatter of 80,000 points shows no more than one of 2,000 and takes seconds to render); the R² and
+#: RMSE in the panel are always those of all rows, and the title states the sample.
+PARITY_POINTS = 2000
+
+
+def plotted_rows(part: pd.DataFrame, limit: int = PARITY_POINTS, seed: int = 0) -> pd.DataFrame:
+    """*part* itself when it has at most *limit* rows, else a seeded sample of *limit* of them in their order."""
+    if len(part) <= limit:
+        return part
+    chosen = np.sort(np.random.default_rng(seed).choice(len(part), size=limit, replace=False))
+    return part.iloc[chosen]
 
 
 def parity_figure(comparison: Comparison, target: str) -> Figure:
@@ -46,12 +60,15 @@ def parity_figure(comparison: Comparison, target: str) -> Figure:
     low, high = (float(np.nanmin(values)), float(np.nanmax(values))) if values.size else (0.0, 1.0)
     pad = 0.05 * (high - low or 1.0)
     low, high = low - pad, high + pad
+    sampled = False
     for i, scenario in enumerate(scenarios):
         for j, family in enumerate(families):
             ax = axes[i, j]
             row = results[(results["scenario"] == scenario) & (results["family"] == family)]
             part = preds[(preds["scenario"] == scenario) & (preds["family"] == family)]
             train, test = part[part["split"] == "train"], part[part["split"] == "test"]
+            sampled = sampled or max(len(train), len(test)) > PARITY_POINTS
+            train, test = plotted_rows(train), plotted_rows(test)
             ax.plot([low, high], [low, high], color="0.5", lw=0.8, zorder=0)
             ax.scatter(
                 train["y_true"], train["y_pred"], s=14, facecolors="none", edgecolors="tab:blue", lw=0.8, label="train"
@@ -82,7 +99,8 @@ def parity_figure(comparison: Comparison, target: str) -> Figure:
             if j == 0:
                 ax.set_ylabel(f"predicted{f' [{unit}]' if unit else ''}", fontsize=8)
     axes[0, 0].legend(loc="lower right", fontsize=7, frameon=False)
-    figure.suptitle(f"{display}: parity (train / test of the paper's split; CV R² pooled, grouped)", fontsize=10)
+    shown = f"; points: a seeded sample of {PARITY_POINTS:,} per split, scores on all rows" if sampled else ""
+    figure.suptitle(f"{display}: parity (train / test of the paper's split; CV R² pooled, grouped{shown})", fontsize=10)
     return figure
 
 
