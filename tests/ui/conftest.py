@@ -4,23 +4,19 @@ return answers of the exact JSON shapes of monitoring (issue 16) and the counter
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
-from ui_helpers import Served
+from ui_helpers import Served, serving
 
 from glassline import Study
 from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel, load_model, publish
-from glassline.serve import Fallback, ServedModel, ServiceConfig, create_app, server_config
+from glassline.serve import Fallback, ServedModel, ServiceConfig, create_app
 from glassline.ui import Providers, UiConfig, create_ui
 
 #: The requirement the tests' study file sets on the response (the synthetic y spans about −2 to 4.5).
@@ -179,20 +175,3 @@ def served(
         yield Served(url, db_url, tokens, models, calls)
 
 
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """*app* over HTTP on 127.0.0.1 (uvicorn in a thread, as `glassline serve` runs it); its base URL."""
-    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=0, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the dashboard server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)

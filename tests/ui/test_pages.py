@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ui_helpers import Served
+from ui_helpers import Served, serving
 
 from glassline.audit import Role
 from glassline.ui import PAGES, may
@@ -292,7 +292,6 @@ def test_glassline_serve_wires_the_monitor_report(ui_models: list, tmp_path) -> 
 def second_process(served: Served) -> Iterator[httpx.Client]:
     """A client of another service on the same database, as a second `glassline serve` process would be (its
     own token store and session cache: nothing shared in memory with the first)."""
-    from conftest import serving
     from glassline.serve import Fallback, ServiceConfig, create_app
     from glassline.ui import UiConfig, create_ui
 
@@ -427,7 +426,6 @@ def test_sessions_in_the_database_expire_and_are_bounded(tmp_path: Path) -> None
 def test_while_a_page_is_viewed_new_records_are_read_in_the_background(served: Served) -> None:
     import time
 
-    from conftest import serving
     from glassline.serve import Fallback, ServiceConfig, create_app
     from glassline.ui import UiConfig, create_ui
 
