@@ -61,7 +61,7 @@ def monitor_report(name: str) -> dict[str, Any] | None:
                 "unit": "°C",
                 "root_cause": "x2 reads 0.21 °C higher than in the reference window; this explains 80 % of the "
                 "0.4 kPa drop in predicted signal.",
-                "contributions": {"x2": 0.8, "x1": 0.15, "x3": 0.05},
+                "contributions": {"x2": 0.32, "x1": 0.06, "x3": 0.02},  # in the prediction's unit (sum: the shift)
                 "runbook": [
                     "Check the x2 thermocouple against the reference probe.",
                     "Look for a recent recipe change.",

@@ -469,7 +469,8 @@ def _router(ui: _Ui) -> APIRouter:
         alarms = []
         for served in ui.models.values():
             report, note = ui.monitor(served.name)
-            alarms.append({"model": served, "report": report, "note": note})
+            unit = served.bundle.study.response(served.bundle.target).unit or ""
+            alarms.append({"model": served, "report": report, "note": note, "unit": unit})
         chosen = ui.models.get(model) or next(iter(ui.models.values()))
         ui.feed.refresh(log)
         rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
