@@ -125,7 +125,7 @@ ENGLISH: dict[str, str] = {
     "alarm.kind.performance": "Performance",
     "alarm.kind.coverage": "Interval coverage",
     "alarm.stats": "{statistic}; p = {p}, adjusted p = {adjusted}; size {size} {unit}",
-    "alarm.contributions": "Each input's part of the mean prediction shift (they sum to it)",
+    "alarm.contributions": "Part of the mean prediction shift, by input",
     "alarm.runbook": "What to do",
     "alarm.predictions": "Show this window's predictions",
     "window.title": "Predictions of {model}, records {first}–{last}",
