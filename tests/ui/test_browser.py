@@ -27,8 +27,10 @@ TESTIDS = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One browser for this file: module-scoped, so that its Playwright loop is stopped before another file on the
+    same xdist worker (the report's page test) starts Playwright's sync API."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM is not None, "make test installs Debian's chromium; it is missing"
