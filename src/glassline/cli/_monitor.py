@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +27,20 @@ TrackingOption = Annotated[
 ]
 
 
-def _open(model: str, home: Path | None, db: str | None, tracking: str | None) -> tuple[Any, Any, Any]:
+@contextmanager
+def _open(model: str, home: Path | None, db: str | None, tracking: str | None) -> Iterator[tuple[Any, Any]]:
+    """The workspace's audit log and the loaded *model*; the log is closed and its engine disposed after."""
     from glassline.audit import AuditLog, connect
     from glassline.registry import database_url, load_model
 
     loaded = load_model(model, home=home, tracking=tracking)
     engine = connect(database_url(home, db))
-    return AuditLog(engine), loaded, engine
+    log = AuditLog(engine)
+    try:
+        yield log, loaded
+    finally:
+        log.close()
+        engine.dispose()
 
 
 @monitor_app.command("reference")
@@ -52,12 +61,8 @@ def monitor_reference(
     """Declare a production reference window (recorded in the audit log as 'monitor_reference')."""
     from glassline.monitor import set_reference
 
-    log, loaded, engine = _open(model, home, db, tracking_uri)
-    try:
+    with _open(model, home, db, tracking_uri) as (log, loaded):
         record = set_reference(log, loaded, records)
-    finally:
-        log.close()
-        engine.dispose()
     p = record.payload
     console.print(
         f"reference of {loaded.name} v{loaded.version}: records {p['first_seq']}–{p['last_seq']} ({p['rows']} rows); "
@@ -92,13 +97,9 @@ def monitor_check(
 
     if all_windows and since is not None:
         raise QueryError("--all and --since: give one of them (--all reports every window after the reference)")
-    log, loaded, engine = _open(model, home, db, tracking_uri)
-    try:
+    with _open(model, home, db, tracking_uri) as (log, loaded):
         monitor = Monitor(log, loaded, alpha=alpha)
         reports = monitor.check_all(window) if all_windows else [monitor.check(window, since=since)]
-    finally:
-        log.close()
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=1))
     else:
@@ -124,10 +125,6 @@ def handover(
     """Write the handover pack for the person who will monitor the model (Markdown and HTML)."""
     from glassline.monitor import write_handover
 
-    log, loaded, engine = _open(model, home, db, tracking_uri)
-    try:
+    with _open(model, home, db, tracking_uri) as (log, loaded):
         paths = write_handover(log, loaded, out)
-    finally:
-        log.close()
-        engine.dispose()
     console.print(f"handover pack: {paths['markdown']} and {paths['html']}", highlight=False)

@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from glassline.audit import AuditRecord, Role
+from glassline.audit import KINDS, AuditRecord, Role
 from glassline.exceptions import StoreError
 from glassline.serve import ServedModel
 from glassline.serve._schemas import OverrideRequest, StopRequest
@@ -1012,22 +1012,7 @@ def _quality(ui: _Ui, session: Session, kind: str, model: str, before: int | Non
                 handovers[name] = ui.providers.handover(name)
             except Exception as exc:  # shown on the page
                 handovers[name] = text("monitor.failed", error=str(exc) or type(exc).__name__)
-    kinds = sorted(
-        {
-            "prediction",
-            "prediction_refused",
-            "override",
-            "feedback",
-            "stop",
-            "start",
-            "model_loaded",
-            "model_published",
-            "token_created",
-            "token_revoked",
-            "monitor_alarm",
-            "counterfactual",
-        }
-    )
+    kinds = sorted(KINDS)
     filters = {k: v for k, v in (("kind", kind), ("model", model)) if v}
     return ui.render(
         "quality.html",
