@@ -228,3 +228,68 @@ def test_the_record_hash_is_sha256_of_the_canonical_fields(
     created = "2026-01-01T00:00:00.000000+00:00"
     got = _record_hash("f" * 64, 7, created, kind, actor, request_id, canonical_json(payload))
     assert got == expected
+
+
+def test_last_seq_get_and_request_ids(filled: tuple[AuditLog, datetime]) -> None:
+    log, _ = filled
+    newest = log.last_seq()
+    assert newest == log.count() == log.tail(1)[0].seq
+    record = log.get(3)
+    assert record is not None
+    assert record.seq == 3
+    assert record.request_id == "a1"
+    assert log.get(newest + 1) is None
+    found = log.by_request_ids(["a1", "i1", "nope", "a1"])
+    assert sorted(found) == ["a1", "i1"]
+    assert found["i1"].kind == "prediction"
+    assert log.by_request_ids(["a3"], "prediction_refused")["a3"].kind == "prediction_refused"
+    with pytest.raises(QueryError, match=r"seq: expected a record number ≥ 1, got 0"):
+        log.get(0)
+
+
+def test_tail_before_pages_newest_first(filled: tuple[AuditLog, datetime]) -> None:
+    log, _ = filled
+    every = list(log.records())
+    pages: list[int] = []
+    before: int | None = None
+    while True:
+        page = log.tail(3, before=before)
+        if not page:
+            break
+        pages += [r.seq for r in reversed(page)]
+        before = page[0].seq
+    assert pages == [r.seq for r in reversed(every)]
+    assert [r.seq for r in log.tail(5, kind="prediction", before=5)] == [3, 4]
+    with pytest.raises(QueryError, match=r"before: expected a record number ≥ 1"):
+        log.tail(3, before=0)
+
+
+def test_a_record_knows_whether_it_is_intact(filled: tuple[AuditLog, datetime]) -> None:
+    import dataclasses
+
+    log, _ = filled
+    record = log.get(4)
+    assert record is not None
+    assert record.intact()
+    assert not dataclasses.replace(record, payload={**record.payload, "unit": "MPa"}).intact()
+    assert not dataclasses.replace(record, prev_hash="0" * 64).intact()
+
+
+def test_verify_chain_goes_on_from_a_head(filled: tuple[AuditLog, datetime]) -> None:
+    from glassline.audit import verify_chain
+
+    log, _ = filled
+    whole = verify_chain(log)
+    assert whole.ok
+    assert whole.head == (log.last_seq(), log.tail(1)[0].hash)
+    log.append("token_created", "cli", {"role": "engineer", "label": ""})
+    log.append("token_created", "cli", {"role": "quality", "label": ""})
+    more = verify_chain(log, after=whole.head)
+    assert more.ok
+    assert more.records == 2
+    assert more.head == (whole.head[0] + 2, log.tail(1)[0].hash)
+    assert verify_chain(log, after=more.head).records == 0
+    forged = verify_chain(log, after=(whole.head[0], "f" * 64))
+    assert not forged.ok
+    assert forged.first_broken == whole.head[0] + 1
+    assert "previous-hash" in forged.reason

@@ -106,7 +106,6 @@ CASES = [
         table([r + ",2" for r in ROWS], header="configuration,speed,temp,strength,speed\n"),
         "{tmp}/t.csv: column 'speed' appears more than once in the header",
     ),
-
     Case(
         "table-missing",
         ["fit", "{tmp}/toy.toml", "--data", "{tmp}/none.csv", "--out", "{tmp}/res"],

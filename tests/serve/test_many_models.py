@@ -115,9 +115,7 @@ def test_single_model_routes_refuse_politely(
     assert model.status_code == 409
     assert "GET /v1/models/{name}" in model.json()["detail"]
     # the versions are whatever the shared workspace published (another module in this worker may publish too)
-    assert ready.json()["models"] == [
-        {"name": m.name, "version": m.version} for m in (xgb_model, mlr_model)
-    ]
+    assert ready.json()["models"] == [{"name": m.name, "version": m.version} for m in (xgb_model, mlr_model)]
 
 
 def test_openapi_has_a_schema_per_model(two: tuple[str, str, dict[str, str]]) -> None:

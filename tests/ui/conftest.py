@@ -18,6 +18,7 @@ from glassline.audit import Role, TokenStore, connect
 from glassline.registry import LoadedModel, load_model, publish
 from glassline.serve import Fallback, ServedModel, ServiceConfig, create_app
 from glassline.ui import Providers, UiConfig, create_ui
+from study_claims import study_folder
 
 #: The requirement the tests' study file sets on the response (the synthetic y spans about −2 to 4.5).
 REQUIREMENT = "y >= 1.0"
@@ -169,9 +170,9 @@ def served(
     calls: list[tuple[str, dict[str, Any]]] = []
     app = create_app(served_models, ServiceConfig(db_url=db_url, fallback=Fallback.flag))
     providers = Providers(monitor_report=monitor_report, counterfactual=make_counterfactual(models, calls))
-    create_ui(app, providers, config=UiConfig(results=results_dir))
+    # a study folder: the results and a hand-written explanations/ (claims.csv, warnings.csv)
+    study_root = study_folder(results_dir, folder / "study")
+    create_ui(app, providers, config=UiConfig(results=study_root / "results"))
     with serving(app) as url:
         fill_log(url, tokens, list(models), np.random.default_rng(18))
         yield Served(url, db_url, tokens, models, calls)
-
-

@@ -190,8 +190,36 @@ def test_audit_log_pages_export_and_verify(served: Served) -> None:
         assert client.get("/ui/partials/verify").text.count("Audit chain OK") == 1
         record = client.get(f"/ui/audit/{rows[0]['seq']}").text
         assert "Verified: its hash matches its content" in record
+        model = next(iter(served.models))
+        filtered = list(csv.DictReader(io.StringIO(client.get(f"/ui/audit.csv?model={model}").text)))
+        assert filtered
+        assert all(model in r["model"].split(", ") for r in filtered)
+        for path in ("/ui/quality?kind=predicton", "/ui/audit.csv?kind=predicton"):
+            bad = client.get(path)
+            assert bad.status_code == 400, path
+            assert "There is no record kind &#39;predicton&#39;" in bad.text
+            assert "prediction_refused" in bad.text
+        assert client.get("/ui/quality?before=0").status_code == 200
+        assert client.get("/ui/quality?before=-3").status_code == 200
     with signed(served, "operator") as operator:
         assert operator.get("/ui/audit.csv").status_code == 403
+
+
+def test_the_manager_reads_the_study_s_graded_levers(served: Served) -> None:
+    """The study's levers come from claims.csv with their confidence words; a lever the data cannot assess
+    is left out; the levers of this week's predictions follow under their own heading."""
+    with signed(served, "manager") as client:
+        page = client.get("/ui/manager").text
+    assert page.count('data-testid="study-levers"') == len(served.models)
+    block = page[page.index('data-testid="study-levers"') :]
+    block = block[: block.index("</ul>")]
+    assert "Raising <strong>x1</strong> raises signal by" in block
+    assert '<span class="word clear">clear</span>' in block
+    assert '<span class="word about-equal">about equal</span>' in block
+    assert "<strong>x3</strong>" not in block
+    assert "What moves this week" in page
+    assert "the served model is xgb" in page  # the claims are about the study's lead (mlr)
+    assert page.count("the served model is") == len(served.models) - 1  # not for the mlr model
 
 
 def test_a_revoked_token_ends_its_sessions(served: Served) -> None:

@@ -193,6 +193,17 @@ class AuditRecord:
     def time(self) -> datetime:
         return datetime.fromisoformat(self.created_at)
 
+    def intact(self) -> bool:
+        """Whether the record's hash is the hash of its previous-hash and its content (an edited record is not)."""
+        try:
+            payload_json = canonical_json(self.payload)
+        except ValueError:
+            return False
+        digest = _record_hash(
+            self.prev_hash, self.seq, self.created_at, self.kind, self.actor, self.request_id, payload_json
+        )
+        return digest == self.hash
+
     @property
     def models(self) -> tuple[ModelId, ...]:
         """The model versions the record is about: a prediction's, feedback's or override's model, a loaded or
@@ -516,13 +527,16 @@ class AuditLog:
         kind: str | Iterable[str] | None = None,
         request_id: str | None = None,
         model: str | None = None,
+        before: int | None = None,
     ) -> list[AuditRecord]:
-        """The last *n* records (oldest first), optionally only of some *kind*\\ s, one *request_id*, one *model*."""
+        """The last *n* records (oldest first), optionally only of some *kind*\\ s, one *request_id*, one *model*,
+        and only records older than record *before* (a page of a newest-first listing)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise QueryError(f"n: expected a number of records ≥ 1, got {n!r}")
         query = _Query.of(kind, request_id=request_id, model=model)
+        if before is not None:
+            before = _seq("before", before)
         found: list[AuditRecord] = []
-        before: int | None = None
         while len(found) < n:
             statement = self._select(query).order_by(audit_table.c.seq.desc()).limit(max(n, 100))
             if before is not None:
@@ -558,6 +572,34 @@ class AuditLog:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(audit_table)).scalar_one())
+
+    def last_seq(self) -> int:
+        """The newest record's sequence number (0 for an empty log): one indexed read."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(audit_table.c.seq))).scalar() or 0)
+
+    def get(self, seq: int) -> AuditRecord | None:
+        """Record *seq*, or None when the log has no such record."""
+        number = _seq("seq", seq)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(audit_table).where(audit_table.c.seq == number)).first()
+        return None if row is None else _to_record(row._mapping)
+
+    def by_request_ids(self, request_ids: Iterable[str], kind: str = "prediction") -> dict[str, AuditRecord]:
+        """The records of *kind* for each of *request_ids* (one read per 500 ids), by request id; ids with no
+        record are left out."""
+        chosen = _kinds(kind)
+        ids = list(dict.fromkeys(str(r) for r in request_ids))
+        found: dict[str, AuditRecord] = {}
+        for start in range(0, len(ids), 500):
+            statement = select(audit_table).where(
+                audit_table.c.kind.in_(chosen or ()), audit_table.c.request_id.in_(ids[start : start + 500])
+            )
+            with self.engine.connect() as conn:
+                for row in conn.execute(statement).all():
+                    record = _to_record(row._mapping)
+                    found[str(record.request_id)] = record
+        return found
 
     def records(
         self,
@@ -683,6 +725,9 @@ class ChainReport:
     reason: str = ""
     #: The anchored record the log was checked against (``verify_chain(log, anchor=…)``), or None.
     anchored: int | None = None
+    #: The newest record checked, as ``(seq, hash)`` (``(0, GENESIS)`` when none was): where a later
+    #: ``verify_chain(log, after=…)`` can go on from.
+    head: tuple[int, str] = (0, GENESIS)
 
     def __str__(self) -> str:
         if self.ok:
@@ -691,41 +736,55 @@ class ChainReport:
         return f"audit chain broken at record {self.first_broken}: {self.reason} ({self.records} records checked)"
 
 
-def verify_chain(log: AuditLog, anchor: Anchor | None = None) -> ChainReport:
+def _row_break(row: Any, expected: int, prev: str) -> str:
+    """Why stored *row* does not continue the chain as record *expected* after hash *prev* ("" when it does)."""
+    seq = int(row["seq"])
+    if seq != expected:
+        return f"sequence gap: expected record {expected}, found {seq}"
+    if str(row["prev_hash"]) != prev:
+        return "its previous-hash does not match the record before it"
+    try:
+        payload_json = canonical_json(_payload(row["payload"]))
+    except ValueError as exc:
+        return str(exc)
+    digest = _record_hash(
+        prev, seq, str(row["created_at"]), str(row["kind"]), str(row["actor"]), row["request_id"], payload_json
+    )
+    return "" if digest == str(row["hash"]) else "its content does not match its hash (edited)"
+
+
+def verify_chain(log: AuditLog, anchor: Anchor | None = None, *, after: tuple[int, str] | None = None) -> ChainReport:
     """Check every record's sequence number, link, payload (a JSON object) and hash; report the first broken
     record. Never raises for a damaged record: a payload that is not JSON is a broken chain at that record.
 
     With an *anchor* (:func:`~glassline.audit.read_anchor`) the log must also still hold the anchored record
     with the anchored hash: a log truncated or emptied before it, or rewritten with its hashes recomputed, is
-    broken at the anchored record."""
-    prev = GENESIS
-    expected = 1
+    broken at the anchored record.
+
+    With *after* ``(seq, hash)`` (a :attr:`ChainReport.head` of an earlier check) only the records after it
+    are checked, the first against that hash; ``records`` then counts the records checked. This is how a
+    watcher keeps a long log verified at the cost of its new records."""
+    if anchor is not None and after is not None:
+        raise QueryError("verify_chain: an anchor is checked over the whole log; it cannot be combined with after")
+    seq0, prev = (0, GENESIS) if after is None else (int(after[0]), str(after[1]))
+    expected = seq0 + 1
     n = 0
     at_anchor: str | None = None
-    for row in log._rows(_Query(), 1000):
+    for row in log._rows(_Query(seq_from=expected), 1000):
         n += 1
         seq = int(row["seq"])
-        if seq != expected:
-            return ChainReport(False, n, seq, f"sequence gap: expected record {expected}, found {seq}")
-        if str(row["prev_hash"]) != prev:
-            return ChainReport(False, n, seq, "its previous-hash does not match the record before it")
-        try:
-            payload_json = canonical_json(_payload(row["payload"]))
-        except ValueError as exc:
-            return ChainReport(False, n, seq, str(exc))
-        digest = _record_hash(
-            prev, seq, str(row["created_at"]), str(row["kind"]), str(row["actor"]), row["request_id"], payload_json
-        )
-        if digest != str(row["hash"]):
-            return ChainReport(False, n, seq, "its content does not match its hash (edited)")
-        prev = digest
+        broken = _row_break(row, expected, prev)
+        if broken:
+            return ChainReport(False, n, seq, broken, head=(expected - 1, prev))
+        prev = str(row["hash"])
         expected += 1
         if anchor is not None and seq == anchor.seq:
-            at_anchor = digest
+            at_anchor = prev
+    head = (expected - 1, prev)
     if anchor is None:
-        return ChainReport(True, n)
+        return ChainReport(True, n, head=head)
     if anchor.seq == 0:
-        return ChainReport(True, n, anchored=0)
+        return ChainReport(True, n, anchored=0, head=head)
     if at_anchor is None:
         return ChainReport(
             False,
@@ -741,4 +800,4 @@ def verify_chain(log: AuditLog, anchor: Anchor | None = None) -> ChainReport:
             anchor.seq,
             f"its hash differs from the anchor of {anchor.created_at} (the log was rewritten up to it)",
         )
-    return ChainReport(True, n, anchored=anchor.seq)
+    return ChainReport(True, n, anchored=anchor.seq, head=head)

@@ -177,8 +177,8 @@ def serve(
         Path | None,
         typer.Option(
             "--results",
-            help="The results folder the models were fitted in: the dashboards show its model comparison and "
-            "AI-Act evidence map.",
+            help="The results folder the models were fitted in: the dashboards show its model comparison, the "
+            "study's graded levers (explanations/claims.csv beside it) and the AI-Act evidence map.",
         ),
     ] = None,
     alarm_budget: Annotated[

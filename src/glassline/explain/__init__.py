@@ -21,6 +21,7 @@ from glassline.explain._claims import (
     UNCERTAINTY_COLUMNS,
     classify_shape,
     confidence,
+    warning_factors,
 )
 from glassline.explain._expectations import check_expectations
 from glassline.explain._explanations import Explanations
@@ -96,4 +97,5 @@ __all__ = [
     "prediction_interval",
     "process_window",
     "shap_values",
+    "warning_factors",
 ]

@@ -79,6 +79,7 @@ __all__ = [
     "rank_probabilities",
     "ranks_table",
     "uncertainty_table",
+    "warning_factors",
 ]
 
 #: Coverage of every bootstrap interval of uncertainty.csv and claims.csv: 90 % (5 % and 95 % quantiles).
@@ -444,6 +445,13 @@ def _target_order(lead: Mapping[str, Fit]) -> Any:
     return key
 
 
+def warning_factors(cell: object) -> set[str]:
+    """The input names of a warnings.csv ``factor`` cell: one name, ``a~b`` for a pair, ``a;b`` or ``a,b`` for
+    more; empty for a warning about the whole model."""
+    text = "" if cell is None or (isinstance(cell, float) and math.isnan(cell)) else str(cell)
+    return {part.strip() for part in text.replace("~", ";").replace(",", ";").split(";") if part.strip()}
+
+
 def _named(claim: Mapping[str, Any], warnings: pd.DataFrame | None, kinds: tuple[str, ...]) -> bool:
     """Whether a warning of one of *kinds* on the claim's target × scenario names its input (or all inputs)."""
     if warnings is None or warnings.empty or not {"target", "scenario", "factor", "kind"} <= set(warnings.columns):
@@ -454,7 +462,7 @@ def _named(claim: Mapping[str, Any], warnings: pd.DataFrame | None, kinds: tuple
         & warnings["kind"].astype(str).isin(kinds)
     ]
     factor = str(claim["factor"])
-    return any(not str(f) or str(f) == "nan" or factor in str(f).split("~") for f in own["factor"].fillna(""))
+    return any(not (named := warning_factors(f)) or factor in named for f in own["factor"])
 
 
 def confidence(claim: Mapping[str, Any], warnings: pd.DataFrame | None = None) -> str:

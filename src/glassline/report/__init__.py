@@ -3,6 +3,7 @@
 from glassline.report._build import build_report, find_study_folder
 from glassline.report._cards import StudyFolder, card_facts, cv_spreads, datasheet, simulated_data, write_cards
 from glassline.report._evidence import evidence_map, evidence_markdown
+from glassline.report._manager import StudyLever, study_levers
 from glassline.report._model_card import (
     CardEffect,
     CardFacts,
@@ -19,6 +20,7 @@ __all__ = [
     "CardInput",
     "MetricSpread",
     "StudyFolder",
+    "StudyLever",
     "build_report",
     "card_facts",
     "cv_spreads",
@@ -29,6 +31,7 @@ __all__ = [
     "library_version",
     "model_card",
     "simulated_data",
+    "study_levers",
     "tuned_hyperparameters",
     "write_cards",
 ]

@@ -17,7 +17,14 @@ from typing import Any
 import pandas as pd
 
 from glassline.exceptions import SpecError
-from glassline.explain import CLAIM_COLUMNS, WARNING_COLUMNS, Requirement, confidence, parse_requirement
+from glassline.explain import (
+    CLAIM_COLUMNS,
+    WARNING_COLUMNS,
+    Requirement,
+    confidence,
+    parse_requirement,
+    warning_factors,
+)
 from glassline.explain import CONFIDENCE_WORDS as CLAIM_WORDS
 from glassline.spec import Study
 
@@ -121,9 +128,8 @@ def direction_sign(value: object) -> int:
     return 0
 
 
-def factors_of(text: object) -> set[str]:
-    """The factor names of a warnings.csv ``factor`` cell (``a~b`` for a pair, ``a;b`` or ``a,b`` for more)."""
-    return {part.strip() for part in str(text).replace("~", ";").replace(",", ";").split(";") if part.strip()}
+#: the input names of a warnings.csv ``factor`` cell (one parser for the explanations and the views)
+factors_of = warning_factors
 
 
 def confidence_word(claim: pd.Series, warnings: pd.DataFrame) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -35,7 +36,7 @@ from glassline.report._findings import (
 from glassline.report._html import Section
 from glassline.spec import Study
 
-__all__ = ["OP_WORDS", "manager_section", "requirement_text"]
+__all__ = ["OP_WORDS", "StudyLever", "manager_section", "requirement_text", "study_levers"]
 
 #: a requirement's operator in words
 OP_WORDS = {">=": "at least", ">": "above", "<=": "at most", "<": "below"}
@@ -84,8 +85,9 @@ def _range_text(study: Study, name: str) -> str:
     return f"{sig(factor.low)}–{with_unit(factor.high, factor.unit)}"
 
 
-def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[str]) -> str:
-    """One lever in plain words; the confidence word follows as a badge."""
+def _lever_text(lever: Lever, response: str, study: Study, tied_with: list[str]) -> str:
+    """One lever in plain words, as HTML (every value escaped; the input's name in ``<strong>``), ending with
+    a full stop; the confidence word is not in it."""
     name = f"<strong>{_esc(lever.label)}</strong>"
     tested = _range_text(study, lever.factor)
     over = f" across the tested range ({_esc(tested)})" if tested else " across the tested range"
@@ -110,8 +112,56 @@ def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[s
         text = f"possibly: {text}; these data do not settle it"
     if lever.word == "about equal" and tied_with:
         text += f"; it matters about as much as {_esc(' and '.join(_mid(t) for t in tied_with))}"
+    return f"{text[0].upper() + text[1:]}."
+
+
+def _lever_sentence(lever: Lever, response: str, study: Study, tied_with: list[str]) -> str:
+    """One lever in plain words; the confidence word follows as a badge."""
     css = lever.word.replace(" ", "-")
-    return f'<li>{text[0].upper() + text[1:]}. <span class="word {css}">{_esc(lever.word)}</span></li>'
+    text = _lever_text(lever, response, study, tied_with)
+    return f'<li>{text} <span class="word {css}">{_esc(lever.word)}</span></li>'
+
+
+@dataclass(frozen=True)
+class StudyLever:
+    """One graded lever of a response as the manager view words it (from ``explanations/claims.csv``)."""
+
+    factor: str
+    #: the sentence as HTML: every value escaped, the input's name in ``<strong>``
+    html: str
+    #: the confidence word (:data:`CONFIDENCE_WORDS`)
+    word: str
+    #: the model the claims are about (the study's lead model of the response)
+    scenario: str
+    family: str
+
+
+def study_levers(root: Path, study: Study, target: str, limit: int = 3) -> list[StudyLever] | None:
+    """The graded levers of *target* in the study folder *root* (the folder holding ``explanations/``), by
+    rank, at most *limit*, in the words of the report's manager view; levers the data cannot assess are left
+    out. None when the folder has no ``claims.csv`` (the explain stage has not run)."""
+    explanations = Path(root) / "explanations"
+    claims = read_claims(explanations)
+    if claims is None:
+        return None
+    warnings = read_warnings(explanations)
+    found = levers(claims, warnings, study, target, read_optima(explanations))
+    shown = [lever for lever in found if lever.word != "not assessed"]
+    rows = claims[claims["target"].astype(str) == target]
+    label = _label(study, target)
+    out = []
+    for lever in shown[:limit]:
+        row = rows[rows["factor"].astype(str) == lever.factor].iloc[0]
+        out.append(
+            StudyLever(
+                factor=lever.factor,
+                html=_lever_text(lever, label, study, _tied_with(lever, shown, warnings)),
+                word=lever.word,
+                scenario=str(row["scenario"]),
+                family=str(row["family"]),
+            )
+        )
+    return out
 
 
 def _tied_with(lever: Lever, shown: list[Lever], warnings: pd.DataFrame) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import numpy as np
@@ -45,6 +45,9 @@ from glassline.ui._providers import Providers
 from glassline.ui._rights import HOME, PAGES, allowed_pages, may
 from glassline.ui._session import COOKIE, LOGIN_COOKIE, Session, Sessions, csrf_ok
 from glassline.ui._strings import ENGLISH, text
+
+if TYPE_CHECKING:
+    from glassline.report import StudyLever
 
 __all__ = ["UiConfig", "create_ui"]
 
@@ -117,6 +120,7 @@ class _Ui:
         self._refresher_lock = threading.Lock()
         self._reference: dict[str, Any] = {}
         self._evidence: tuple[float, list[dict[str, Any]]] | None = None
+        self._levers: dict[str, tuple[float, list[StudyLever] | None]] = {}
         self._comparison: tuple[float, tuple[list[dict[str, Any]], list[str], str]] | None = None
 
     # ------------------------------------------------------------------ background refresh
@@ -186,9 +190,8 @@ class _Ui:
             home=HOME[session.role],
         )
 
-    def gate(self, request: Request, need: str) -> Session | Response:
-        """The session when its role may *need* (a page or action), else the sign-in redirect or a 403 page."""
-        self.viewed()
+    def signed_in(self, request: Request) -> Session | Response:
+        """The session, else the sign-in redirect (an htmx request gets a 401 with ``HX-Redirect``)."""
         session = self.session(request)
         if session is None:
             target = "/ui/login?" + urlencode(
@@ -197,6 +200,14 @@ class _Ui:
             if request.headers.get("HX-Request"):
                 return Response(status_code=401, headers={"HX-Redirect": target})
             return RedirectResponse(target, status_code=303)
+        return session
+
+    def gate(self, request: Request, need: str) -> Session | Response:
+        """The session when its role may *need* (a page or action), else the sign-in redirect or a 403 page."""
+        self.viewed()
+        session = self.signed_in(request)
+        if not isinstance(session, Session):
+            return session
         if not may(session.role, need):
             from glassline.ui._rights import ACTIONS
 
@@ -236,16 +247,43 @@ class _Ui:
             }
         return dict(self._reference[model.name])
 
-    def evidence(self) -> list[dict[str, Any]] | None:
-        """The AI-Act evidence map of the results folder's study (read again at most once a minute)."""
+    @property
+    def study_root(self) -> Path | None:
+        """The study folder of the results folder (the folder holding ``results/`` and ``explanations/``)."""
         folder = self.config.results
         if folder is None:
+            return None
+        return folder.parent if (folder / "results.csv").exists() else folder
+
+    def study_levers(self, model: ServedModel) -> list[StudyLever] | None:
+        """The study's graded levers of the model's response (claims.csv; read again at most once a minute);
+        None without a results folder or claims."""
+        root = self.study_root
+        if root is None:
+            return None
+        now = time.monotonic()
+        found = self._levers.get(model.name)
+        if found is None or now - found[0] > 60:
+            from glassline.report import study_levers
+
+            try:
+                value = study_levers(root, model.bundle.study, model.bundle.target)
+            except (OSError, ValueError, KeyError, LookupError) as exc:
+                _LOG.warning("the study's levers of %s could not be read: %s", model.name, exc)
+                value = None
+            found = (now, value)
+            self._levers[model.name] = found
+        return found[1]
+
+    def evidence(self) -> list[dict[str, Any]] | None:
+        """The AI-Act evidence map of the results folder's study (read again at most once a minute)."""
+        root = self.study_root
+        if root is None:
             return None
         now = time.monotonic()
         if self._evidence is None or now - self._evidence[0] > 60:
             from glassline.report import evidence_map
 
-            root = folder.parent if (folder / "results.csv").exists() else folder
             table = evidence_map(root)
             self._evidence = (now, [{str(k): v for k, v in r.items()} for r in table.to_dict("records")])
         return self._evidence[1]
@@ -575,6 +613,15 @@ def _router(ui: _Ui) -> APIRouter:
         session = ui.gate(request, "audit_log")
         if not isinstance(session, Session):
             return session
+        if kind and kind not in KINDS:
+            return ui.render(
+                "error.html",
+                session,
+                status=400,
+                title=text("filter.title"),
+                message=text("filter.kind", kind=kind, kinds=", ".join(sorted(KINDS))),
+                home="/ui/quality",
+            )
         chunks = data.audit_csv(log, kind=kind or None, model=model or None)
         return StreamingResponse(
             chunks,
@@ -592,9 +639,9 @@ def _router(ui: _Ui) -> APIRouter:
 
     @router.get("/audit/request/{request_id}")
     def by_request(request: Request, request_id: str) -> Response:
-        session = ui.session(request)
-        if session is None:
-            return RedirectResponse("/ui/login?" + urlencode({"next": request.url.path}), status_code=303)
+        session = ui.signed_in(request)
+        if not isinstance(session, Session):
+            return session
         record = data.record_for_request(log, request_id)
         if record is None:
             return ui.render(
@@ -608,9 +655,9 @@ def _router(ui: _Ui) -> APIRouter:
 
     @router.get("/audit/{seq}")
     def record(request: Request, seq: int) -> Response:
-        session = ui.session(request)
-        if session is None:
-            return RedirectResponse("/ui/login?" + urlencode({"next": request.url.path}), status_code=303)
+        session = ui.signed_in(request)
+        if not isinstance(session, Session):
+            return session
         found = data.get_record(log, seq)
         if found is None:
             return ui.render(
@@ -955,6 +1002,8 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
                 ),
                 "alarms": own,
                 "over": len(own) > ui.config.alarm_budget,
+                "study_levers": ui.study_levers(model),
+                "lead": _lead_note(model, ui.study_levers(model)),
                 "levers": ui.derived.get(
                     "levers",
                     model.name,
@@ -972,6 +1021,17 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
         budget=ui.config.alarm_budget,
         monitoring=ui.providers.monitor_report is not None or bool(alarms),
     )
+
+
+def _lead_note(model: ServedModel, levers: list[StudyLever] | None) -> str:
+    """Which model the study's levers are about, when it is not the served one."""
+    if not levers:
+        return ""
+    lead = (levers[0].scenario, levers[0].family)
+    served = (str(model.bundle.scenario), str(model.bundle.family))
+    if lead == served:
+        return ""
+    return text("manager.levers.lead", family=lead[1], scenario=lead[0], served=served[1])
 
 
 def _levers(model: ServedModel, rows: list[data.PredictionRow], target: str) -> list[str]:
@@ -1003,6 +1063,17 @@ def _levers(model: ServedModel, rows: list[data.PredictionRow], target: str) -> 
 
 def _quality(ui: _Ui, session: Session, kind: str, model: str, before: int | None) -> HTMLResponse:
     log = ui.service.audit
+    if kind and kind not in KINDS:
+        return ui.render(
+            "error.html",
+            session,
+            status=400,
+            title=text("filter.title"),
+            message=text("filter.kind", kind=kind, kinds=", ".join(sorted(KINDS))),
+            home="/ui/quality",
+        )
+    if before is not None and before < 1:
+        before = None
     records, older = data.audit_page(log, kind=kind or None, model=model or None, before=before)
     evidence = ui.evidence()
     handovers: dict[str, str | None] = {}

@@ -20,11 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
 
 from glassline.audit import AuditLog, AuditRecord, canonical_json, verify_chain
-from glassline.audit._database import audit_table
-from glassline.audit._log import GENESIS, _payload, _Query, _record_hash, _to_record
 from glassline.exceptions import SpecError
 from glassline.explain import Requirement, parse_requirement
 from glassline.serve import ServedModel
@@ -456,16 +453,8 @@ class Derived:
 
 
 def predictions_of(log: AuditLog, request_ids: list[str]) -> dict[str, AuditRecord]:
-    """The prediction records of *request_ids* (one read per 500 ids), by request id."""
-    found: dict[str, AuditRecord] = {}
-    for start in range(0, len(request_ids), 500):
-        chunk = request_ids[start : start + 500]
-        statement = select(audit_table).where(audit_table.c.kind == "prediction", audit_table.c.request_id.in_(chunk))
-        with log.engine.connect() as conn:
-            for row in conn.execute(statement).all():
-                record = _to_record(row._mapping)
-                found[str(record.request_id)] = record
-    return found
+    """The prediction records of *request_ids*, by request id."""
+    return log.by_request_ids(request_ids, "prediction")
 
 
 def one_row(
@@ -515,7 +504,7 @@ class ChainCache:
     def __init__(self, ttl: float = 300.0) -> None:
         self.ttl = ttl
         self._status: ChainStatus | None = None
-        self._head: tuple[int, str] = (0, GENESIS)
+        self._head: tuple[int, str] = (0, "")
         self._full_at = -math.inf
         self._lock = threading.Lock()
 
@@ -524,40 +513,18 @@ class ChainCache:
             now = time.monotonic()
             if self._status is None or not self._status.ok or now - self._full_at >= self.ttl:
                 report = verify_chain(log)
-                self._status = ChainStatus(report.ok, report.records, report.first_broken, report.reason)
                 self._full_at = now
-                newest = last_seq(log)
-                head = get_record(log, newest) if report.ok and newest else None
-                self._head = (head.seq, head.hash) if head is not None else (0, GENESIS)
+                self._head = report.head
+                self._status = ChainStatus(report.ok, report.records, report.first_broken, report.reason)
                 return self._status
-            seq, prev = self._head
-            for row in log._rows(_Query(seq_from=seq + 1), 1000):
-                at = int(row["seq"])
-                broken = _broken(row, seq + 1, prev)
-                if broken:
-                    self._status = ChainStatus(False, at, at, broken)
-                    return self._status
-                seq, prev = at, str(row["hash"])
-            self._head = (seq, prev)
-            self._status = ChainStatus(True, seq, None, "")
+            report = verify_chain(log, after=self._head)
+            if not report.ok:
+                at = report.first_broken
+                self._status = ChainStatus(False, at or self._head[0], at, report.reason)
+                return self._status
+            self._head = report.head
+            self._status = ChainStatus(True, report.head[0], None, "")
             return self._status
-
-
-def _broken(row: Any, expected: int, prev: str) -> str:
-    """Why *row* does not continue the chain at record *expected* after hash *prev* ("" when it does)."""
-    seq = int(row["seq"])
-    if seq != expected:
-        return f"sequence gap: expected record {expected}, found {seq}"
-    if str(row["prev_hash"]) != prev:
-        return "its previous-hash does not match the record before it"
-    try:
-        payload_json = canonical_json(_payload(row["payload"]))
-    except ValueError as exc:
-        return str(exc)
-    digest = _record_hash(
-        prev, seq, str(row["created_at"]), str(row["kind"]), str(row["actor"]), row["request_id"], payload_json
-    )
-    return "" if digest == str(row["hash"]) else "its content does not match its hash (edited)"
 
 
 def chain_status(log: AuditLog) -> ChainStatus:
@@ -567,29 +534,17 @@ def chain_status(log: AuditLog) -> ChainStatus:
 
 
 def last_seq(log: AuditLog) -> int:
-    with log.engine.connect() as conn:
-        return int(conn.execute(select(func.max(audit_table.c.seq))).scalar() or 0)
+    return log.last_seq()
 
 
 def get_record(log: AuditLog, seq: int) -> AuditRecord | None:
-    with log.engine.connect() as conn:
-        row = conn.execute(select(audit_table).where(audit_table.c.seq == seq)).first()
-    return None if row is None else _to_record(row._mapping)
+    return log.get(seq) if seq >= 1 else None
 
 
 def record_check(log: AuditLog, record: AuditRecord) -> tuple[bool, str]:
     """Whether one record is intact: its hash matches its content, its previous-hash is the hash of the
     record before it, and the record after it (if any) links to it. The sentence that says so."""
-    digest = _record_hash(
-        record.prev_hash,
-        record.seq,
-        record.created_at,
-        record.kind,
-        record.actor,
-        record.request_id,
-        canonical_json(record.payload),
-    )
-    if digest != record.hash:
+    if not record.intact():
         return False, text("record.bad_hash")
     before = get_record(log, record.seq - 1) if record.seq > 1 else None
     if record.seq > 1 and (before is None or before.hash != record.prev_hash):
@@ -611,38 +566,11 @@ def _model_name(record: AuditRecord) -> str:
     return ", ".join(sorted({m.name for m in models})) if models else ""
 
 
-def _filtered(kind: str | None, model: str | None) -> Any:
-    statement = select(audit_table)
-    if kind:
-        statement = statement.where(audit_table.c.kind == kind)
-    if model:
-        statement = statement.where(audit_table.c.payload.contains(f'"name":{canonical_json(model)}', autoescape=True))
-    return statement
-
-
 def audit_page(
     log: AuditLog, *, kind: str | None = None, model: str | None = None, before: int | None = None
 ) -> tuple[list[AuditRecord], int | None]:
     """One page of records, newest first, with seq below *before*; and the *before* of the next older page."""
-    statement = _filtered(kind, model)
-    if before is not None:
-        statement = statement.where(audit_table.c.seq < before)
-    found: list[AuditRecord] = []
-    cursor = before
-    while len(found) < AUDIT_PAGE:
-        batch = statement if cursor is None else statement.where(audit_table.c.seq < cursor)
-        with log.engine.connect() as conn:
-            rows = conn.execute(batch.order_by(audit_table.c.seq.desc()).limit(AUDIT_PAGE * 2)).all()
-        if not rows:
-            cursor = None
-            break
-        for row in rows:
-            record = _to_record(row._mapping)
-            if model is None or model in {m.name for m in record.models}:
-                found.append(record)
-                if len(found) == AUDIT_PAGE:
-                    break
-        cursor = found[-1].seq if len(found) == AUDIT_PAGE else int(rows[-1]._mapping["seq"])
+    found = list(reversed(log.tail(AUDIT_PAGE, kind=kind or None, model=model or None, before=before)))
     older = found[-1].seq if len(found) == AUDIT_PAGE and found[-1].seq > 1 else None
     return found, older
 
@@ -656,34 +584,24 @@ def audit_csv(log: AuditLog, *, kind: str | None = None, model: str | None = Non
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(AUDIT_CSV_COLUMNS)
-    after = 0
-    while True:
-        statement = _filtered(kind, model).where(audit_table.c.seq > after).order_by(audit_table.c.seq).limit(1000)
-        with log.engine.connect() as conn:
-            rows = conn.execute(statement).all()
-        if not rows:
-            break
-        for row in rows:
-            record = _to_record(row._mapping)
-            after = record.seq
-            if model is not None and model not in {m.name for m in record.models}:
-                continue
-            writer.writerow(
-                [
-                    record.seq,
-                    record.created_at,
-                    record.kind,
-                    record.actor,
-                    record.request_id or "",
-                    _model_name(record),
-                    canonical_json(record.payload),
-                    record.prev_hash,
-                    record.hash,
-                ]
-            )
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+    for k, record in enumerate(log.records(kind or None, model=model or None), start=1):
+        writer.writerow(
+            [
+                record.seq,
+                record.created_at,
+                record.kind,
+                record.actor,
+                record.request_id or "",
+                _model_name(record),
+                canonical_json(record.payload),
+                record.prev_hash,
+                record.hash,
+            ]
+        )
+        if k % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
     rest = buffer.getvalue()
     if rest:
         yield rest
@@ -696,13 +614,7 @@ def pretty(payload: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- figures over many rows
 def kinds_since(log: AuditLog, kind: str, since: datetime) -> list[AuditRecord]:
     """The records of *kind* (any kind name, e.g. ``monitor_alarm``) since *since*, oldest first."""
-    statement = (
-        select(audit_table)
-        .where(audit_table.c.kind == kind, audit_table.c.created_at >= since.astimezone(UTC).isoformat())
-        .order_by(audit_table.c.seq)
-    )
-    with log.engine.connect() as conn:
-        return [_to_record(r._mapping) for r in conn.execute(statement).all()]
+    return list(log.records(kind, since=since))
 
 
 def week_ago() -> datetime:

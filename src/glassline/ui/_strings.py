@@ -46,6 +46,8 @@ ENGLISH: dict[str, str] = {
     "csrf.body": "The form did not carry this session's check token (it may be stale, or sent by another site). "
     "Reload the page and try again.",
     "notfound.title": "Not found",
+    "filter.title": "Unknown filter",
+    "filter.kind": "There is no record kind {kind!r}; the kinds are: {kinds}.",
     "invalid.title": "Not accepted",
     # providers
     "monitor.off": "Monitoring is not enabled for this service: no alarms, windows or retraining verdicts are shown.",
@@ -182,6 +184,11 @@ ENGLISH: dict[str, str] = {
     "manager.alarms.over": "over budget",
     "manager.alarms.within": "within budget",
     "manager.levers": "Main levers",
+    "manager.levers.study": "Main levers, as the study found them",
+    "manager.levers.study.note": "From the study's explanations; each carries how sure the study's data make it.",
+    "manager.levers.lead": "These are the study's findings for its lead model ({family}, {scenario} inputs); "
+    "the served model is {served}.",
+    "manager.levers.rows": "What moves this week's predictions",
     "manager.lever.up": "Higher {input} goes with a higher {target} (typically {size}).",
     "manager.lever.down": "Higher {input} goes with a lower {target} (typically {size}).",
     "manager.lever.mixed": "{input} moves {target} by about {size}; which way depends on the other settings.",
