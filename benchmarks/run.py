@@ -46,9 +46,13 @@ def main(selected: list[str]) -> int:
         spec.loader.exec_module(module)
         start = time.perf_counter()
         print(f"running {path.name} …", flush=True)
-        section = module.run()
+        with _LoadWatch() as load:
+            section = module.run()
         print(section, flush=True)
-        took = f"_{path.name} took {time.perf_counter() - start:.1f} s on {dt.date.today().isoformat()}._"
+        took = (
+            f"_{path.name} took {time.perf_counter() - start:.1f} s on {dt.date.today().isoformat()} "
+            f"({load.words()})._"
+        )
         sections[path.name] = f"{section.rstrip()}\n\n{took}\n"
     if selected:  # keep the sections of the modules not run this time
         sections = {**_written_sections(HERE / "RESULTS.md"), **sections}
@@ -80,6 +84,41 @@ def _written_sections(path: Path) -> dict[str, str]:
         if took and block.strip():
             found[took.group(1)] = block.lstrip("\n")
     return found
+
+
+class _LoadWatch:
+    """The machine's 1-minute load average sampled every few seconds while a module runs: a time measured
+    while other work shared the cores is slower than on a quiet machine, and the section says so."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        import threading
+
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        import os
+
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> _LoadWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def words(self) -> str:
+        if not self.samples:
+            return "load not sampled"
+        mean = sum(self.samples) / len(self.samples)
+        return f"1-minute load average during the run: mean {mean:.1f}, max {max(self.samples):.1f}, on {_cpu_count()} cores"
 
 
 def _cpu_count() -> int:
