@@ -50,8 +50,7 @@ def main(selected: list[str]) -> int:
             section = module.run()
         print(section, flush=True)
         took = (
-            f"_{path.name} took {time.perf_counter() - start:.1f} s on {dt.date.today().isoformat()} "
-            f"({load.words()})._"
+            f"_{path.name} took {time.perf_counter() - start:.1f} s on {dt.date.today().isoformat()} ({load.words()})._"
         )
         sections[path.name] = f"{section.rstrip()}\n\n{took}\n"
     if selected:  # keep the sections of the modules not run this time
@@ -118,7 +117,8 @@ class _LoadWatch:
         if not self.samples:
             return "load not sampled"
         mean = sum(self.samples) / len(self.samples)
-        return f"1-minute load average during the run: mean {mean:.1f}, max {max(self.samples):.1f}, on {_cpu_count()} cores"
+        peak = max(self.samples)
+        return f"1-minute load average during the run: mean {mean:.1f}, max {peak:.1f}, on {_cpu_count()} cores"
 
 
 def _cpu_count() -> int:
