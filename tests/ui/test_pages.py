@@ -218,6 +218,7 @@ def test_the_manager_reads_the_study_s_graded_levers(served: Served) -> None:
     assert '<span class="word about-equal">about equal</span>' in block
     assert "<strong>x3</strong>" not in block
     assert "What moves this week" in page
+    assert "study/explanations/claims.csv" in page  # the artefact the levers came from
     assert "the served model is xgb" in page  # the claims are about the study's lead (mlr)
     assert page.count("the served model is") == len(served.models) - 1  # not for the mlr model
 

@@ -1020,6 +1020,7 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
         state=ui.state(),
         budget=ui.config.alarm_budget,
         monitoring=ui.providers.monitor_report is not None or bool(alarms),
+        claims_file=f"{ui.study_root.name}/explanations/claims.csv" if ui.study_root is not None else "",
     )
 
 

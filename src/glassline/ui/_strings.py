@@ -185,7 +185,8 @@ ENGLISH: dict[str, str] = {
     "manager.alarms.within": "within budget",
     "manager.levers": "Main levers",
     "manager.levers.study": "Main levers, as the study found them",
-    "manager.levers.study.note": "From the study's explanations; each carries how sure the study's data make it.",
+    "manager.levers.study.note": "From the study's graded claims ({file}); each carries how sure the study's "
+    "data make it.",
     "manager.levers.lead": "These are the study's findings for its lead model ({family}, {scenario} inputs); "
     "the served model is {served}.",
     "manager.levers.rows": "What moves this week's predictions",
