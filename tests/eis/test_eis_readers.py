@@ -317,3 +317,57 @@ def test_unknown_sign_option(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "a.csv", F, Z)
     with pytest.raises(DataError, match=r"a\.csv: unknown sign 'both'; expected 'auto' or 'file'"):
         read_spectrum(path, sign="both")  # type: ignore[arg-type]
+
+
+def _fake_galvani(monkeypatch: pytest.MonkeyPatch, data: object) -> None:
+    """galvani's ``BioLogic.MPRfile`` replaced by one whose ``data`` is *data* (or which raises it): these
+    tests check glassline's side of the .mpr reader (columns, sign, messages); parsing the binary is galvani's."""
+    import types
+
+    class MPRfile:
+        def __init__(self, path: str) -> None:
+            if isinstance(data, Exception):
+                raise data
+            self.data = data
+
+    biologic = types.ModuleType("galvani.BioLogic")
+    biologic.MPRfile = MPRfile  # type: ignore[attr-defined]
+    package = types.ModuleType("galvani")
+    package.BioLogic = biologic  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "galvani", package)
+    monkeypatch.setitem(sys.modules, "galvani.BioLogic", biologic)
+
+
+def _mpr_records(names: tuple[str, ...]) -> np.ndarray:
+    records = np.zeros(len(F), dtype=[(n, "<f4") for n in names])
+    columns = {"freq/Hz": F, "Re(Z)/Ohm": Z.real, "-Im(Z)/Ohm": -Z.imag, "Ewe/V": np.zeros(len(F))}
+    for n in names:
+        records[n] = columns[n]
+    return records
+
+
+def test_mpr_columns_become_a_spectrum_with_im_z_negative(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_galvani(monkeypatch, _mpr_records(("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm", "Ewe/V")))
+    path = tmp_path / "cell.mpr"
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a")
+    spectrum = read_spectrum(path)
+    np.testing.assert_allclose(spectrum.frequency_hz, F.astype(np.float32), rtol=1e-7)
+    np.testing.assert_allclose(spectrum.z.real, Z.real.astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(spectrum.z.imag, Z.imag.astype(np.float32), rtol=1e-6)
+    assert (spectrum.z.imag < 0).all()  # capacitive: stored as −Im Z > 0, read as Im Z < 0
+
+
+def test_mpr_without_impedance_columns_names_what_it_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_galvani(monkeypatch, _mpr_records(("freq/Hz", "Ewe/V")))
+    path = tmp_path / "cv.mpr"
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a")
+    with pytest.raises(DataError, match=r"cv\.mpr: expected a column 'Re\(Z\)/Ohm' in the \.mpr data, found columns"):
+        read_spectrum(path)
+
+
+def test_mpr_galvani_cannot_parse_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_galvani(monkeypatch, NotImplementedError("column type 4242 not implemented"))
+    path = tmp_path / "new.mpr"
+    path.write_bytes(b"BIO-LOGIC MODULAR FILE\x1a")
+    with pytest.raises(DataError, match=r"new\.mpr: could not be read as a BioLogic EC-Lab binary file .*4242"):
+        read_spectrum(path)
