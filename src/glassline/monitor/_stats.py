@@ -66,7 +66,6 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: z of 80 % power (one-sided), for the minimum detectable shift.
 _Z_POWER = float(stats.norm.ppf(0.8))
@@ -97,7 +96,7 @@ def _group_sums(values: FloatArray, groups: npt.ArrayLike | None) -> tuple[Float
     return sums, np.bincount(codes).astype(float)
 
 
-def _subsets(rng: np.random.Generator, size: int, draw: int, count: int) -> IntArray:
+def _subsets(rng: np.random.Generator, size: int, draw: int, count: int) -> npt.NDArray[np.int32]:
     """*count* uniformly random subsets of *draw* distinct indices out of ``range(size)``, as rows (count, draw).
 
     Few draws from many: independent draws, and every repeated index drawn again until no row repeats one.
@@ -105,10 +104,10 @@ def _subsets(rng: np.random.Generator, size: int, draw: int, count: int) -> IntA
     equally likely (exactly, as a random permutation would give). Otherwise (more than an eighth of the pool)
     the *draw* smallest of random keys."""
     if draw <= 0:
-        return np.zeros((count, 0), dtype=np.int64)
+        return np.zeros((count, 0), dtype=np.int32)
     if size < 8 * draw:
-        return np.asarray(np.argpartition(rng.random((count, size)), draw - 1, axis=1)[:, :draw], dtype=np.int64)
-    index = rng.integers(0, size, size=(count, draw))
+        return np.asarray(np.argpartition(rng.random((count, size)), draw - 1, axis=1)[:, :draw], dtype=np.int32)
+    index = rng.integers(0, size, size=(count, draw), dtype=np.int32)
     rows = np.arange(count)
     while True:
         ranked = np.sort(index[rows], axis=1)
@@ -120,9 +119,9 @@ def _subsets(rng: np.random.Generator, size: int, draw: int, count: int) -> IntA
         ranked = np.take_along_axis(block, order, axis=1)
         repeated = np.zeros(block.shape, dtype=bool)  # every position but the first of equal indices
         np.put_along_axis(repeated, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
-        block[repeated] = rng.integers(0, size, size=int(repeated.sum()))
+        block[repeated] = rng.integers(0, size, size=int(repeated.sum()), dtype=np.int32)
         index[rows] = block
-    return np.asarray(index, dtype=np.int64)
+    return index
 
 
 @dataclass
@@ -177,7 +176,7 @@ class MinPTest:
         draw = n_groups - chosen if complement else chosen
         index = _subsets(rng, n_groups, draw, b)
         picker = sparse.csr_matrix(
-            (np.ones(b * draw), index.ravel(), np.arange(0, b * draw + 1, draw)), shape=(b, n_groups)
+            (np.ones(b * draw), index.ravel(), np.arange(0, b * draw + 1, draw, dtype=np.int32)), shape=(b, n_groups)
         )
         drawn = np.asarray(picker @ pool)
         total = self._pool_total + window_pool.sum(axis=0)
