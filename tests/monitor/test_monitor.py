@@ -216,6 +216,24 @@ def test_a_false_alarm_only_window_is_hedged(log: AuditLog, monitored: LoadedMod
     assert all(a.root_cause_grade != "stated" for a in report.alarms)
 
 
+def test_cusum_change_point_is_dated_near_the_shift(log: AuditLog, monitored: LoadedModel) -> None:
+    """A persistent shift of x2 (1 σ) after 60 calm rows: the x2 chart's change point (ruptures'
+    least-squares single change point on the chart's rows) is within 10 rows of the shift's first row."""
+    rng = np.random.default_rng(14)
+    _with_reference(log, monitored, rng)
+    stream(log, monitored, _rows(rng, 60))
+    first_shifted = log.tail(1, kind="prediction")[0].seq + 1
+    stream(log, monitored, _rows(rng, 120, shift=0.23))
+    points = [
+        e["change_point"]["seq"]
+        for r in check_all(log, monitored, window=30, record=False)
+        for e in r.sequential
+        if e["quantity"] == "input:x2" and e["signal"]
+    ]
+    assert points, "the x2 chart never signalled"
+    assert abs(points[0] - first_shifted) <= 10
+
+
 def test_json_contract_and_tests_cover_every_quantity(log: AuditLog, monitored: LoadedModel) -> None:
     rng = np.random.default_rng(6)
     _with_reference(log, monitored, rng)

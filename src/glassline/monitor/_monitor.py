@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import ruptures as rpt
 from scipy import stats
 
 from glassline.audit import AuditLog, AuditRecord, ModelId, prediction_frame
@@ -63,6 +64,8 @@ CLEAR_AFTER = 2
 CLEAR_LEVEL = 0.2
 #: Windows that the CUSUM charts and the performance tests look back over (rows since the reference).
 _HISTORY_ROWS = 20_000
+#: The rows before a CUSUM signal searched for its change point (the search's time grows with their square).
+_DATING_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,18 @@ def reference_of(log: AuditLog, model: LoadedModel) -> ReferenceRows:
         if str(m.get("version")) == mid.version:
             return _records_reference(log, model, int(record.payload["first_seq"]), int(record.payload["last_seq"]))
     return _training_reference(model)
+
+
+def _change_point(rows: FloatArray, offset: int) -> int:
+    """The row (*offset* + position) at which the mean of a chart's standardized *rows* (those since its last
+    restart, up to its signal) changes: the least-squares single change point (ruptures' ``KernelCPD`` with
+    the linear kernel), over the last :data:`_DATING_ROWS` rows at most."""
+    start = max(0, len(rows) - _DATING_ROWS)
+    segment = rows[start:]
+    if len(segment) < 4:
+        return offset + start
+    breaks = rpt.KernelCPD(kernel="linear", min_size=2).fit(segment.reshape(-1, 1)).predict(n_bkps=1)
+    return offset + start + int(breaks[0])
 
 
 def _bonferroni(p: float | None, groups: int) -> float | None:
@@ -810,7 +825,8 @@ class Monitor:
     # ------------------------------------------------------------------ sequential
     def _sequential(self, end: int) -> list[dict[str, Any]]:
         """CUSUM per quantity over the rows since the reference up to *end*: restarted after each signal; a
-        signal inside the newest window is reported with its change point (the chart's last zero before it)."""
+        signal inside the newest window is reported with its change point, dated by :func:`_change_point` on the
+        chart's rows since its last restart."""
         history = self.frame.iloc[:end]
         values = self._window_matrix(history)
         limits = self.limits
@@ -818,17 +834,18 @@ class Monitor:
         k = limits.k
         up = np.zeros(z.shape[1])
         down = np.zeros(z.shape[1])
-        last_zero = np.zeros(z.shape[1], dtype=int)
+        restart = np.zeros(z.shape[1], dtype=int)
         signal_at = np.full(z.shape[1], -1)
         change_at = np.full(z.shape[1], -1)
         for t in range(len(z)):
             up = np.maximum(0.0, up + z[t] - k)
             down = np.maximum(0.0, down - z[t] - k)
-            last_zero = np.where((up == 0) & (down == 0), t, last_zero)
             fired = (up > limits.h) | (down > limits.h)
             if fired.any():
+                for c in np.flatnonzero(fired).tolist():
+                    change_at[c] = _change_point(z[restart[c] : t + 1, c], int(restart[c]))
                 signal_at = np.where(fired, t, signal_at)
-                change_at = np.where(fired, last_zero + 1, change_at)
+                restart = np.where(fired, t + 1, restart)
                 up = np.where(fired, 0.0, up)
                 down = np.where(fired, 0.0, down)
         window_start = max(0, end - self._current_n)
