@@ -378,6 +378,11 @@ class Monitor:
         return reports
 
     @property
+    def evaluated(self) -> int:
+        """The rows :meth:`step` has reported on so far (whole windows)."""
+        return self._evaluated
+
+    @property
     def active(self) -> list[tuple[str, str | None]]:
         """The (kind, input) of every active alarm."""
         return list(self._state)
@@ -835,20 +840,22 @@ class Monitor:
         up = np.zeros(z.shape[1])
         down = np.zeros(z.shape[1])
         restart = np.zeros(z.shape[1], dtype=int)
+        began = np.zeros(z.shape[1], dtype=int)  # the restart before each chart's latest signal
         signal_at = np.full(z.shape[1], -1)
-        change_at = np.full(z.shape[1], -1)
         for t in range(len(z)):
             up = np.maximum(0.0, up + z[t] - k)
             down = np.maximum(0.0, down - z[t] - k)
             fired = (up > limits.h) | (down > limits.h)
             if fired.any():
-                for c in np.flatnonzero(fired).tolist():
-                    change_at[c] = _change_point(z[restart[c] : t + 1, c], int(restart[c]))
                 signal_at = np.where(fired, t, signal_at)
+                began = np.where(fired, restart, began)
                 restart = np.where(fired, t + 1, restart)
                 up = np.where(fired, 0.0, up)
                 down = np.where(fired, 0.0, down)
         window_start = max(0, end - self._current_n)
+        change_at = np.full(z.shape[1], -1)
+        for c in np.flatnonzero(signal_at >= window_start).tolist():  # only the signals the report shows
+            change_at[c] = _change_point(z[began[c] : signal_at[c] + 1, c], int(began[c]))
         out: list[dict[str, Any]] = []
         seqs = history["seq"].to_numpy()
         times = history["time"]
