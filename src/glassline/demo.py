@@ -232,6 +232,8 @@ class LifeCycle:
         where = f"records {first['window']['first_seq']}–{first['window']['last_seq']}"
         what = alarm["kind"] + (f" ({alarm['input']})" if alarm["input"] else "")
         cause = f": {alarm['root_cause']}" if alarm.get("root_cause") else ""
+        if cause and alarm.get("root_cause_grade"):
+            cause += f" (cause {alarm['root_cause_grade']})"
         return f"Monitoring: alarm {what} in {where}{cause} ({self.folder / 'report.md'})"
 
     def dashboard_line(self) -> str:
@@ -344,7 +346,14 @@ def _monitoring_markdown(life: LifeCycle, drifted: str, bias: float, unit: str, 
     for report in life.reports:
         window = f"{report['window']['first_seq']}–{report['window']['last_seq']}"
         alarms = ", ".join(a["kind"] + (f" ({a['input']})" if a["input"] else "") for a in report["alarms"]) or "none"
-        causes = " ".join(str(a.get("root_cause") or "") for a in report["alarms"]).strip() or "–"
+        causes = (
+            " ".join(
+                str(a.get("root_cause") or "")
+                + (f" (cause {a['root_cause_grade']})" if a.get("root_cause_grade") else "")
+                for a in report["alarms"]
+            ).strip()
+            or "–"
+        )
         lines.append(f"| {window} | {alarms} | {causes} |")
     steps: list[str] = next((a["runbook"] for r in life.reports for a in r["alarms"] if a.get("runbook")), [])
     if steps:

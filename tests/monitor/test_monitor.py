@@ -23,17 +23,20 @@ from glassline.monitor import (
     bernoulli_cusum_limit,
     check,
     check_all,
+    confirm_cause,
     cusum_limits,
+    grade_cause,
     set_reference,
     write_handover,
 )
 from glassline.registry import LoadedModel
 from glassline.spec import study_from_dict
 
-ALARM_KEYS = {
+ALARM_KEYS = [
     "kind", "input", "statistic", "p_value", "adjusted_p_value", "direction", "size", "unit", "root_cause",
     "contributions", "runbook",
-}  # fmt: skip
+]  # fmt: skip
+GRADE_KEYS = ["root_cause_grade", "candidates"]
 
 
 def _rows(rng: np.random.Generator, n: int, shift: float = 0.0) -> np.ndarray:
@@ -56,7 +59,7 @@ def _quantities(rng: np.random.Generator, size: int, levels: bool) -> np.ndarray
 
 
 @pytest.mark.parametrize("levels", [False, True], ids=["continuous", "3-level"])
-@pytest.mark.parametrize("n", [10, 30])
+@pytest.mark.parametrize("n", [10, 30, 100])
 def test_family_wise_false_alarm_rate_is_held(n: int, levels: bool) -> None:
     """No drift: the share of windows with any alarm over 13 correlated quantities stays near α = 5 %."""
     rng = np.random.default_rng([n, levels])
@@ -67,6 +70,67 @@ def test_family_wise_false_alarm_rate_is_held(n: int, levels: bool) -> None:
         alarms += int(test.test(_quantities(rng, n, levels)).adjusted_p_value.min() <= 0.05)
     # 150 windows: the binomial 99.9 % range around 5 % is about 0.5 %–11.5 %
     assert 0.005 <= alarms / reps <= 0.115
+
+
+def test_grouped_reference_rate_is_held() -> None:
+    """Whole groups (requests of 1–4 rows sharing a level) are permuted: the rate stays near α."""
+    rng = np.random.default_rng(21)
+    reps = 150
+    alarms = 0
+    for r in range(reps):
+        sizes = rng.integers(1, 5, size=120)
+        ref = np.repeat(_quantities(rng, len(sizes), True), sizes, axis=0) + rng.normal(0, 0.3, (sizes.sum(), 13))
+        w_sizes = rng.integers(1, 5, size=10)
+        window = np.repeat(_quantities(rng, 10, True), w_sizes, axis=0) + rng.normal(0, 0.3, (w_sizes.sum(), 13))
+        test = MinPTest(ref, np.repeat(np.arange(len(sizes)), sizes), resamples=400, seed=r)
+        result = test.test(window, np.repeat(np.arange(10), w_sizes))
+        alarms += int(result.adjusted_p_value.min() <= 0.05)
+    assert 0.005 <= alarms / reps <= 0.115
+
+
+def test_the_observed_split_is_ranked_with_the_random_ones() -> None:
+    """With B random splits the smallest raw p-value is 1/(B + 1); adjusted p-values lie between the raw one and
+    Bonferroni's k × raw (each quantity's column holds at most that many splits at or below it)."""
+    rng = np.random.default_rng(4)
+    test = MinPTest(_quantities(rng, 300, False), resamples=199)
+    window = _quantities(rng, 30, False)
+    window[:, 0] += 5.0
+    result = test.test(window)
+    assert result.p_value[0] == pytest.approx(1 / 200)
+    assert (result.adjusted_p_value >= result.p_value).all()
+    assert (result.adjusted_p_value <= np.minimum(1.0, 13 * result.p_value) + 1e-12).all()
+    assert result.adjusted_p_value[0] < 0.05
+    again = test.test(window)
+    np.testing.assert_array_equal(again.adjusted_p_value, result.adjusted_p_value)  # seeded
+
+
+def test_grade_cause_rule() -> None:
+    columns = {"a": (0, 3), "b": (1, 4), "c": (2, 5)}
+    raw = np.array([0.001, 0.3, 0.5, 0.002, 0.4, 0.6])
+    adjusted = np.array([0.01, 0.9, 1.0, 0.02, 1.0, 1.0])
+    one = grade_cause(raw, adjusted, columns, 0.05)
+    assert (one.grade, one.candidates, one.cause) == ("stated", ("a",), "a")
+    # another input differs on its own (raw p ≤ α): the data do not single "a" out
+    raw_b = raw.copy()
+    raw_b[4] = 0.03
+    two = grade_cause(raw_b, adjusted, columns, 0.05)
+    assert (two.grade, two.candidates, two.cause) == ("hedged", ("a", "b"), None)
+    # two inputs significant: hedged, both listed, strongest first
+    adjusted_b = adjusted.copy()
+    adjusted_b[1] = 0.004
+    both = grade_cause(raw_b, adjusted_b, columns, 0.05)
+    assert both.grade == "hedged"
+    assert both.candidates == ("b", "a")
+    # nothing significant: hedged, nothing listed
+    none = grade_cause(np.full(6, 0.5), np.ones(6), columns, 0.05)
+    assert none.grade == "hedged"
+    assert none.candidates == ()
+    # the joined windows single out another input (or none): not confirmed
+    assert confirm_cause(one, one) == one
+    moved = confirm_cause(one, none)
+    assert moved.grade == "hedged"
+    assert moved.unconfirmed
+    assert moved.candidates == ("a",)
 
 
 def test_power_on_a_one_sigma_shift() -> None:
@@ -116,6 +180,60 @@ def test_drift_names_the_input_and_splits_the_prediction_shift_exactly(log: Audi
     assert drift["unit"] == "°C"
 
 
+def test_a_clear_shift_is_stated_and_right(log: AuditLog, monitored: LoadedModel) -> None:
+    """A 2 σ shift of x2 over two windows: every alarm's root cause is stated and names x2."""
+    rng = np.random.default_rng(12)
+    _with_reference(log, monitored, rng)
+    for _ in range(2):
+        stream(log, monitored, _rows(rng, 30, shift=0.46))  # x2 ~ U(0.1, 0.9): σ ≈ 0.23
+    report = check(log, monitored, window=30)
+    by_kind = {(a.kind, a.input): a for a in report.alarms}
+    assert ("input_drift", "x2") in by_kind
+    assert ("prediction_drift", None) in by_kind
+    for key in (("input_drift", "x2"), ("prediction_drift", None)):
+        assert by_kind[key].root_cause_grade == "stated"
+        assert by_kind[key].candidates == ["x2"]
+        assert "do not single" not in by_kind[key].root_cause
+    assert "Second-dryer temperature reads" in by_kind[("prediction_drift", None)].root_cause
+    assert "[cause stated]" in "\n".join(report.lines())
+
+
+def test_a_false_alarm_only_window_is_hedged(log: AuditLog, monitored: LoadedModel) -> None:
+    """What a false alarm looks like: a lone window whose x1 differs while the window before it does not. The
+    alarm is raised (it is significant) but its root cause is hedged: the window joined with the one before
+    it does not single x1 out."""
+    rng = np.random.default_rng(13)
+    _with_reference(log, monitored, rng)
+    stream(log, monitored, _rows(rng, 30))
+    lone = _rows(rng, 30)
+    lone[:, 0] = np.clip(lone[:, 0] + 0.2, 0.0, 1.0)  # about 0.9 σ in one window only
+    stream(log, monitored, lone)
+    report = check(log, monitored, window=30)
+    drift = [a for a in report.alarms if a.kind == "input_drift"]
+    assert [a.input for a in drift] == ["x1"]
+    assert drift[0].root_cause_grade == "hedged"
+    assert "do not yet show it is the cause" in drift[0].root_cause
+    assert all(a.root_cause_grade != "stated" for a in report.alarms)
+
+
+def test_cusum_change_point_is_dated_near_the_shift(log: AuditLog, monitored: LoadedModel) -> None:
+    """A persistent shift of x2 (1 σ) after 60 calm rows: the x2 chart's change point (ruptures'
+    least-squares single change point on the chart's rows) is within 10 rows of the shift's first row."""
+    rng = np.random.default_rng(14)
+    _with_reference(log, monitored, rng)
+    stream(log, monitored, _rows(rng, 60))
+    first_shifted = log.tail(1, kind="prediction")[0].seq + 1
+    stream(log, monitored, _rows(rng, 120, shift=0.23))
+    points = [
+        e["change_point"]["seq"]
+        for r in check_all(log, monitored, window=30, record=False)
+        for e in r.sequential
+        if e["quantity"] == "input:x2" and e["signal"]
+    ]
+    assert points, "the x2 chart never signalled"
+    assert abs(points[0] - first_shifted) <= 10
+
+
 def test_json_contract_and_tests_cover_every_quantity(log: AuditLog, monitored: LoadedModel) -> None:
     rng = np.random.default_rng(6)
     _with_reference(log, monitored, rng)
@@ -125,8 +243,9 @@ def test_json_contract_and_tests_cover_every_quantity(log: AuditLog, monitored: 
     assert set(report["window"]) == {"first_seq", "last_seq", "n"}
     assert report["window"]["n"] == 20
     for alarm in report["alarms"]:
-        assert set(alarm) == ALARM_KEYS
+        assert list(alarm) == ALARM_KEYS + GRADE_KEYS  # the issue's keys exactly, then the grade
         assert alarm["kind"] in ALARM_KINDS
+        assert alarm["root_cause_grade"] in ("stated", "hedged", None)
     quantities = {t["quantity"] for t in report["tests"]}
     for name in ("x1", "x2", "x3"):
         assert {f"input:{name}", f"attribution:{name}", f"abs_attribution:{name}"} <= quantities

@@ -71,6 +71,13 @@ def _markdown(monitor: Monitor) -> str:
         f"windows with adjusted p above {CLEAR_LEVEL:g}. Check with "
         f"`glassline monitor check --model {model.name} --fail-on-alarm` (exit 3 on an alarm).",
         "",
+        "Each alarm's root cause is graded. **Stated** (`root_cause_grade: stated`): the window singles out one "
+        f"input (its adjusted p ≤ {monitor.alpha:g} while every other input's raw p is above it) and the window "
+        "joined with the one before it singles out the same input. **Hedged**: the data do not single one out; "
+        "the alarm lists the candidate inputs (`candidates`), and a lone window that is not confirmed by the "
+        "one before it may be a false alarm. Act on a hedged cause by checking every candidate, or wait for the "
+        "next window.",
+        "",
     ]
     for kind in ALARM_KINDS:
         lines += [f"### {kind}", "", _MEANING[kind] + ".", ""]

@@ -17,18 +17,22 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import ruptures as rpt
 from scipy import stats
 
 from glassline.audit import AuditLog, AuditRecord, ModelId, prediction_frame
 from glassline.exceptions import QueryError
 from glassline.monitor._report import GENERIC_RUNBOOK, Alarm, AlarmKind, Retraining, WindowReport
 from glassline.monitor._stats import (
+    CauseGrade,
     CusumLimits,
     MinPTest,
     TestResult,
     bernoulli_cusum,
     bernoulli_cusum_limit,
+    confirm_cause,
     cusum_limits,
+    grade_cause,
     minimum_detectable_shift,
 )
 from glassline.registry import LoadedModel
@@ -60,6 +64,8 @@ CLEAR_AFTER = 2
 CLEAR_LEVEL = 0.2
 #: Windows that the CUSUM charts and the performance tests look back over (rows since the reference).
 _HISTORY_ROWS = 20_000
+#: The rows before a CUSUM signal searched for its change point (the search's time grows with their square).
+_DATING_ROWS = 2_000
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,18 @@ def reference_of(log: AuditLog, model: LoadedModel) -> ReferenceRows:
     return _training_reference(model)
 
 
+def _change_point(rows: FloatArray, offset: int) -> int:
+    """The row (*offset* + position) at which the mean of a chart's standardized *rows* (those since its last
+    restart, up to its signal) changes: the least-squares single change point (ruptures' ``KernelCPD`` with
+    the linear kernel), over the last :data:`_DATING_ROWS` rows at most."""
+    start = max(0, len(rows) - _DATING_ROWS)
+    segment = rows[start:]
+    if len(segment) < 4:
+        return offset + start
+    breaks = rpt.KernelCPD(kernel="linear", min_size=2).fit(segment.reshape(-1, 1)).predict(n_bkps=1)
+    return offset + start + int(breaks[0])
+
+
 def _bonferroni(p: float | None, groups: int) -> float | None:
     return None if p is None else min(1.0, p * groups)
 
@@ -277,6 +295,11 @@ class Monitor:
         self.target_label = model.bundle.study.response(model.bundle.target).label or model.bundle.target
         self.labels = {name: _label(model, name) for name in self.inputs}
         self.quantities = self._quantities()
+        where = {q.key: j for j, q in enumerate(self.quantities)}
+        #: each input's own quantities: its value, signed and absolute attribution (for the graded root cause)
+        self.columns = {
+            n: (where[f"input:{n}"], where[f"attribution:{n}"], where[f"abs_attribution:{n}"]) for n in self.inputs
+        }
         ref = self.reference
         self.test = MinPTest(
             self._matrix(ref.inputs, ref.prediction, ref.attributions, ref.width),
@@ -353,6 +376,11 @@ class Monitor:
             reports.append(self._evaluate(self._evaluated, self._evaluated + window))
             self._evaluated += window
         return reports
+
+    @property
+    def evaluated(self) -> int:
+        """The rows :meth:`step` has reported on so far (whole windows)."""
+        return self._evaluated
 
     @property
     def active(self) -> list[tuple[str, str | None]]:
@@ -450,8 +478,15 @@ class Monitor:
                     }
                 )
         self._current_n = n
-        candidates = self._alarms(result, adjusted, ood_count, n, ood_p, groups_tested, performance, perf_p, cov_p)
+        cause = self._cause(result, adjusted, begin, end, groups_tested)
+        candidates = self._alarms(
+            result, adjusted, cause, ood_count, n, ood_p, groups_tested, performance, perf_p, cov_p
+        )
         sequential = self._sequential(end)
+        signalled = [
+            self.quantities[e["index"]].input for e in sequential if e["signal"] and self.quantities[e["index"]].input
+        ]
+        charted = tuple(dict.fromkeys(name for name in signalled if name is not None))
         for entry in sequential:
             if entry["signal"]:
                 q = self.quantities[entry["index"]]
@@ -459,7 +494,7 @@ class Monitor:
                     continue
                 if q.kind == "attribution_drift" and ("input_drift", q.input) in candidates:
                     continue
-                candidates[(q.kind, q.input)] = (True, self._cusum_alarm(q, entry))
+                candidates[(q.kind, q.input)] = (True, self._cusum_alarm(q, entry, charted))
         coverage_signal = performance.get("coverage_cusum", {}).get("signal", False)
         if coverage_signal and ("coverage", None) not in candidates:
             candidates[("coverage", None)] = (True, self._coverage_cusum_alarm(performance))
@@ -497,6 +532,34 @@ class Monitor:
                 f"ARL ≥ {self.limits.family_target:g} with probability {1 - self.limits.gamma:g}"
             ),
         )
+
+    def _cause(self, result: TestResult, adjusted: FloatArray, begin: int, end: int, families: int) -> CauseGrade:
+        """The window's graded root cause (:func:`~glassline.monitor.grade_cause`); a stated cause must also be
+        stated by the window joined with the one before it (a shift persists, a false alarm does not), when
+        there is one after the reference."""
+        grade = grade_cause(result.p_value, adjusted, self.columns, self.alpha)
+        n = end - begin
+        if grade.grade != "stated" or begin < n:
+            return grade
+        joined = self.frame.iloc[begin - n : end]
+        groups = joined["seq"].to_numpy() if self.reference.groups is not None else None
+        again = self.test.test(self._window_matrix(joined), groups, seed=int(joined["seq"].iloc[0]))
+        both = grade_cause(again.p_value, np.minimum(1.0, again.adjusted_p_value * families), self.columns, self.alpha)
+        return confirm_cause(grade, both)
+
+    def _hedge(self, cause: CauseGrade, name: str | None = None) -> str:
+        """Why the data do not single out an input (or *name*): the candidates, in words."""
+        labels = [self.labels[c][0] for c in cause.candidates]
+        if cause.unconfirmed and name is not None and cause.candidates[:1] == (name,):
+            return (
+                f"the window joined with the one before it does not single out {self.labels[name][0]}, "
+                "so these data do not yet show it is the cause"
+            )
+        if not labels:
+            return "no input differs from the reference on its own; these data do not single one out"
+        if len(labels) == 1:
+            return f"possibly {labels[0]}; these data do not single it out"
+        return f"{', '.join(labels[:-1])} or {labels[-1]}; these data do not single one out"
 
     def _tests(self, result: TestResult, adjusted: FloatArray) -> list[dict[str, Any]]:
         return [
@@ -536,6 +599,7 @@ class Monitor:
         self,
         result: TestResult,
         adjusted: FloatArray,
+        cause: CauseGrade,
         ood_count: int,
         n: int,
         ood_p: float,
@@ -560,39 +624,38 @@ class Monitor:
         def share(name: str) -> float:
             return contributions[name] / pred_shift if abs(pred_shift) > 1e-300 else 0.0
 
-        # prediction drift and its root cause
+        # prediction drift and its root cause: stated only when the evidence singles out the input that
+        # carries most of the shift
         ranked = sorted(self.inputs, key=lambda nm: -abs(contributions[nm]))
         top = ranked[0]
-        top_attr_sig = bool(adjusted[index[f"attribution:{top}"]] <= a)
         top_input_sig = bool(adjusted[index[f"input:{top}"]] <= a)
         way = "rise" if pred_shift > 0 else "drop"
         shift_text = (
             f"{abs(pred_shift):.3g}{' ' + self.unit if self.unit else ''} {way} in predicted {self.target_label}"
         )
-        if top_attr_sig and share(top) >= 0.5:
-            cause = (
+        pred_grade: tuple[Literal["stated", "hedged"], list[str]]
+        if cause.cause == top and share(top) >= 0.5:
+            pred_grade = ("stated", [top])
+            cause_text = (
                 self._input_words(
                     top, float(diff[index[f"input:{top}"]]), float(result.reference_mean[index[f"input:{top}"]])
                 )
                 if top_input_sig
                 else f"the model leans differently on {self.labels[top][0]} (its values are stable)"
             ) + f"; this explains {share(top):.0%} of the {shift_text}"
-        elif share(top) >= 0.5:
-            cause = (
-                f"most likely {self.labels[top][0]}: its attributions account for {share(top):.0%} of the "
-                f"{shift_text}, "
-                "but their own shift is not significant on its own"
-            )
         else:
-            parts = ", ".join(f"{self.labels[nm][0]} {share(nm):.0%}" for nm in ranked[:3])
-            cause = f"no single input explains the {shift_text}; the largest shares: {parts}"
+            named = list(dict.fromkeys([*cause.candidates, *(nm for nm in ranked[:3] if abs(share(nm)) >= 0.2)]))
+            pred_grade = ("hedged", named)
+            parts = ", ".join(f"{self.labels[nm][0]} {share(nm):.0%}" for nm in named) or "none"
+            hedge = self._hedge(CauseGrade("hedged", tuple(named), cause.unconfirmed))
+            cause_text = f"the {shift_text}: {hedge} (shares of the shift: {parts})"
         j_width = index["interval_width"]
         width_sig = bool(adjusted[j_width] <= a)
         if pred_sig or width_sig:
             statistic = "mean_prediction" if pred_sig else "mean_interval_width"
             j = j_pred if pred_sig else j_width
             text = (
-                cause
+                cause_text
                 if pred_sig
                 else (
                     f"the prediction intervals are {abs(float(diff[j_width])):.3g} {self.unit} "
@@ -613,6 +676,8 @@ class Monitor:
                     text,
                     contributions if pred_sig else {},
                     self._runbook("prediction_drift", None),
+                    pred_grade[0] if pred_sig else None,
+                    pred_grade[1] if pred_sig else [],
                 ),
             )
         else:
@@ -627,9 +692,11 @@ class Monitor:
                     direction(pred_shift),
                     pred_shift,
                     self.unit,
-                    cause,
+                    cause_text,
                     contributions,
                     self._runbook("prediction_drift", None),
+                    pred_grade[0],
+                    pred_grade[1],
                 ),
             )
         # inputs, and attributions with stable inputs
@@ -649,6 +716,10 @@ class Monitor:
                     f"{pred_shift:+.3g} {self.unit}, within noise; this input's attributions "
                     f"{contributions[name]:+.3g})"
                 )
+            grade: Literal["stated", "hedged"] = "stated" if cause.cause == name else "hedged"
+            named = [name] if grade == "stated" else list(cause.candidates)
+            if grade == "hedged":
+                text += f"; as the root cause: {self._hedge(cause, name)}"
             out[("input_drift", name)] = (
                 significant,
                 Alarm(
@@ -663,6 +734,8 @@ class Monitor:
                     text,
                     {name: contributions[name]},
                     self._runbook("input_drift", name),
+                    grade,
+                    named,
                 ),
             )
             js, ja = index[f"attribution:{name}"], index[f"abs_attribution:{name}"]
@@ -670,6 +743,12 @@ class Monitor:
             attr_sig = bool(adjusted[jj] <= a) and not significant
             statistic = "mean_attribution" if jj == js else "mean_abs_attribution"
             what = "signed" if jj == js else "absolute"
+            leans = (
+                f"the model now leans {'more' if diff[jj] > 0 else 'less'} on {label} ({what} attribution "
+                f"{float(diff[jj]):+.3g} {self.unit}) while {label}'s values are stable"
+            )
+            if grade == "hedged":
+                leans += f"; as the root cause: {self._hedge(cause, name)}"
             out[("attribution_drift", name)] = (
                 attr_sig,
                 Alarm(
@@ -681,10 +760,11 @@ class Monitor:
                     direction(float(diff[jj])),
                     float(diff[jj]),
                     self.unit,
-                    f"the model now leans {'more' if diff[jj] > 0 else 'less'} on {label} ({what} attribution "
-                    f"{float(diff[jj]):+.3g} {self.unit}) while {label}'s values are stable",
+                    leans,
                     {name: contributions[name]},
                     self._runbook("attribution_drift", name),
+                    grade,
+                    named,
                 ),
             )
         ood_adj = _bonferroni(ood_p, groups)
@@ -750,7 +830,8 @@ class Monitor:
     # ------------------------------------------------------------------ sequential
     def _sequential(self, end: int) -> list[dict[str, Any]]:
         """CUSUM per quantity over the rows since the reference up to *end*: restarted after each signal; a
-        signal inside the newest window is reported with its change point (the chart's last zero before it)."""
+        signal inside the newest window is reported with its change point, dated by :func:`_change_point` on the
+        chart's rows since its last restart."""
         history = self.frame.iloc[:end]
         values = self._window_matrix(history)
         limits = self.limits
@@ -758,20 +839,23 @@ class Monitor:
         k = limits.k
         up = np.zeros(z.shape[1])
         down = np.zeros(z.shape[1])
-        last_zero = np.zeros(z.shape[1], dtype=int)
+        restart = np.zeros(z.shape[1], dtype=int)
+        began = np.zeros(z.shape[1], dtype=int)  # the restart before each chart's latest signal
         signal_at = np.full(z.shape[1], -1)
-        change_at = np.full(z.shape[1], -1)
         for t in range(len(z)):
             up = np.maximum(0.0, up + z[t] - k)
             down = np.maximum(0.0, down - z[t] - k)
-            last_zero = np.where((up == 0) & (down == 0), t, last_zero)
             fired = (up > limits.h) | (down > limits.h)
             if fired.any():
                 signal_at = np.where(fired, t, signal_at)
-                change_at = np.where(fired, last_zero + 1, change_at)
+                began = np.where(fired, restart, began)
+                restart = np.where(fired, t + 1, restart)
                 up = np.where(fired, 0.0, up)
                 down = np.where(fired, 0.0, down)
         window_start = max(0, end - self._current_n)
+        change_at = np.full(z.shape[1], -1)
+        for c in np.flatnonzero(signal_at >= window_start).tolist():  # only the signals the report shows
+            change_at[c] = _change_point(z[began[c] : signal_at[c] + 1, c], int(began[c]))
         out: list[dict[str, Any]] = []
         seqs = history["seq"].to_numpy()
         times = history["time"]
@@ -796,9 +880,23 @@ class Monitor:
             )
         return out
 
-    def _cusum_alarm(self, q: Quantity, entry: dict[str, Any]) -> Alarm:
+    def _cusum_alarm(self, q: Quantity, entry: dict[str, Any], charted: tuple[str, ...]) -> Alarm:
+        """A CUSUM signal as an alarm; the cause is stated when this input's charts are the only input charts
+        that signalled in the window (*charted*: the inputs whose charts did), hedged otherwise."""
         point = entry["change_point"] or {}
         label = self.labels[q.input][0] if q.input else self.target_label
+        grade: Literal["stated", "hedged"] | None = None
+        named: list[str] = []
+        text = (
+            f"the CUSUM chart of {q.key.replace(':', ' of ')} crossed its limit {entry['limit']:.3g} at seq "
+            f"{entry['signal_seq']}: a small persistent shift of {label} that began around seq {point.get('seq')} "
+            f"({point.get('time')})"
+        )
+        if q.input is not None:
+            grade = "stated" if charted == (q.input,) else "hedged"
+            named = [q.input] if grade == "stated" else list(charted)
+            if grade == "hedged":
+                text += f"; as the root cause: {self._hedge(CauseGrade('hedged', charted))}"
         return Alarm(
             q.kind,
             q.input,
@@ -808,11 +906,11 @@ class Monitor:
             None,
             None,
             q.unit,
-            f"the CUSUM chart of {q.key.replace(':', ' of ')} crossed its limit {entry['limit']:.3g} at seq "
-            f"{entry['signal_seq']}: a small persistent shift of {label} that began around seq {point.get('seq')} "
-            f"({point.get('time')})",
+            text,
             {},
             self._runbook(q.kind, q.input),
+            grade,
+            named,
         )
 
     def _coverage_cusum_alarm(self, performance: dict[str, Any]) -> Alarm:

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ALARM_KINDS", "GENERIC_RUNBOOK", "Alarm", "AlarmKind", "Retraining", "WindowReport"]
+__all__ = ["ALARM_KINDS", "GENERIC_RUNBOOK", "Alarm", "AlarmKind", "Retraining", "RootCauseGrade", "WindowReport"]
 
+RootCauseGrade = Literal["stated", "hedged"]
 AlarmKind = Literal["input_drift", "prediction_drift", "attribution_drift", "ood_rate", "performance", "coverage"]
 
 #: The alarm kinds, in the order a report lists them.
@@ -59,7 +60,11 @@ GENERIC_RUNBOOK: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class Alarm:
     """One alarm of a window. *contributions*: for a change in the mean prediction, each input's share of it in
-    the prediction's unit (they sum to the change); *size*: window mean − reference mean, in *unit*."""
+    the prediction's unit (they sum to the change); *size*: window mean − reference mean, in *unit*.
+
+    *root_cause_grade*: how firmly *root_cause* names an input: ``stated`` (the evidence singles out one input,
+    *candidates* holds it), ``hedged`` (it does not: *candidates* lists the inputs that could be it, strongest
+    evidence first) or None (an alarm about the whole model whose cause names no input)."""
 
     kind: AlarmKind
     input: str | None
@@ -72,6 +77,8 @@ class Alarm:
     root_cause: str
     contributions: dict[str, float] = field(default_factory=dict)
     runbook: list[str] = field(default_factory=list)
+    root_cause_grade: RootCauseGrade | None = None
+    candidates: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -90,6 +97,8 @@ class Alarm:
             "root_cause": self.root_cause,
             "contributions": dict(self.contributions),
             "runbook": list(self.runbook),
+            "root_cause_grade": self.root_cause_grade,
+            "candidates": list(self.candidates),
         }
 
 
@@ -132,7 +141,8 @@ class WindowReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``model``, ``window`` ``{first_seq, last_seq, n}``, ``alarms`` (kind, input,
-        statistic, p_value, adjusted_p_value, direction, size, unit, root_cause, contributions, runbook) and
+        statistic, p_value, adjusted_p_value, direction, size, unit, root_cause, contributions, runbook, then
+        root_cause_grade and candidates) and
         ``tests`` (every quantity tested, with its p-value); then ``version``, ``alpha``, ``time``,
         ``reference``, ``sequential``, ``performance``, ``retraining``, ``minimum_detectable_shift`` and
         ``method``."""
@@ -162,7 +172,8 @@ class WindowReport:
             for a in self.alarms:
                 what = a.kind + (f" ({a.input})" if a.input else "")
                 p = f", adjusted p = {a.adjusted_p_value:.3g}" if a.adjusted_p_value is not None else ""
-                out.append(f"  {what}{p}: {a.root_cause}")
+                grade = f" [cause {a.root_cause_grade}]" if a.root_cause_grade else ""
+                out.append(f"  {what}{p}{grade}: {a.root_cause}")
                 if a.runbook:
                     out.append(f"    first step: {a.runbook[0]}")
         verdict = self.retraining

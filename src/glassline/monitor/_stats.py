@@ -9,13 +9,16 @@ quantity *j* is the standardized mean difference ``T_j = |mean_window_j − mean
 (one-sided, increases only, for the out-of-domain rate). Its joint null distribution is simulated ``B`` times
 (default 2000) by permuting the pooled reference and window rows (or whole groups of rows, when the reference
 comes in groups, so within-group correlation carries over) and recomputing all *k* statistics on each split.
-Each quantity's p-value is its rank in its own null column; its adjusted p-value is the share of
-permutations whose smallest p-value (over all *k* quantities jointly) is at most it. Since a permutation
-moves whole rows, the joint dependence of the quantities (a prediction moves with its attributions) is kept
-and the family-wise false-alarm rate is at most α for any window size, for continuous and few-level inputs
-alike (no χ² or normal approximation), up to the resampling error of ``B`` draws. With a pool of at least
-20 times the window's groups the draws are made with replacement (variance within 5 % of the permutation's),
-which keeps a window with 10,000 reference rows well under 100 ms.
+The observed split is ranked together with the ``B`` random ones: each quantity's p-value is the share of the
+``B + 1`` splits whose statistic is at least the observed one, and its adjusted p-value is the share of splits
+whose smallest p-value (over all *k* quantities jointly, each split's p-values ranked among the same ``B + 1``
+splits) is at most it. In control the ``B + 1`` splits are exchangeable, so the observed split's smallest p-value
+is no smaller in rank than a random split's: the family-wise false-alarm rate is at most α for any window size
+and any ``B`` (ties, which few-level inputs make common, are counted against the window, which errs on the
+conservative side). A permutation moves whole rows, so the joint dependence of the quantities (a prediction moves
+with its attributions) is kept; there is no χ² or normal approximation. The random splits are exact: uniformly
+random subsets of the pooled groups, drawn without replacement (for a window of few groups in a large pool, by
+redrawing repeated indices, which keeps 10,000 reference rows well under 100 ms).
 
 Assumptions: in control, production rows are exchangeable with the reference rows (or groups with groups):
 no autocorrelation between requests beyond the grouping; the test looks at means (a change in spread alone at
@@ -39,7 +42,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -47,18 +52,20 @@ from scipy import sparse, stats
 from scipy.sparse.linalg import spsolve
 
 __all__ = [
+    "CauseGrade",
     "CusumLimits",
     "MinPTest",
     "TestResult",
     "bernoulli_cusum",
     "bernoulli_cusum_limit",
+    "confirm_cause",
     "cusum_limits",
     "cusum_paths",
+    "grade_cause",
     "minimum_detectable_shift",
 ]
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 #: z of 80 % power (one-sided), for the minimum detectable shift.
 _Z_POWER = float(stats.norm.ppf(0.8))
@@ -89,6 +96,34 @@ def _group_sums(values: FloatArray, groups: npt.ArrayLike | None) -> tuple[Float
     return sums, np.bincount(codes).astype(float)
 
 
+def _subsets(rng: np.random.Generator, size: int, draw: int, count: int) -> npt.NDArray[np.int32]:
+    """*count* uniformly random subsets of *draw* distinct indices out of ``range(size)``, as rows (count, draw).
+
+    Few draws from many: independent draws, and every repeated index drawn again until no row repeats one.
+    Whatever the indices are called, this procedure treats them alike, so every subset of *draw* indices is
+    equally likely (exactly, as a random permutation would give). Otherwise (more than an eighth of the pool)
+    the *draw* smallest of random keys."""
+    if draw <= 0:
+        return np.zeros((count, 0), dtype=np.int32)
+    if size < 8 * draw:
+        return np.asarray(np.argpartition(rng.random((count, size)), draw - 1, axis=1)[:, :draw], dtype=np.int32)
+    index = rng.integers(0, size, size=(count, draw), dtype=np.int32)
+    rows = np.arange(count)
+    while True:
+        ranked = np.sort(index[rows], axis=1)
+        rows = rows[(ranked[:, 1:] == ranked[:, :-1]).any(axis=1)]  # the rows that repeat an index
+        if not len(rows):
+            break
+        block = index[rows]
+        order = np.argsort(block, axis=1, kind="stable")
+        ranked = np.take_along_axis(block, order, axis=1)
+        repeated = np.zeros(block.shape, dtype=bool)  # every position but the first of equal indices
+        np.put_along_axis(repeated, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
+        block[repeated] = rng.integers(0, size, size=int(repeated.sum()), dtype=np.int32)
+        index[rows] = block
+    return index
+
+
 @dataclass
 class MinPTest:
     """The family-wise calibrated window test over the *k* columns of *reference* (m, k).
@@ -117,6 +152,8 @@ class MinPTest:
         self.constant = sd <= 1e-12 * np.maximum(1.0, np.abs(self.mean))
         self.scale: FloatArray = np.where(self.constant, 1.0, sd)
         self._sums, self._sizes = _group_sums(ref, self.groups)
+        self._pool = np.hstack([self._sums, self._sizes[:, None]])  # the reference's groups: sums and sizes
+        self._pool_total = self._pool.sum(axis=0)
         self._mask = np.zeros(ref.shape[1], dtype=bool)
         self._mask[list(self.one_sided)] = True
 
@@ -128,54 +165,65 @@ class MinPTest:
         z = difference / self.scale
         return np.asarray(np.where(self._mask, np.maximum(z, 0.0), np.abs(z)), dtype=float)
 
-    def _null(self, sums: FloatArray, sizes: FloatArray, chosen: int, rng: np.random.Generator) -> FloatArray:
-        """Statistics (B, k) of *chosen* groups drawn from the pool (*sums*, *sizes*) against the rest.
-
-        Without replacement (an exact permutation) when the pool has fewer than 20 × *chosen* groups; with
-        replacement otherwise (the difference in variance is below 5 %)."""
+    def _null(self, window_pool: FloatArray, rng: np.random.Generator) -> FloatArray:
+        """Statistics (B, k) of B random splits of the pooled groups (the reference's and the window's
+        *window_pool*: per group its sums and size, (g, k + 1)) into as many groups as the window has and the
+        rest, each drawn without replacement (an exact permutation test)."""
         b = self.resamples
-        n_groups = len(sizes)
-        if n_groups < 20 * chosen:
-            index = np.argpartition(rng.random((b, n_groups)), chosen - 1, axis=1)[:, :chosen]
-        else:
-            index = rng.integers(0, n_groups, size=(b, chosen))
-        window_sum = sums[index].sum(axis=1)
-        window_n = sizes[index].sum(axis=1)[:, None]
-        total = sums.sum(axis=0)
-        rest_n = np.maximum(sizes.sum() - window_n, 1.0)
-        return self._statistic(window_sum / window_n - (total - window_sum) / rest_n)
+        pool = np.vstack([self._pool, window_pool])
+        n_groups, chosen = len(pool), len(window_pool)
+        complement = chosen > n_groups - chosen  # draw the smaller side: the rest, when the window is larger
+        draw = n_groups - chosen if complement else chosen
+        index = _subsets(rng, n_groups, draw, b)
+        picker = sparse.csr_matrix(
+            (np.ones(b * draw), index.ravel(), np.arange(0, b * draw + 1, draw, dtype=np.int32)), shape=(b, n_groups)
+        )
+        drawn = np.asarray(picker @ pool)
+        total = self._pool_total + window_pool.sum(axis=0)
+        if complement:
+            drawn = total - drawn
+        window_sum, window_n = drawn[:, :-1], drawn[:, -1:]
+        rest_n = np.maximum(total[-1] - window_n, 1.0)
+        return self._statistic(window_sum / window_n - (total[:-1] - window_sum) / rest_n)
 
     @staticmethod
-    def _ranks(sorted_stats: FloatArray, observed: FloatArray) -> FloatArray:
-        """Per column: how many null draws are at least as large as each observed value; observed (r, k)."""
-        b = sorted_stats.shape[0]
-        out = np.empty(observed.shape)
-        for j in range(sorted_stats.shape[1]):
-            column = sorted_stats[:, j]
-            tol = _TIE * max(1.0, float(column[-1]))
-            out[:, j] = b - np.searchsorted(column, observed[:, j] - tol, side="left")
-        return out
+    def _counts(sorted_stats: FloatArray, values: FloatArray) -> FloatArray:
+        """Per column: how many rows of *sorted_stats* (r, k; each column sorted, values ≥ 0) are at least as
+        large as each of *values* (q, k), ties (within a relative 1e-12) counted; one search for all columns."""
+        r, k = sorted_stats.shape
+        top = np.maximum(1.0, sorted_stats[-1])
+        offset = 2.0 * np.arange(k)  # column j scaled into [2j, 2j + 1]: one sorted array
+        flat = (sorted_stats / top + offset).T.ravel()
+        queries = (values / top + offset - _TIE).T.ravel()
+        below = np.searchsorted(flat, queries, side="left").reshape(k, -1).T - r * np.arange(k)
+        return np.asarray(r - below, dtype=float)
 
     def test(self, window: FloatArray, groups: npt.ArrayLike | None = None, *, seed: int | None = None) -> TestResult:
         """Test one window (n, k) of quantities against the reference; *groups*: the window rows' group labels
-        (used when the reference is grouped; each row its own group otherwise)."""
+        (used when the reference is grouped; each row its own group otherwise).
+
+        The observed split is one of the B + 1 splits the p-values are ranked among (raw and min-P alike), so
+        that under exchangeability the family-wise rate is at most α for any B (ties counted against the
+        window)."""
         window = np.asarray(window, dtype=float)
         if window.ndim != 2 or window.shape[1] != self.k or len(window) < 1:
             raise ValueError(f"the window needs rows of {self.k} quantities, got shape {window.shape}")
+        if not np.isfinite(window).all():
+            raise ValueError("the window holds non-finite values")
         w_sums, w_sizes = _group_sums(window, groups if self.groups is not None else None)
         mean = window.mean(axis=0)
         statistic = self._statistic(mean - self.mean)
         rng = np.random.default_rng([self.seed if seed is None else seed, len(window)])
-        pool_sums = np.vstack([self._sums, w_sums])
-        pool_sizes = np.concatenate([self._sizes, w_sizes])
-        null = self._null(pool_sums, pool_sizes, len(w_sizes), rng)
-        sorted_stats = np.sort(null, axis=0)
-        b = self.resamples
-        null_p = self._ranks(sorted_stats, null) / b
-        min_p = np.sort(null_p.min(axis=1))
-        p = (1.0 + self._ranks(sorted_stats, statistic[None, :])[0]) / (b + 1.0)
-        exceed = np.searchsorted(min_p, p + _TIE, side="right")  # null draws whose smallest p is ≤ p
-        adjusted = np.maximum(np.minimum(1.0, (1.0 + exceed) / (b + 1.0)), p)
+        splits = np.vstack([statistic[None, :], self._null(np.hstack([w_sums, w_sizes[:, None]]), rng)])
+        total = float(len(splits))
+        order = np.argsort(splits, axis=0)
+        ranked = np.take_along_axis(splits, order, axis=0)
+        p_all = np.empty(splits.shape)  # each split's raw p-values
+        np.put_along_axis(p_all, order, self._counts(ranked, ranked) / total, axis=0)
+        p = p_all[0]
+        min_p = np.sort(p_all.min(axis=1))
+        exceed = np.searchsorted(min_p, p * (1.0 + _TIE), side="right")  # splits whose smallest p is ≤ p
+        adjusted = np.maximum(np.minimum(1.0, exceed / total), p)
         return TestResult(statistic, p, adjusted, mean, self.mean.copy())
 
     def critical_statistic(self, n: int, alpha: float) -> FloatArray:
@@ -194,7 +242,7 @@ class MinPTest:
         null = self._statistic((window_mean - self.mean) * inflate)
         sorted_stats = np.sort(null, axis=0)
         b = self.resamples
-        min_p = np.sort((self._ranks(sorted_stats, null) / b).min(axis=1))
+        min_p = np.sort((self._counts(sorted_stats, null) / b).min(axis=1))
         # the largest raw p whose adjusted p is ≤ α: the α quantile of the min-P distribution
         p_cut = float(min_p[min(b - 1, max(0, math.floor(alpha * (b + 1)) - 2))])
         # raw p ≤ p_cut ⇔ statistic at or above the (1 − p_cut) quantile of its null column
@@ -202,6 +250,53 @@ class MinPTest:
         critical = np.asarray(sorted_stats[q], dtype=float)
         self._critical[key] = critical
         return critical
+
+
+@dataclass(frozen=True)
+class CauseGrade:
+    """How firmly a window's data name the input behind its alarms: ``stated`` (one input, *candidates* holds
+    it) or ``hedged`` (*candidates*: the inputs that could be it, strongest evidence first; empty when no input
+    differs even on its own). *unconfirmed*: hedged only because the window joined with the one before it
+    does not single out the same input."""
+
+    grade: Literal["stated", "hedged"]
+    candidates: tuple[str, ...]
+    unconfirmed: bool = False
+
+    @property
+    def cause(self) -> str | None:
+        """The input named as the cause, when stated."""
+        return self.candidates[0] if self.grade == "stated" else None
+
+
+def grade_cause(
+    p_value: FloatArray, adjusted_p_value: FloatArray, columns: Mapping[str, Sequence[int]], alpha: float
+) -> CauseGrade:
+    """The graded root cause of one window's test: *columns* maps each input to the columns of the p-values
+    that are its own (its value, its signed and absolute attribution).
+
+    Stated when the evidence singles one input out: its smallest adjusted p-value is at most *alpha* (a
+    finding at the family-wise level) while no other input differs from the reference even on its own (every
+    other input's smallest raw p-value is above *alpha*). Otherwise hedged, listing every input that is
+    significant or differs on its own (raw p-value at most *alpha*), smallest p-value first. A false alarm on a
+    wrong input looks in its window exactly like a shift of that input, so one window cannot tell them apart;
+    :meth:`glassline.monitor.Monitor` therefore also asks the window joined with the one before it (a shift
+    persists, a false alarm does not) before it states a cause."""
+    adjusted = {name: float(np.min(adjusted_p_value[list(cols)])) for name, cols in columns.items()}
+    raw = {name: float(np.min(p_value[list(cols)])) for name, cols in columns.items()}
+    significant = [name for name in columns if adjusted[name] <= alpha]
+    unusual = sorted((name for name in columns if raw[name] <= alpha), key=lambda nm: (adjusted[nm], raw[nm]))
+    if len(significant) == 1 and set(unusual) <= set(significant):
+        return CauseGrade("stated", (significant[0],))
+    return CauseGrade("hedged", tuple(unusual))
+
+
+def confirm_cause(first: CauseGrade, joined: CauseGrade) -> CauseGrade:
+    """*first* (one window's grade) kept when the window joined with the one before it states the same input;
+    hedged otherwise, listing both grades' candidates."""
+    if first.grade != "stated" or joined.cause == first.cause:
+        return first
+    return CauseGrade("hedged", tuple(dict.fromkeys(first.candidates + joined.candidates)), unconfirmed=True)
 
 
 def minimum_detectable_shift(test: MinPTest, n: int, alpha: float) -> FloatArray:

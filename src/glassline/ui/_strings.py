@@ -128,6 +128,8 @@ ENGLISH: dict[str, str] = {
     "alarm.kind.coverage": "Interval coverage",
     "alarm.stats": "{statistic}; p = {p}, adjusted p = {adjusted}; size {size} {unit}",
     "alarm.contributions": "Part of the mean prediction shift, by input",
+    "alarm.grade.stated": "Root cause stated: these data single out {inputs}.",
+    "alarm.grade.hedged": "Root cause hedged: these data do not single out one input (candidates: {inputs}).",
     "alarm.runbook": "What to do",
     "alarm.predictions": "Show this window's predictions",
     "window.title": "Predictions of {model}, records {first}–{last}",
