@@ -22,6 +22,7 @@ from glassline.explain._claims import (
     classify_shape,
     confidence,
 )
+from glassline.explain._curvature import CURVATURE_ALPHA, Curvature, curvature_test
 from glassline.explain._expectations import check_expectations
 from glassline.explain._explanations import Explanations
 from glassline.explain._importance import (
@@ -56,6 +57,7 @@ __all__ = [
     "CLAIM_COLUMNS",
     "CONFIDENCE_WORDS",
     "CONFOUNDING_KINDS",
+    "CURVATURE_ALPHA",
     "EXTRAPOLATION_TOLERANCE",
     "IMPORTANCE_COLUMNS",
     "LOF_ALPHA",
@@ -70,6 +72,7 @@ __all__ = [
     "WARNING_COLUMNS",
     "WARNING_KINDS",
     "BootstrapDraws",
+    "Curvature",
     "Explanations",
     "OrderCheck",
     "PhysicsContext",
@@ -85,6 +88,7 @@ __all__ = [
     "collinearity_limits",
     "confidence",
     "conformal_quantile",
+    "curvature_test",
     "explain",
     "explanation_warnings",
     "influential_points",

@@ -16,7 +16,9 @@ study file's ``[models]`` limits (or the ones given): past a soft limit a scenar
 - ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
 - ``uncertainty.csv``, ``ranks.csv``, ``claims.csv``: from the grouped bootstrap refits of each target's lead
   scenario, importance and effect with 90 % CIs, direction and rank probabilities, shapes and optima, and the
-  graded claims of the lead model (see :mod:`glassline.explain._claims`);
+  graded claims of the lead model (see :mod:`glassline.explain._claims`); the shape of a lead model's input is
+  also judged from the data's curvature evidence (:mod:`glassline.explain._curvature`: an interior optimum of
+  the reduced quadratic on the configuration means, found where a linear lead model cannot show one);
 - ``narratives.json`` / ``narratives.md``: statements and role views per target, written from the claims;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
@@ -50,6 +52,7 @@ from glassline._progress import ProgressCallback
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain._agreement import agreement
 from glassline.explain._claims import claim_warnings, claims_table, ranks_table, uncertainty_table
+from glassline.explain._curvature import with_curvature
 from glassline.explain._expectations import check_expectations, factor_bounds
 from glassline.explain._explanations import Explanations, lead_fits
 from glassline.explain._importance import (
@@ -516,7 +519,14 @@ def explain(
         targets=chosen_targets,
         confounded=confounded,
     )
-    uncertainty = uncertainty_table(draws, the_study)
+    uncertainty = with_curvature(
+        uncertainty_table(draws, the_study),
+        {t: f for t, f in lead.items() if f.key in draws},
+        {fit.key: g for fit, g in tasks},
+        bounds,
+        n_boot=n_boot,
+        seed=seed,
+    )
     ranks = ranks_table(draws)
     claims = claims_table(lead, uncertainty, ranks, results_table, warnings)
     extra = claim_warnings(
