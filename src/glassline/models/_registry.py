@@ -25,7 +25,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -33,6 +32,7 @@ from sklearn.svm import SVR
 from xgboost import XGBRegressor
 
 from glassline.exceptions import UnknownNameError, did_you_mean
+from glassline.models._forest import RandomForest
 from glassline.models._rsm import DEFAULT_ALPHA, ReducedQuadratic
 
 __all__ = [
@@ -191,7 +191,8 @@ def _rf(seed: int) -> Pipeline:
     return Pipeline(
         [
             ("scale", StandardScaler()),
-            ("model", RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=1)),
+            # scikit-learn's RandomForestRegressor, tree for tree, without its per-tree introspection
+            ("model", RandomForest(n_estimators=100, random_state=seed, n_jobs=1)),
         ]
     )
 
