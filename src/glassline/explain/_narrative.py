@@ -167,7 +167,9 @@ def _effect_sentence(
     """The sentence of one claim that is stated or hedged ("" for one that is not stated).
 
     A hedged claim reads "likely …"; one whose input a ``collinear`` or ``confounded_with_order`` warning
-    names reads "appears to …": its interval may be tight, but the effect may be another's.
+    names reads "appears to …": its interval may be tight, but the effect may be another's (*confounded*; the
+    caller sets it also for a claim whose confidence word is ``unclear``, e.g. a peak whose interval reaches
+    the end of the range).
     """
     status, shape = str(claim["status"]), str(claim["shape"])
     if status == "not_stated":
@@ -427,7 +429,8 @@ def narratives(
                     claim,
                     place,
                     _hedge_reason(study, claim, warned, lof, place),
-                    str(claim["factor"]) in warned,
+                    # "appears to" where a warning or the claim's own evidence leaves it unclear, never "likely"
+                    str(claim["factor"]) in warned or confidence(claim, warnings) == "unclear",
                 )
                 if place and cv_r2 >= MIN_CV_R2
                 else ""
