@@ -59,6 +59,7 @@ def _allowed(target: str, claims: pd.DataFrame, uncertainty: pd.DataFrame, resul
     for c in part.to_dict("records"):
         values += [float(c[k]) for k in ("range_low", "range_high", "optimum", "optimum_ci_low", "optimum_ci_high")]
         values += [abs(float(c[k])) for k in ("effect", "effect_ci_low", "effect_ci_high")]
+        values += [100 * float(c.get("curvature_share", math.nan))]
     metrics = results[results["target"] == target]
     for column in ("cv_r2_pooled", "r2_test", "cv_rmse_mean", "rmse_train"):
         if column in metrics:

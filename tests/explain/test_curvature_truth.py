@@ -100,3 +100,29 @@ def test_reduced_quadratic_adhesion_model_peaks_inside_the_temperature_range_nea
     model = _profile(fit.predict(box), box)
     assert model.max() > max(model.loc[t_low], model.loc[t_high]), "no interior maximum"
     assert abs(_optimum(model) - true_optimum) <= OPTIMUM_TOLERANCE_C
+
+
+def test_adhesion_claim_names_the_temperature_optimum_near_the_truth(demo: tuple[Path, Explanations]) -> None:
+    """Issue 14's "the adhesion optimum is found": the lead model's claim on temperature has shape optimum (from
+    the curvature test when the lead model is linear), located near the truth's peak, and stays hedged:
+    temperature is confounded with coil position."""
+    _, outcome = demo
+    box = _box(outcome.study, 13)
+    truth = _profile(true_properties(*(box[f] for f in FACTORS))[TRUTH_COLUMN["adhesion_strength"]].to_numpy(), box)
+    claims = outcome.claims.set_index(["target", "factor"])
+    claim = claims.loc[("adhesion_strength", "drying_temperature")]
+    assert claim["shape"] == "optimum"
+    assert claim["status"] == "hedged"
+    u = outcome.uncertainty
+    row = u[
+        (u["target"] == "adhesion_strength")
+        & (u["scenario"] == claim["scenario"])
+        & (u["family"] == claim["family"])
+        & (u["factor"] == "drying_temperature")
+    ].iloc[0]
+    assert abs(float(row["optimum"]) - _optimum(truth)) <= OPTIMUM_TOLERANCE_C
+    assert float(row["range_low"]) <= float(row["optimum_ci_low"]) <= float(row["optimum"])
+    assert float(row["optimum"]) <= float(row["optimum_ci_high"]) <= float(row["range_high"])
+    sentence = " ".join(outcome.narratives["adhesion_strength"]["statements"])
+    assert "highest near" in sentence
+    assert "appears to" in sentence

@@ -120,10 +120,17 @@ def test_files_written(outcome: Explanations, results_dir: Path) -> None:
     ):
         assert (out / name).exists(), name
     figures = out / "figures" / "y" / "factors"
-    for name in ("mlr_beeswarm.png", "mlr_bar.png", "mlr_coefficients.png", "xgb_mdi.png", "xgb_beeswarm.png"):
+    for name in ("mlr_beeswarm.png", "mlr_coefficients.png", "xgb_mdi.png", "xgb_beeswarm.png"):
         assert (figures / name).stat().st_size > 1000, name
     assert list(figures.glob("contour_*.png"))
     assert list(figures.glob("dependence_*.png"))
+    # the report shows no bar chart: written only on request
+    assert not list(figures.glob("*_bar.png"))
+
+
+def test_all_figures_adds_the_bar_charts(results_dir: Path, tmp_path: Path) -> None:
+    explain(results_dir, tmp_path / "every", bootstrap=0, families=["mlr"], influence=False, all_figures=True)
+    assert (tmp_path / "every" / "figures" / "y" / "factors" / "mlr_bar.png").stat().st_size > 1000
 
 
 def test_importance_table(outcome: Explanations, results_dir: Path) -> None:

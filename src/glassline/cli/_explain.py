@@ -101,6 +101,13 @@ def explain(
         ),
     ] = None,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Write the figures.")] = True,
+    all_figures: Annotated[
+        bool,
+        typer.Option(
+            "--all-figures",
+            help="Figures of every explained fit (default: those the report shows, each target's lead scenario).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no statements.")] = False,
     cluster: ClusterOption = None,
 ) -> None:
@@ -119,6 +126,7 @@ def explain(
             n_jobs=jobs,
             include_unexplainable=include_unexplainable,
             plots=plots,
+            all_figures=all_figures,
             requirements=require or (),
             level=level,
             seed=seed,

@@ -23,6 +23,7 @@ from glassline.explain._claims import (
     confidence,
     warning_factors,
 )
+from glassline.explain._curvature import CURVATURE_ALPHA, Curvature, curvature_test
 from glassline.explain._expectations import check_expectations
 from glassline.explain._explanations import Explanations
 from glassline.explain._importance import (
@@ -57,6 +58,7 @@ __all__ = [
     "CLAIM_COLUMNS",
     "CONFIDENCE_WORDS",
     "CONFOUNDING_KINDS",
+    "CURVATURE_ALPHA",
     "EXTRAPOLATION_TOLERANCE",
     "IMPORTANCE_COLUMNS",
     "LOF_ALPHA",
@@ -71,6 +73,7 @@ __all__ = [
     "WARNING_COLUMNS",
     "WARNING_KINDS",
     "BootstrapDraws",
+    "Curvature",
     "Explanations",
     "OrderCheck",
     "PhysicsContext",
@@ -86,6 +89,7 @@ __all__ = [
     "collinearity_limits",
     "confidence",
     "conformal_quantile",
+    "curvature_test",
     "explain",
     "explanation_warnings",
     "influential_points",

@@ -18,8 +18,10 @@ All CIs are central :data:`CI_LEVEL` (90 %) intervals: the 5 % and 95 % quantile
 ``claims.csv`` holds one row per target × input of the lead model, graded by :func:`grade`:
 
 - **stated**: the model is adequate (pooled grouped-CV R² ≥ :data:`~glassline.explain._warnings.MIN_CV_R2`),
-  the effect is significant (its CI excludes zero; for an optimum or minimum, the CIs of both drops from
-  it to the range ends exclude zero), no ``collinear`` or ``confounded_with_order`` warning names the
+  the effect is significant (its CI excludes zero; for an optimum or minimum of the model's curve, the CIs of
+  both drops from it to the range ends exclude zero; for one the curvature test found where the model's curve
+  shows none, ``shape_source`` = ``curvature``, the CI of its location lies strictly inside the range, see
+  :mod:`glassline.explain._curvature`), no ``collinear`` or ``confounded_with_order`` warning names the
   input, its rank probability is ≥ :data:`RANK_PROBABILITY_MIN`, and, when ``results.csv`` carries a
   pure-error lack-of-fit p-value ``lof_p`` below :data:`LOF_ALPHA` for the lead model while another family
   of the scenario passes the test, its shape is not a monotone one (a significant lack of fit says the
@@ -47,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from glassline.explain._curvature import curvature_confirmed
 from glassline.explain._importance import pd_direction
 from glassline.explain._uncertainty import BootstrapDraws
 from glassline.explain._warnings import MIN_CV_R2
@@ -143,6 +146,10 @@ UNCERTAINTY_COLUMNS = [
     "data_low",
     "data_high",
     "unit",
+    # the curvature test of the lead model's inputs (glassline.explain._curvature.with_curvature)
+    "shape_source",
+    "curvature_p",
+    "curvature_share",
 ]
 #: Columns of ``explanations/ranks.csv``, in order.
 RANKS_COLUMNS = ["target", "scenario", "family", "factor", "rank", "probability"]
@@ -407,7 +414,7 @@ def claims_table(
             shape = str(record["shape"])
             status = grade(
                 adequate=adequate,
-                significant=shape in ("increasing", "decreasing", "optimum", "minimum"),
+                significant=shape in ("increasing", "decreasing", "optimum", "minimum") and curvature_confirmed(record),
                 warned=name in warned,
                 rank_probability=rank_probability,
                 monotone_with_lack_of_fit=bool(lof_p < LOF_ALPHA)

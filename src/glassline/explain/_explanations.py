@@ -77,9 +77,13 @@ class Explanations:
     #: ``claims.csv``: one graded claim per target × input of the lead model
     claims: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLAIM_COLUMNS))
 
-    def write(self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
-        """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files."""
-        written = write(self, Path(folder), plots=plots, n_jobs=n_jobs)
+    def write(
+        self, folder: str | Path, *, plots: bool = True, n_jobs: int = 1, all_figures: bool = False
+    ) -> list[Path]:
+        """Write the tables, narratives, ``run.json`` and (if *plots*) figures to *folder*; returns the files.
+
+        The figures are those the report shows; *all_figures* adds every other fit's (:func:`write_figures`)."""
+        written = write(self, Path(folder), plots=plots, n_jobs=n_jobs, all_figures=all_figures)
         self.files = [*written, *(f for f in self.files if f not in written)]
         return written
 
@@ -161,8 +165,11 @@ def shap_table(explanations: dict[FitKey, shap.Explanation], fits: Fits) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int = 1) -> list[Path]:
-    """Write the tables, narratives and (if *plots*) figures to folder *out*."""
+def write(
+    outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int = 1, all_figures: bool = False
+) -> list[Path]:
+    """Write the tables, narratives and (if *plots*) figures to folder *out* (see :func:`write_figures` for
+    which figures; *all_figures* writes every fit's)."""
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder; give a folder for the explanations")
     out.mkdir(parents=True, exist_ok=True)
@@ -204,19 +211,24 @@ def write(outcome: Explanations, out: Path, *, plots: bool = True, n_jobs: int =
     (out / RUN_FILE).write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
     written.append(out / RUN_FILE)
     if plots:
-        written += write_figures(outcome, out / "figures", n_jobs=n_jobs)
+        written += write_figures(outcome, out / "figures", n_jobs=n_jobs, every=all_figures)
     return written
 
 
 def _fit_figures(
-    e: shap.Explanation, fit: Fit, rows: pd.DataFrame, labels: dict[str, str], where: Path, title: str
+    e: shap.Explanation,
+    fit: Fit,
+    rows: pd.DataFrame,
+    labels: dict[str, str],
+    where: Path,
+    title: str,
+    bar: bool = True,
 ) -> list[Path]:
-    """Beeswarm, bar, MDI and coefficient figures of one fit (one worker task)."""
+    """Beeswarm, bar (if *bar*), MDI and coefficient figures of one fit (one worker task)."""
     family = fit.family
-    written = [
-        figures.shap_beeswarm(e, where / f"{family}_beeswarm.png", labels, title),
-        figures.shap_bar(e, where / f"{family}_bar.png", labels, title),
-    ]
+    written = [figures.shap_beeswarm(e, where / f"{family}_beeswarm.png", labels, title)]
+    if bar:
+        written.append(figures.shap_bar(e, where / f"{family}_bar.png", labels, title))
     mdi = rows[rows["method"] == "mdi"]
     if not mdi.empty:
         names = [labels.get(f, f) for f in mdi["feature"]]
@@ -228,17 +240,26 @@ def _fit_figures(
     return written
 
 
-def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1) -> list[Path]:
+def write_figures(outcome: Explanations, folder: Path, *, n_jobs: int = 1, every: bool = False) -> list[Path]:
+    """The figures under *folder*: by default those the report shows, i.e. the beeswarm, MDI and coefficient
+    figures of every family of each target's lead scenario, the lead model's dependence and contour figures,
+    and the process-window figures (a figure costs about 0.3 s; the other scenarios' figures and the SHAP bar
+    charts, which the beeswarms carry, were two thirds of them and nobody read them in the report). *every*:
+    also the bar chart of every fit and the figures of every other explained scenario (``glassline explain
+    --all-figures``). The tables (importance.csv, shap_values.parquet, …) hold every fit either way."""
     study = outcome.study
     labels = {c.name: c.display for c in study.columns()}
     bounds = factor_bounds(study)
     imp = outcome.importance
     tasks = []
+    shown = {(target, fit.scenario) for target, fit in outcome.lead.items()}
     for key, e in outcome.shap.items():
         target, scenario, family = key
+        if not every and (target, scenario) not in shown:
+            continue
         rows = imp[(imp["target"] == target) & (imp["scenario"] == scenario) & (imp["family"] == family)]
         title = f"{labels.get(target, target)} · {family}"
-        tasks.append((e, outcome.fits[key], rows, labels, folder / target / scenario, title))
+        tasks.append((e, outcome.fits[key], rows, labels, folder / target / scenario, title, every))
     # where the figures are drawn: glassline._cluster (local processes, or the active Dask cluster)
     per_fit = list(map_tasks(_fit_figures, tasks, n_jobs=n_jobs, prefer=None, writes_files=True))
     written: list[Path] = [path for paths in per_fit for path in paths]

@@ -35,6 +35,7 @@ import shap
 
 from glassline.domains import Phrases, study_domain
 from glassline.explain._claims import CI_LEVEL, LOF_ALPHA, confidence, lack_of_fit_decides
+from glassline.explain._curvature import curvature_confirmed
 from glassline.explain._expectations import GRID_POINTS
 from glassline.explain._importance import input_range, partial_dependence, pd_direction
 from glassline.explain._warnings import MIN_CV_R2
@@ -166,7 +167,9 @@ def _effect_sentence(
     """The sentence of one claim that is stated or hedged ("" for one that is not stated).
 
     A hedged claim reads "likely …"; one whose input a ``collinear`` or ``confounded_with_order`` warning
-    names reads "appears to …": its interval may be tight, but the effect may be another's.
+    names reads "appears to …": its interval may be tight, but the effect may be another's (*confounded*; the
+    caller sets it also for a claim whose confidence word is ``unclear``, e.g. a peak whose interval reaches
+    the end of the range).
     """
     status, shape = str(claim["status"]), str(claim["shape"])
     if status == "not_stated":
@@ -210,7 +213,9 @@ def _seems(hedge: bool, confounded: bool, verb: str) -> str:
     return "is likely " if verb == "is" else f"likely {verb}"
 
 
-def _hedge_reason(study: Study, claim: dict[str, Any], warned: set[str], lack_of_fit: bool) -> str:
+def _hedge_reason(
+    study: Study, claim: dict[str, Any], warned: set[str], lack_of_fit: bool, place: dict[str, Any] | None = None
+) -> str:
     """Why a claim with a significant effect is hedged, in words ("" when it is not hedged)."""
     if str(claim["status"]) != "hedged":
         return ""
@@ -219,6 +224,11 @@ def _hedge_reason(study: Study, claim: dict[str, Any], warned: set[str], lack_of
         return "read with care: see the warning on it below"
     if lack_of_fit and str(claim["shape"]) in ("increasing", "decreasing"):
         return "the model's lack of fit says the true response is curved"
+    if place and not curvature_confirmed(place):
+        return (
+            f"its {_percent(CI_LEVEL)} interval reaches the end of the tested range "
+            f"({_percent(_number(place.get('curvature_share')))} of the refits peak inside it)"
+        )
     return f"its rank among the inputs is uncertain ({_percent(float(claim['rank_probability']))} of the refits)"
 
 
@@ -415,7 +425,12 @@ def narratives(
             place = {str(k): v for k, v in places.loc[name].items()} if name in places.index else {}
             sentence = (
                 _effect_sentence(
-                    study, claim, place, _hedge_reason(study, claim, warned, lof), str(claim["factor"]) in warned
+                    study,
+                    claim,
+                    place,
+                    _hedge_reason(study, claim, warned, lof, place),
+                    # "appears to" where a warning or the claim's own evidence leaves it unclear, never "likely"
+                    str(claim["factor"]) in warned or confidence(claim, warnings) == "unclear",
                 )
                 if place and cv_r2 >= MIN_CV_R2
                 else ""

@@ -16,16 +16,19 @@ study file's ``[models]`` limits (or the ones given): past a soft limit a scenar
 - ``collinearity.csv``: each scenario's max VIF and |r| with their inputs, graded ok / collinear / withheld;
 - ``uncertainty.csv``, ``ranks.csv``, ``claims.csv``: from the grouped bootstrap refits of each target's lead
   scenario, importance and effect with 90 % CIs, direction and rank probabilities, shapes and optima, and the
-  graded claims of the lead model (see :mod:`glassline.explain._claims`);
+  graded claims of the lead model (see :mod:`glassline.explain._claims`); the shape of a lead model's input is
+  also judged from the data's curvature evidence (:mod:`glassline.explain._curvature`: an interior optimum of
+  the reduced quadratic on the configuration means, found where a linear lead model cannot show one);
 - ``narratives.json`` / ``narratives.md``: statements and role views per target, written from the claims;
 - ``window.csv`` / ``window.json`` and ``figures/window/``: with *requirements*, the process window
   (see :mod:`glassline.explain._window`);
 - ``physics_check.csv`` and ``figures/physics/``: the data's domain physics check, if it has one
   (see :mod:`glassline.explain._physics_check`);
 - ``run.json``: the seed the stage ran with, the results folder it explained and its settings;
-- ``figures/<target>/<scenario>/``: ``<family>_beeswarm.png``, ``<family>_bar.png``, ``<family>_mdi.png``,
-  ``<family>_coefficients.png``; for the lead model ``dependence_<input>.png`` and
-  ``contour_<x>_<y>.png``.
+- ``figures/<target>/<scenario>/`` of each target's lead scenario (the ones the report shows):
+  ``<family>_beeswarm.png``, ``<family>_mdi.png``, ``<family>_coefficients.png``; for the lead model
+  ``dependence_<input>.png`` and ``contour_<x>_<y>.png``. With ``all_figures=True`` (``--all-figures``) also
+  ``<family>_bar.png`` and the figures of every other explained scenario.
 
 The study (labels, units, factor ranges, expectations) comes from *study*, else the copy ``study.toml``
 RESULTS_DIR keeps, the file run.json records, a ``study.toml`` in the parent folder, or the shipped study
@@ -50,6 +53,7 @@ from glassline._progress import ProgressCallback
 from glassline.exceptions import DataError, SpecError, UnknownNameError, did_you_mean
 from glassline.explain._agreement import agreement
 from glassline.explain._claims import claim_warnings, claims_table, ranks_table, uncertainty_table
+from glassline.explain._curvature import with_curvature
 from glassline.explain._expectations import check_expectations, factor_bounds
 from glassline.explain._explanations import Explanations, lead_fits
 from glassline.explain._importance import (
@@ -340,6 +344,7 @@ def explain(
     n_jobs: int = 1,
     include_unexplainable: bool = False,
     plots: bool = True,
+    all_figures: bool = False,
     influence: bool = True,
     requirements: Iterable[str | Requirement] = (),
     level: float = 0.9,
@@ -367,7 +372,8 @@ def explain(
     *vif_hard* / *r_hard*: beyond either hard limit (near-copies) its explanations are withheld (default:
     the study file's ``[models]`` limits, see :class:`~glassline.models.CollinearityLimits`).
     *include_unexplainable* also explains withheld scenarios (flagged ``explainable = False``).
-    *plots* / *influence* switch off the figures / the influential-points refits.
+    *plots* / *influence* switch off the figures / the influential-points refits. The figures are those the
+    report shows (each target's lead scenario, every family); *all_figures* writes every explained fit's.
     *requirements* (``"adhesion_strength>=400"`` or :class:`Requirement`) add the process window,
     with conformal intervals at coverage *level*. *seed* seeds permutation importance, the bootstrap
     and sampled SHAP values (default: the seed the results were fitted with, else the study's); the
@@ -516,7 +522,14 @@ def explain(
         targets=chosen_targets,
         confounded=confounded,
     )
-    uncertainty = uncertainty_table(draws, the_study)
+    uncertainty = with_curvature(
+        uncertainty_table(draws, the_study),
+        {t: f for t, f in lead.items() if f.key in draws},
+        {fit.key: g for fit, g in tasks},
+        bounds,
+        n_boot=n_boot,
+        seed=seed,
+    )
     ranks = ranks_table(draws)
     claims = claims_table(lead, uncertainty, ranks, results_table, warnings)
     extra = claim_warnings(
@@ -577,5 +590,5 @@ def explain(
     if out is not None:
         if progress:
             progress("writing tables and figures", len(tasks), len(tasks))
-        outcome.write(out, plots=plots, n_jobs=n_jobs)
+        outcome.write(out, plots=plots, n_jobs=n_jobs, all_figures=all_figures)
     return outcome

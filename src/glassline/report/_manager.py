@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from glassline.explain import Requirement
+from glassline.explain import CURVATURE_ALPHA, Requirement
 from glassline.report._cards import StudyFolder
 from glassline.report._findings import (
     CONFIDENCE_WORDS,
@@ -368,12 +368,22 @@ def _recommendation_block(
     return "".join(parts)
 
 
+#: How the report's peaks and dips ("highest near …") are found (glassline.explain._curvature), in words.
+CURVATURE_RULE = (
+    "A response is said to peak (or dip) inside the tested range of an input only on the data's own evidence "
+    f"of curvature: the reduced quadratic fitted to the configurations' means keeps that input's squared term "
+    f"at p < {CURVATURE_ALPHA:g} and its vertex lies inside the range, whichever model leads. The interval of "
+    "the location comes from grouped bootstrap refits (configurations resampled); the peak is stated only when "
+    "that interval lies inside the range, otherwise it is hedged."
+)
+
+
 def _legend() -> str:
     items = "".join(
         f'<dt><span class="word {k.replace(" ", "-")}">{_esc(k)}</span></dt><dd>{_esc(v)}.</dd>'
         for k, v in CONFIDENCE_WORDS.items()
     )
-    return f'<h3>How sure we are: the words</h3><dl class="words">{items}</dl>'
+    return f'<h3>How sure we are: the words</h3><dl class="words">{items}</dl><p>{_esc(CURVATURE_RULE)}</p>'
 
 
 def manager_section(folder: StudyFolder, section_id: str = "summary") -> Section:
