@@ -277,9 +277,10 @@ def map_tasks(
 
     *func* must be a module-level function (it is pickled to worker processes). ``local``: in this
     process when *n_jobs* is 1, else joblib's process pool with *n_jobs* workers (-1: all cores). Dask:
-    chunked to at least *min_seconds* per task (see the module docstring); *n_jobs* is not used.
-    *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask task, when the
-    caller knows its items are long enough (then nothing is timed and every item goes to the workers).
+    guided chunks of at least *min_seconds* per task (:func:`chunk_plan`, the module docstring); *n_jobs*
+    is not used. *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask
+    task, when the caller knows its items are long enough (then nothing is timed and every item goes to
+    the workers, in the items' order).
     *writes_files*: the tasks write files under this machine's paths; on a scheduler of another host they
     run on this machine's processes instead (a LocalCluster and a scheduler on this host share its disk).
     """
