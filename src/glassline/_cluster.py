@@ -15,9 +15,13 @@ environment variable (read by :func:`cluster` when it gets no value, and by :fun
 :func:`cluster` block is active).
 
 ``local`` (the default) is today's behaviour: joblib worker processes on this machine (``n_jobs``).
-On Dask, tasks are **chunked**: the first item runs in this process and is timed, and the rest go to the
-workers in chunks of ``ceil(MIN_TASK_SECONDS / seconds_per_item)`` items, so each Dask task runs at
-least :data:`MIN_TASK_SECONDS` (0.5 s) against Dask's ~20 ms overhead per task. Inside a task, BLAS,
+On Dask, tasks are **chunked** (:func:`chunk_plan`): the first item runs in this process and is timed; the
+rest are dealt in a fixed shuffled order (so each chunk mixes cheap and costly items, e.g. model families)
+into chunks by guided self-scheduling: each chunk takes ``1/(2·workers)`` of the items not yet dealt, but
+no fewer than ``ceil(MIN_TASK_SECONDS / seconds_per_item)`` items, so a task runs at least
+:data:`MIN_TASK_SECONDS` (0.5 s) against Dask's ~20 ms overhead per task. That floor is capped at
+``1/CHUNKS_PER_WORKER`` of a worker's share of the items, so the last chunks stay small and the workers
+finish together even when the one timed item misjudges the rest. Inside a task, BLAS,
 OpenMP and xgboost run on one thread (:func:`threadpoolctl.threadpool_limits`), as Dask's threaded
 workers do not limit them. Every task carries its own seed, so the results are the same wherever and
 in whatever order the tasks run; the order of the returned results is the order of the items (unless
@@ -30,6 +34,7 @@ Dask (``dask[dataframe]`` and ``distributed``) is an optional dependency: ``pip 
 from __future__ import annotations
 
 import contextvars
+import itertools
 import math
 import os
 import re
@@ -45,10 +50,12 @@ from typing import Any, TypeVar
 from glassline.exceptions import ClusterError
 
 __all__ = [
+    "CHUNKS_PER_WORKER",
     "CLUSTER_ENV",
     "MIN_TASK_SECONDS",
     "ActiveCluster",
     "active_cluster",
+    "chunk_plan",
     "chunk_size",
     "cluster",
     "map_tasks",
@@ -61,6 +68,12 @@ __all__ = [
 CLUSTER_ENV = "GLASSLINE_CLUSTER"
 #: the least time one Dask task runs (items are chunked to reach it); Dask's overhead is ~20 ms per task
 MIN_TASK_SECONDS = 0.5
+#: balance: the least chunk size is capped at 1/CHUNKS_PER_WORKER of a worker's share of the items
+CHUNKS_PER_WORKER = 4
+#: guided self-scheduling: a chunk takes 1/(GUIDED · workers) of the items not yet dealt
+_GUIDED = 2
+#: the seed of the fixed order the items are dealt in (scheduling only: every task carries its own seed)
+_DEAL_SEED = 19
 
 _ADDRESS = re.compile(r"^tcp://(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 _MISSING = (
@@ -221,6 +234,34 @@ def chunk_size(seconds_per_item: float, n_items: int, *, min_seconds: float = MI
     return int(min(n_items, max(1, math.ceil(min_seconds / per))))
 
 
+def chunk_plan(
+    seconds_per_item: float, n_items: int, workers: int, *, min_seconds: float = MIN_TASK_SECONDS
+) -> list[int]:
+    """The sizes of the Dask tasks for *n_items* items on *workers* workers (they sum to *n_items*).
+
+    Guided self-scheduling: each chunk takes ``ceil(left / (2 · workers))`` of the items not yet dealt,
+    but at least the *floor*: :func:`chunk_size` (a task runs ≥ *min_seconds* at *seconds_per_item*), capped
+    at ``ceil(n_items / (CHUNKS_PER_WORKER · workers))`` so that no chunk after the first ``2 · workers``
+    holds more than ``1/CHUNKS_PER_WORKER`` of a worker's share. An estimate of
+    *seconds_per_item* that is off (one timed item standing for all) then costs at most the last chunks'
+    balance, never a worker idle through most of the run.
+    """
+    if n_items <= 0:
+        return []
+    workers = max(1, workers)
+    floor = min(
+        chunk_size(seconds_per_item, n_items, min_seconds=min_seconds),
+        max(1, math.ceil(n_items / (CHUNKS_PER_WORKER * workers))),
+    )
+    sizes: list[int] = []
+    left = n_items
+    while left > 0:
+        size = min(left, max(floor, math.ceil(left / (_GUIDED * workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
+
+
 def map_tasks(
     func: Callable[..., R],
     items: Iterable[Sequence[Any]],
@@ -236,9 +277,10 @@ def map_tasks(
 
     *func* must be a module-level function (it is pickled to worker processes). ``local``: in this
     process when *n_jobs* is 1, else joblib's process pool with *n_jobs* workers (-1: all cores). Dask:
-    chunked to at least *min_seconds* per task (see the module docstring); *n_jobs* is not used.
-    *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask task, when the
-    caller knows its items are long enough (then nothing is timed and every item goes to the workers).
+    guided chunks of at least *min_seconds* per task (:func:`chunk_plan`, the module docstring); *n_jobs*
+    is not used. *ordered*: results in the items' order (else as they finish). *chunk*: items per Dask
+    task, when the caller knows its items are long enough (then nothing is timed and every item goes to
+    the workers, in the items' order).
     *writes_files*: the tasks write files under this machine's paths; on a scheduler of another host they
     run on this machine's processes instead (a LocalCluster and a scheduler on this host share its disk).
     """
@@ -281,29 +323,55 @@ def _dask_map(
     if not work:
         return
     if chunk is not None:
-        rest, size = work, max(1, chunk)
+        # the caller's items are long enough: fixed chunks, in the items' order
+        offset, size = 0, max(1, chunk)
+        dealt = [list(range(i, min(i + size, len(work)))) for i in range(0, len(work), size)]
     else:
-        # the first item runs here, timed: it sets the chunk size of the rest
+        # the first item runs here, timed: it sets the least chunk size of the rest
         start = time.perf_counter()
         first = _run_chunk(func, work[:1])[0]
         seconds = time.perf_counter() - start
         yield first
-        rest = work[1:]
-        if not rest:
+        offset = 1
+        if len(work) == 1:
             return
-        size = chunk_size(seconds, len(rest), min_seconds=min_seconds)
-    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
-    active.chunks += len(chunks)
+        dealt = _deal(len(work) - 1, chunk_plan(seconds, len(work) - 1, active.workers(), min_seconds=min_seconds))
+    active.chunks += len(dealt)
     client = active.client
-    futures = [client.submit(_run_chunk, func, chunk, pure=False) for chunk in chunks]
+    futures = {
+        client.submit(_run_chunk, func, [work[offset + i] for i in indices], pure=False): indices for indices in dealt
+    }
     try:
-        stream = futures if ordered else as_completed(futures, loop=client.loop)
-        for future in stream:
-            yield from future.result()
+        if ordered and chunk is not None:
+            for future in futures:
+                yield from future.result()
+            return
+        done: dict[int, R] = {}
+        following = 0  # the next index to yield in order
+        for future in as_completed(list(futures), loop=client.loop):
+            results = future.result()
+            if not ordered:
+                yield from results
+                continue
+            done.update(zip(futures[future], results, strict=True))
+            while following in done:
+                yield done.pop(following)
+                following += 1
     finally:
         pending = [future for future in futures if not future.done()]
         if pending:  # the caller stopped early (an error, a closed generator): stop the rest
             client.cancel(pending)
+
+
+def _deal(n_items: int, sizes: Sequence[int]) -> list[list[int]]:
+    """The item indices of each chunk: the items in a fixed shuffled order cut into *sizes* (each chunk's
+    indices sorted). Neighbouring items are often alike in cost (one model family's folds), so a cut in
+    the given order would make some chunks far longer than others."""
+    import numpy as np
+
+    order = np.random.default_rng(_DEAL_SEED).permutation(n_items)
+    cuts = np.cumsum([0, *sizes])
+    return [sorted(int(i) for i in order[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
 def _run_chunk(func: Callable[..., R], chunk: Sequence[tuple[Any, ...]]) -> list[R]:

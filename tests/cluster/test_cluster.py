@@ -20,7 +20,15 @@ import pytest
 
 import glassline
 from glassline import Study
-from glassline._cluster import CLUSTER_ENV, chunk_size, cluster, map_tasks, parse_cluster, require_dask
+from glassline._cluster import (
+    CLUSTER_ENV,
+    chunk_plan,
+    chunk_size,
+    cluster,
+    map_tasks,
+    parse_cluster,
+    require_dask,
+)
 from glassline.cli import main
 from glassline.exceptions import ClusterError
 from glassline.spec import write_study
@@ -54,6 +62,45 @@ def test_chunks_reach_the_minimum_task_duration() -> None:
     assert chunk_size(2.0, 1000) == 1
     assert chunk_size(1e-9, 10) == 10  # never more than there are items
     assert chunk_size(0.1, 0) == 1
+
+
+def test_chunk_plan_is_guided_and_keeps_the_workers_balanced() -> None:
+    # 20 ms items on 2 workers: a quarter of the items first, then smaller, never under the 25-item floor
+    sizes = chunk_plan(0.02, 1000, 2)
+    assert sum(sizes) == 1000
+    assert sizes[:3] == [250, 188, 141]
+    assert sizes == sorted(sizes, reverse=True)
+    assert min(sizes[:-1]) == 25
+    # an estimate 10× too low (a cheap first item): the floor is capped at 1/(4·workers) of the items
+    low = chunk_plan(0.007, 99, 2)
+    assert sum(low) == 99
+    assert max(low) == 25
+    assert len(low) >= 6
+    # slow items: one per chunk at the end; one worker gets half of what is left each time
+    assert chunk_plan(2.0, 10, 2) == [3, 2, 2, 1, 1, 1]
+    assert chunk_plan(2.0, 4, 1) == [2, 1, 1]
+    assert chunk_plan(0.1, 0, 2) == []
+
+
+def test_dask_map_keeps_the_order_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    require_dask()
+    from distributed import Client, LocalCluster
+
+    monkeypatch.delenv(CLUSTER_ENV, raising=False)
+    items = [(i, 3) for i in range(40)]
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local,
+        Client(local, set_as_default=False) as client,
+        cluster(client) as active,
+    ):
+        got = list(map_tasks(operator.add, items, min_seconds=0.0))
+        unordered = list(map_tasks(operator.add, items, min_seconds=0.0, ordered=False))
+        fixed = list(map_tasks(operator.add, items, chunk=7))
+    assert got == [i + 3 for i in range(40)]
+    assert sorted(unordered) == got
+    assert fixed == got
+    # 39 items after the timed first one on 2 workers (guided), then 40 in fixed chunks of 7
+    assert active.chunks == len(chunk_plan(0.0, 39, 2, min_seconds=0.0)) * 2 + 6
 
 
 def test_local_map_keeps_the_order_and_counts_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,7 +225,7 @@ def test_fit_and_explain_on_a_real_scheduler_equal_the_local_run(
         # a function the worker can import (this test module is not on its path)
         got = list(map_tasks(operator.mul, [(i, i) for i in range(5)], min_seconds=0.0))
         assert active.is_dask
-        assert active.chunks == 4
+        assert active.chunks == 3  # 4 items after the timed first one, 1 worker: 2 + 1 + 1
         assert active.workers() == 1
     assert got == [i * i for i in range(5)]
 
