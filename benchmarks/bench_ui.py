@@ -112,12 +112,19 @@ def _fill(home: Path, refs: list[str]) -> int:
         request_id = json.loads(answer.content)["request_id"]
         model = served[i % len(served)].id.as_dict()
         if i % 20 == 0:
-            log.append("feedback", "engineer:bench…", {"request_id": request_id, "row": 0,
-                                                       "measured": float(rng.normal(1, 1)), "note": "", "model": model},
-                       request_id)
+            log.append(
+                "feedback",
+                "engineer:bench…",
+                {"request_id": request_id, "row": 0, "measured": float(rng.normal(1, 1)), "note": "", "model": model},
+                request_id,
+            )
         if i % 200 == 0:
-            log.append("override", "operator:bench…", {"request_id": request_id, "row": 0, "value": 1.0,
-                                                       "reason": "bench", "model": model}, request_id)
+            log.append(
+                "override",
+                "operator:bench…",
+                {"request_id": request_id, "row": 0, "value": 1.0, "reason": "bench", "model": model},
+                request_id,
+            )
     n = log.count()
     log.close()
     engine.dispose()
@@ -156,8 +163,9 @@ class Browser:
         assert status == 303, status
         self.cookies.update(self._cookies)
 
-    def request(self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
-                ) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self.connection.request(method, path, body=body, headers={**(headers or {}), "Cookie": cookie})
         response = self.connection.getresponse()
@@ -212,8 +220,7 @@ def run() -> str:
     from glassline.registry import database_url, publish
 
     lines = [
-        "## Dashboards (/ui/): page render time with 10,000 audit records, and predict latency while a page "
-        "refreshes",
+        "## Dashboards (/ui/): page render time with 10,000 audit records, and predict latency while a page refreshes",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:
