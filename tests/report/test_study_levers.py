@@ -48,3 +48,21 @@ def test_names_are_escaped(root: Path, study: Study) -> None:
     assert found is not None
     assert "<b>" not in found[0].html
     assert "&lt;b&gt;" in found[0].html
+
+
+def test_an_optimum_is_read_from_the_claim_s_own_model(root: Path, study: Study) -> None:
+    """uncertainty.csv holds every family's optimum; the lever reads the one of the model its claim is about."""
+    import pandas as pd
+
+    claims_path = root / "explanations" / "claims.csv"
+    claims = pd.read_csv(claims_path)
+    claims.loc[claims["factor"] == "x2", "shape"] = "optimum"
+    claims.to_csv(claims_path, index=False)
+    columns = ["target", "scenario", "family", "factor", "optimum", "optimum_ci_low", "optimum_ci_high"]
+    rows = [("y", "factors", "mlr", "x2", 0.4, 0.3, 0.5), ("y", "factors", "rf", "x2", 0.8, 0.7, 0.9)]
+    pd.DataFrame(rows, columns=columns).to_csv(root / "explanations" / "uncertainty.csv", index=False)
+    found = study_levers(root, study, "y")
+    assert found is not None
+    x2 = next(lever for lever in found if lever.factor == "x2")
+    assert "near x2 = 0.4 °C (interval 0.3–0.5 °C)" in x2.html
+    assert "0.8" not in x2.html

@@ -32,6 +32,7 @@ __all__ = [
     "CONFIDENCE_WORDS",
     "RERUN_EXPLAIN",
     "Lever",
+    "Optima",
     "Predicted",
     "Recommendation",
     "confidence_word",
@@ -174,10 +175,15 @@ class Lever:
         return text
 
 
-def read_optima(explanations: Path) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """(target, factor) → (location, interval low, high) of each optimum or minimum in ``uncertainty.csv``
-    (columns ``optimum``, ``optimum_ci_low``, ``optimum_ci_high``; empty when the file or the columns are missing)."""
-    columns = ("target", "factor", "optimum", "optimum_ci_low", "optimum_ci_high")
+#: (target, scenario, family, factor) → (location, interval low, high) of an optimum or minimum
+Optima = dict[tuple[str, str, str, str], tuple[float, float, float]]
+
+
+def read_optima(explanations: Path) -> Optima:
+    """Each model's optimum or minimum per input in ``uncertainty.csv`` (columns ``optimum``, ``optimum_ci_low``,
+    ``optimum_ci_high``), keyed by (target, scenario, family, factor), so a claim reads its own model's
+    location; empty when the file or the columns are missing."""
+    columns = ("target", "scenario", "family", "factor", "optimum", "optimum_ci_low", "optimum_ci_high")
     frame = _table(explanations / "uncertainty.csv", columns)
     if frame is None:
         return {}
@@ -185,7 +191,7 @@ def read_optima(explanations: Path) -> dict[tuple[str, str], tuple[float, float,
     for _, row in frame.iterrows():
         at = _number(row["optimum"])
         if math.isfinite(at):
-            key = (str(row["target"]), str(row["factor"]))
+            key = (str(row["target"]), str(row["scenario"]), str(row["family"]), str(row["factor"]))
             found[key] = (at, _number(row["optimum_ci_low"]), _number(row["optimum_ci_high"]))
     return found
 
@@ -195,14 +201,15 @@ def levers(
     warnings: pd.DataFrame,
     study: Study,
     target: str,
-    optima: dict[tuple[str, str], tuple[float, float, float]] | None = None,
+    optima: Optima | None = None,
 ) -> list[Lever]:
     """The claims of *target* as levers, by rank (unranked last); *optima* from :func:`read_optima`."""
     rows = claims[claims["target"].astype(str) == target]
     found = []
     for _, row in rows.iterrows():
         name = str(row["factor"])
-        at, at_low, at_high = (optima or {}).get((target, name), (math.nan, math.nan, math.nan))
+        own = (target, str(row["scenario"]), str(row["family"]), name)
+        at, at_low, at_high = (optima or {}).get(own, (math.nan, math.nan, math.nan))
         try:
             column = study.column(name)
             label, unit = column.label or name, column.unit

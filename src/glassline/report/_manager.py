@@ -23,6 +23,7 @@ from glassline.report._findings import (
     DIMENSIONLESS,
     RERUN_EXPLAIN,
     Lever,
+    Optima,
     Recommendation,
     factors_of,
     levers,
@@ -189,7 +190,7 @@ def _response_block(
     claims: pd.DataFrame,
     warnings: pd.DataFrame,
     requirements: list[Requirement],
-    optima: dict[tuple[str, str], tuple[float, float, float]],
+    optima: Optima,
 ) -> str:
     label = _label(study, target)
     unit = _unit(study, target)
