@@ -508,7 +508,8 @@ def _router(ui: _Ui) -> APIRouter:
         for served in ui.models.values():
             report, note = ui.monitor(served.name)
             unit = served.bundle.study.response(served.bundle.target).unit or ""
-            alarms.append({"model": served, "report": report, "note": note, "unit": unit})
+            grades = _grades(report, data.names(served)[0])
+            alarms.append({"model": served, "report": report, "note": note, "unit": unit, "grades": grades})
         chosen = ui.models.get(model) or next(iter(ui.models.values()))
         ui.feed.refresh(log)
         rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
@@ -1022,6 +1023,19 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
         monitoring=ui.providers.monitor_report is not None or bool(alarms),
         claims_file=f"{ui.study_root.name}/explanations/claims.csv" if ui.study_root is not None else "",
     )
+
+
+def _grades(report: dict[str, Any] | None, labels: dict[str, str]) -> list[str]:
+    """Each alarm's root-cause grade in words, the candidate inputs by their study labels ("" for no grade)."""
+    said = []
+    for alarm in (report or {}).get("alarms", []):
+        grade = alarm.get("root_cause_grade")
+        if grade not in ("stated", "hedged"):
+            said.append("")
+            continue
+        named = [labels.get(str(c), str(c)) for c in alarm.get("candidates") or []]
+        said.append(text(f"alarm.grade.{grade}", inputs=", ".join(named) or "none"))
+    return said
 
 
 def _lead_note(model: ServedModel, levers: list[StudyLever] | None) -> str:
