@@ -38,7 +38,7 @@ def _xy(n: int = 60, p: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
     [
         ("mlr", ("numpy: StandardScaler", "numpy: LinearRegression")),
         ("svr", ("numpy: StandardScaler", "numpy: TransformedTargetRegressor(SVR(rbf), StandardScaler)")),
-        ("rf", ("numpy: StandardScaler", "numpy: RandomForestRegressor (mean of its trees' tree_.predict)")),
+        ("rf", ("numpy: StandardScaler", "numpy: RandomForest (mean of its trees' tree_.predict)")),
         ("xgb", ("numpy: StandardScaler", "numpy: XGBoost booster.inplace_predict")),
     ],
 )

@@ -252,12 +252,21 @@ def _compile_regressor(step: Any) -> tuple[Step, str] | None:
     return _compile_forest(step)
 
 
+def is_forest(step: Any) -> bool:
+    """Whether *step* is exactly a scikit-learn random forest or extra-trees regressor, or glassline's
+    :class:`~glassline.models._forest.RandomForest` (scikit-learn's forest with cheaper tree construction: the
+    same trees and predict). Other subclasses may predict otherwise, so they are not assumed to be forests."""
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+    kind = type(step)
+    ours = kind.__module__ == "glassline.models._forest" and kind.__name__ == "RandomForest"
+    return ours or kind in (RandomForestRegressor, ExtraTreesRegressor)
+
+
 def _compile_forest(step: Any) -> tuple[Step, str] | None:
     """A scikit-learn forest as the mean of its trees' ``tree_.predict`` (what its predict does, after
     input validation and a joblib dispatch per tree, the cost that matters for a few hundred rows)."""
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
-
-    if type(step) not in (RandomForestRegressor, ExtraTreesRegressor) or step.n_outputs_ != 1:
+    if not is_forest(step) or step.n_outputs_ != 1:
         return None
     trees = [estimator.tree_ for estimator in step.estimators_]
 

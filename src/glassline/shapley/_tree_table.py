@@ -25,6 +25,7 @@ from glassline.shapley._compiled import (
     Step,
     chain,
     compile_transformer,
+    is_forest,
     library_call,
     verified_difference,
 )
@@ -151,7 +152,6 @@ def _representatives(edges: npt.NDArray[np.float32], side: str) -> npt.NDArray[n
 
 def _thresholds(model: Any, p: int) -> tuple[list[list[float]], str] | None:
     """Every split threshold per input, and the comparison side; None for a model this does not know."""
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
     from sklearn.tree import DecisionTreeRegressor
 
     per_input: list[list[float]] = [[] for _ in range(p)]
@@ -173,7 +173,7 @@ def _thresholds(model: Any, p: int) -> tuple[list[list[float]], str] | None:
                         return None
                     per_input[feature].append(condition)
         return per_input, "right"
-    if kind in (RandomForestRegressor, ExtraTreesRegressor, DecisionTreeRegressor):
+    if kind is DecisionTreeRegressor or is_forest(model):
         trees = model.estimators_ if hasattr(model, "estimators_") else [model]
         for tree in trees:
             structure = tree.tree_
