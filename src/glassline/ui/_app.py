@@ -508,8 +508,17 @@ def _router(ui: _Ui) -> APIRouter:
         for served in ui.models.values():
             report, note = ui.monitor(served.name)
             unit = served.bundle.study.response(served.bundle.target).unit or ""
-            grades = _grades(report, data.names(served)[0])
-            alarms.append({"model": served, "report": report, "note": note, "unit": unit, "grades": grades})
+            labels = data.names(served)[0]
+            alarms.append(
+                {
+                    "model": served,
+                    "report": report,
+                    "note": note,
+                    "unit": unit,
+                    "grades": _grades(report, labels),
+                    "labels": labels,
+                }
+            )
         chosen = ui.models.get(model) or next(iter(ui.models.values()))
         ui.feed.refresh(log)
         rows = list(reversed(ui.feed.latest(chosen.name, ui.config.chart_rows)))
