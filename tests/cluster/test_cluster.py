@@ -187,9 +187,10 @@ def scheduler() -> Iterator[str]:
             proc.terminate()
         for proc in procs:
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)  # a worker on a loaded machine can take a while to close
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(timeout=30)  # reaped, so no zombie warns later in another test
 
 
 @pytest.mark.slow

@@ -240,10 +240,15 @@ def test_manager_view_names_an_interior_optimum(roles_folder: Path) -> None:
     assert (
         "Coat thickness is highest inside the range of <strong>Dryer temperature</strong>, not at either end" in manager
     )
-    # with the location the explanation stage writes to uncertainty.csv
+    # with the location the explanation stage writes to uncertainty.csv for the claim's own model (another
+    # family's location for the same input must not be read)
+    row = next(r for r in text.splitlines() if r.startswith("thickness,") and ",temp," in r).split(",")
+    scenario, family = row[1], row[2]
+    other = "rf" if family != "rf" else "mlr"
     (roles_folder / "explanations" / "uncertainty.csv").write_text(
         "target,scenario,family,factor,shape,optimum,optimum_ci_low,optimum_ci_high\n"
-        "thickness,factors,mlr,temp,optimum,57.24,55.1,59.8\n",
+        f"thickness,{scenario},{family},temp,optimum,57.24,55.1,59.8\n"
+        f"thickness,{scenario},{other},temp,optimum,44.0,41.0,47.0\n",
         encoding="utf-8",
     )
     manager = _section(build_report(roles_folder).read_text(encoding="utf-8"), "summary")
