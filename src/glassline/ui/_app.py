@@ -623,15 +623,9 @@ def _router(ui: _Ui) -> APIRouter:
         session = ui.gate(request, "audit_log")
         if not isinstance(session, Session):
             return session
-        if kind and kind not in KINDS:
-            return ui.render(
-                "error.html",
-                session,
-                status=400,
-                title=text("filter.title"),
-                message=text("filter.kind", kind=kind, kinds=", ".join(sorted(KINDS))),
-                home="/ui/quality",
-            )
+        refused = _unknown_kind(ui, session, kind)
+        if refused is not None:
+            return refused
         chunks = data.audit_csv(log, kind=kind or None, model=model or None)
         return StreamingResponse(
             chunks,
@@ -1012,8 +1006,8 @@ def _manager(ui: _Ui, session: Session) -> HTMLResponse:
                 ),
                 "alarms": own,
                 "over": len(own) > ui.config.alarm_budget,
-                "study_levers": ui.study_levers(model),
-                "lead": _lead_note(model, ui.study_levers(model)),
+                "study_levers": (graded := ui.study_levers(model)),
+                "lead": _lead_note(model, graded),
                 "levers": ui.derived.get(
                     "levers",
                     model.name,
@@ -1085,17 +1079,25 @@ def _levers(model: ServedModel, rows: list[data.PredictionRow], target: str) -> 
     return said
 
 
+def _unknown_kind(ui: _Ui, session: Session, kind: str) -> HTMLResponse | None:
+    """The 400 page for an audit-log filter naming a kind the log does not have (None for a known or no kind)."""
+    if not kind or kind in KINDS:
+        return None
+    return ui.render(
+        "error.html",
+        session,
+        status=400,
+        title=text("filter.title"),
+        message=text("filter.kind", kind=kind, kinds=", ".join(sorted(KINDS))),
+        home="/ui/quality",
+    )
+
+
 def _quality(ui: _Ui, session: Session, kind: str, model: str, before: int | None) -> HTMLResponse:
     log = ui.service.audit
-    if kind and kind not in KINDS:
-        return ui.render(
-            "error.html",
-            session,
-            status=400,
-            title=text("filter.title"),
-            message=text("filter.kind", kind=kind, kinds=", ".join(sorted(KINDS))),
-            home="/ui/quality",
-        )
+    refused = _unknown_kind(ui, session, kind)
+    if refused is not None:
+        return refused
     if before is not None and before < 1:
         before = None
     records, older = data.audit_page(log, kind=kind or None, model=model or None, before=before)
